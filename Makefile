@@ -1,0 +1,116 @@
+# edgedns build. `make` builds everything into build/; `make test` runs all
+# tests; `make run` serves the example zone; `make bench`, `make fuzz`.
+# CC=clang works as well as the default gcc; SAN=1 builds with ASan+UBSan.
+
+CC      ?= cc
+B       ?= build
+PKGS    := ldns libxxhash nettle libcrypto
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+OPT     ?= -O2 -g
+CFLAGS  ?=
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -fno-strict-aliasing -I. -Idataplane -Icontrol \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+# DPDK's headers: as system headers, so our warnings stay ours.
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null | sed 's/-I/-isystem /g')
+DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
+LIBS        := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+# Libraries: the dataplane core (format, engine) and the control core.
+DP_SRCS   := dataplane/error.c dataplane/dname.c dataplane/snapshot.c \
+             dataplane/snapshot_writer.c dataplane/zoneset.c dataplane/engine.c
+CTL_SRCS  := control/zonecheck.c control/compile.c
+# Binaries.
+DPBIN_SRCS := dataplane/main.c dataplane/io_socket.c dataplane/cmdsock.c \
+              dataplane/zonedb.c
+COMPILE_SRCS := control/edgedns_compile.c
+
+DP_OBJS     := $(DP_SRCS:%.c=$(B)/%.o)
+CTL_OBJS    := $(CTL_SRCS:%.c=$(B)/%.o)
+DPBIN_OBJS  := $(DPBIN_SRCS:%.c=$(B)/%.o)
+COMPILE_OBJS:= $(COMPILE_SRCS:%.c=$(B)/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench
+
+.PHONY: all deps test unit conformance fuzz fuzz-smoke bench run clean clang-check
+all: $(BINS) $(UNIT_BINS)
+
+deps:
+	@sh tests/deps.sh
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Files that include DPDK headers get DPDK's flags.
+$(B)/dataplane/zonedb.o $(B)/dataplane/main.o: CFLAGS += $(DPDK_CFLAGS)
+
+$(B)/libedgedns-dp.a: $(DP_OBJS)
+	@rm -f $@; ar rcs $@ $^
+$(B)/libedgedns-ctl.a: $(CTL_OBJS)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/edgedns-dataplane: $(DPBIN_OBJS) $(B)/libedgedns-dp.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS)
+$(B)/edgedns-compile: $(COMPILE_OBJS) $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/edgedns-bench: $(B)/tests/bench/bench_engine.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# ---- tests -------------------------------------------------------------
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory clang-check
+	@$(MAKE) --no-print-directory conformance
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+conformance: all
+	/usr/bin/python3 -m pytest -q tests/conformance
+
+# gcc builds the product; clang must build it warning-free too.
+clang-check:
+	@$(MAKE) --no-print-directory B=build/clang CC=clang all
+
+# ---- fuzzing (clang libFuzzer + ASan/UBSan) ----------------------------
+FUZZ_CFLAGS := $(CSTD) -O1 -g -I. -Idataplane -Icontrol -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_TARGETS := $(B)/fuzz/fuzz_engine $(B)/fuzz/fuzz_snapshot
+FUZZ_SECONDS ?= 60
+$(B)/fuzz/%: tests/fuzz/%.c $(DP_SRCS) $(CTL_SRCS) tests/fuzz/fuzz_common.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(DP_SRCS) $(CTL_SRCS) $(LIBS)
+fuzz: $(FUZZ_TARGETS)
+	@set -e; for f in $(FUZZ_TARGETS); do n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/seeds-$$n; done
+fuzz-smoke: $(FUZZ_TARGETS)
+	@set -e; for f in $(FUZZ_TARGETS); do n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus-$$n; \
+	  echo "== fuzz smoke $$n"; $$f -max_total_time=10 -runs=200000 $(B)/fuzz/corpus-$$n tests/fuzz/seeds-$$n 2>&1 | tail -3; done
+
+# ---- benchmark and demo -------------------------------------------------
+bench: deps
+	@$(MAKE) --no-print-directory all
+	sh tests/bench/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	sh tests/run_example.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,51 @@
+/* engine.h: the authoritative answer engine.
+ *
+ * A pure function of (zoneset, query bytes, transport facts) to response
+ * bytes: no I/O, no allocation, no locks, no logging. The DPDK path, the
+ * kernel-socket path and the fuzzers all call eng_answer(). Callable from
+ * any number of threads at once, each with its own response buffer; the
+ * zoneset must stay alive for the duration of the call (RCU reader).
+ */
+#ifndef EDGEDNS_ENGINE_H
+#define EDGEDNS_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "zoneset.h"
+
+#define ENG_UDP_MAX_DEFAULT 1232   /* our EDNS payload size (DNS flag day 2020) */
+#define ENG_TCP_MAX 65535
+#define ENG_CNAME_CHAIN_MAX 8      /* CNAMEs followed in one answer */
+
+/* Server identity answers, from configuration. NULL/0: off. */
+struct eng_conf {
+	uint16_t udp_max;          /* max UDP response; 0 = ENG_UDP_MAX_DEFAULT */
+	const uint8_t *nsid;       /* NSID option payload (RFC 5001), raw octets */
+	uint16_t nsid_len;
+	const char *id_server;     /* CHAOS TXT id.server. */
+	const char *hostname_bind; /* CHAOS TXT hostname.bind. */
+	const char *version_bind;  /* CHAOS TXT version.bind. (off by default) */
+	const char *version_server;/* CHAOS TXT version.server. (off by default) */
+};
+
+enum eng_transport { ENG_UDP = 0, ENG_TCP = 1 };
+
+struct eng_xport {
+	enum eng_transport transport;
+	const struct sockaddr *client;   /* may be NULL */
+};
+
+/* Answer one query.
+ * q, qlen: the DNS message as received (no TCP length prefix).
+ * resp, cap: response buffer; cap >= 512 (UDP) or ENG_TCP_MAX (TCP) is
+ *   enough for any answer; a smaller cap lowers the limit the response is
+ *   fitted to (with TC over UDP).
+ * Returns the response length, or 0 when nothing must be sent (the message
+ * is a response, or too short to carry an ID and flags). */
+size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
+                  const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+                  const struct eng_xport *x);
+
+#endif

@@ -1,0 +1,25 @@
+/* error.h: the one error convention of edgedns: 0 or a negative ED_E* code. */
+#ifndef EDGEDNS_ERROR_H
+#define EDGEDNS_ERROR_H
+
+enum {
+	ED_OK = 0,
+	ED_ENOMEM = -1,    /* out of memory */
+	ED_EIO = -2,       /* a system call failed; errno says more */
+	ED_EINVAL = -3,    /* bad argument */
+	ED_EFORMAT = -4,   /* malformed file or message */
+	ED_EVERSION = -5,  /* unsupported format version */
+	ED_ECHECKSUM = -6, /* content checksum mismatch */
+	ED_ERANGE = -7,    /* offset or size out of bounds */
+	ED_ELIMIT = -8,    /* a configured or format limit was exceeded */
+	ED_ENOENT = -9,    /* no such item */
+	ED_EEXIST = -10,   /* item already present */
+	ED_ESYNTAX = -11,  /* zone file syntax error */
+	ED_EZONE = -12,    /* zone content fails a semantic check */
+	ED_EBUSY = -13,    /* resource in use */
+};
+
+/* Message for an ED_E* code (never NULL). */
+const char *ed_strerror(int code);
+
+#endif

@@ -1,0 +1,97 @@
+/* zoneset.c: the immutable zone table the engine reads. */
+#include "zoneset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dname.h"
+#include "error.h"
+
+struct zoneset *zs_new(const struct snap *const *snaps, uint32_t n, int *err)
+{
+	uint32_t slots = 4;
+	while (slots < 2u * n + 2u)
+		slots <<= 1;
+	struct zoneset *zs = calloc(1, sizeof(*zs) + slots * sizeof(struct zs_slot));
+	if (zs == NULL)
+		goto nomem;
+	zs->zones = calloc(n ? n : 1, sizeof(*zs->zones));
+	if (zs->zones == NULL)
+		goto nomem;
+	zs->mask = slots - 1;
+	zs->min_labels = 255;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct snap *s = snaps[i];
+		const uint8_t *apex = s->hdr->apex;
+		uint64_t h = dname_hash(apex);
+		uint32_t j = (uint32_t)h & zs->mask;
+		while (zs->slots[j].snap != NULL) {
+			const struct snap *o = zs->slots[j].snap;
+			if (zs->slots[j].hash == h && o->hdr->apex_len == s->hdr->apex_len &&
+			    memcmp(o->hdr->apex, apex, s->hdr->apex_len) == 0) {
+				zs_free(zs);
+				if (err)
+					*err = ED_EEXIST;
+				return NULL;
+			}
+			j = (j + 1) & zs->mask;
+		}
+		zs->slots[j].hash = h;
+		zs->slots[j].snap = s;
+		zs->zones[zs->nzones++] = s;
+		unsigned labels = dname_labels(apex);
+		if (labels < zs->min_labels)
+			zs->min_labels = (uint8_t)labels;
+		if (labels > zs->max_labels)
+			zs->max_labels = (uint8_t)labels;
+	}
+	if (err)
+		*err = ED_OK;
+	return zs;
+nomem:
+	zs_free(zs);
+	if (err)
+		*err = ED_ENOMEM;
+	return NULL;
+}
+
+void zs_free(struct zoneset *zs)
+{
+	if (zs == NULL)
+		return;
+	free(zs->zones);
+	free(zs);
+}
+
+const struct snap *zs_find_exact(const struct zoneset *zs, const uint8_t *lname,
+                                 size_t len, uint64_t h)
+{
+	for (uint32_t j = (uint32_t)h & zs->mask;; j = (j + 1) & zs->mask) {
+		const struct zs_slot *sl = &zs->slots[j];
+		if (sl->snap == NULL)
+			return NULL;
+		if (sl->hash == h && sl->snap->hdr->apex_len == len &&
+		    memcmp(sl->snap->hdr->apex, lname, len) == 0)
+			return sl->snap;
+	}
+}
+
+const struct snap *zs_find(const struct zoneset *zs, const uint8_t *lname,
+                           const uint8_t *off, unsigned n, const uint64_t *hs,
+                           unsigned *label)
+{
+	if (zs == NULL || zs->nzones == 0 || n < zs->min_labels)
+		return NULL;
+	/* Longest apex first: start at the suffix with max_labels labels. */
+	unsigned first = n > zs->max_labels ? n - zs->max_labels : 0;
+	unsigned last = n - zs->min_labels;
+	for (unsigned i = first; i <= last; i++) {
+		const struct snap *s = zs_find_exact(zs, lname + off[i],
+		                                     (size_t)(off[n] - off[i]) + 1u, hs[i]);
+		if (s != NULL) {
+			*label = i;
+			return s;
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian 12 packages edgedns builds and tests with.
+# Idempotent: does nothing when everything is already there.
+set -e
+PKGS="build-essential clang pkg-config make
+libdpdk-dev dpdk libldns-dev ldnsutils libssl-dev nettle-dev libxxhash-dev
+libcmocka-dev valgrind
+knot knot-dnsutils
+python3 python3-pytest python3-dnspython iproute2 procps"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: need root to apt-get install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q || true
+apt-get install -y -q --no-install-recommends $missing
+# knot's package starts a knotd service; the tests start their own.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now knot >/dev/null 2>&1 || true; fi
