@@ -1,17 +1,1128 @@
-/* engine.c: placeholder while the engine is written; answers REFUSED. */
+/* engine.c: authoritative answers from zone snapshots (RFC 1034 4.3.2,
+ * RFC 4035 3.1, RFC 5155 7.2, RFC 6672, RFC 4592, RFC 6891, RFC 8482).
+ *
+ * Every byte written is bounds-checked against the response limit; nothing
+ * here allocates, locks, logs or calls the kernel. Snapshot data is trusted
+ * (validated once at load), query bytes are not.
+ */
 #include "engine.h"
 
+#include <stdbool.h>
 #include <string.h>
+
+#include <nettle/sha1.h>
+
+#include "dname.h"
+#include "snapshot.h"
+
+/* RR types and classes used here. */
+enum {
+	T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_PTR = 12, T_MX = 15,
+	T_TXT = 16, T_AAAA = 28, T_SRV = 33, T_DNAME = 39, T_OPT = 41,
+	T_DS = 43, T_RRSIG = 46, T_NSEC = 47, T_DNSKEY = 48, T_NSEC3 = 50,
+	T_IXFR = 251, T_AXFR = 252, T_ANY = 255,
+	C_IN = 1, C_CH = 3, C_ANY = 255,
+};
+
+enum {
+	RC_NOERROR = 0, RC_FORMERR = 1, RC_SERVFAIL = 2, RC_NXDOMAIN = 3,
+	RC_NOTIMP = 4, RC_REFUSED = 5, RC_YXDOMAIN = 6, RC_NOTAUTH = 9,
+	RC_BADVERS = 16,
+};
+
+#define EDNS_NSID 3
+#define MAX_ADDL 64
+#define MAX_PROOFS 8
+#define PTR_MAX 0x3fffu
+
+/* A name being resolved: the question name, or a CNAME/DNAME target. */
+struct name {
+	uint8_t lc[DNAME_MAXLEN + 1];    /* lowercase wire form */
+	uint8_t len;
+	uint8_t nlab;
+	uint16_t pos;                    /* where a copy of it sits in the response */
+	uint8_t off[DNAME_MAXLABELS];
+	uint64_t hs[DNAME_MAXLABELS + 1];
+};
+
+enum sect { S_AN, S_NS, S_AR };
+
+struct ctx {
+	const struct eng_conf *conf;
+	const struct zoneset *zs;
+	uint8_t *r;
+	size_t pos;
+	size_t limit;          /* where RRs must stop: room for the OPT is kept */
+	uint16_t cnt[3];
+	uint8_t rcode;         /* may exceed 15: extended (EDNS) */
+	bool aa, tc, dnssec;
+	bool edns, do_bit, nsid;
+	uint16_t qtype, qclass;
+	bool tcp;
+	size_t cap;
+	enum sect sect;
+	struct name q;
+	/* targets of NS/MX/SRV written, for the additional section */
+	uint16_t addl[MAX_ADDL];
+	unsigned naddl;
+	const struct snap *addl_zone;
+	/* proof records written (node indexes), to write each once */
+	uint32_t proofs[MAX_PROOFS];
+	unsigned nproofs;
+};
+
+/* ---- small writers ---------------------------------------------------- */
+
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline bool room(const struct ctx *c, size_t n)
+{
+	return c->pos + n <= c->limit;
+}
+
+/* Position of the suffix that starts k octets into the (uncompressed form
+ * of the) name written at pos in the response. Follows pointers we wrote. */
+static uint16_t suffix_pos(const uint8_t *r, uint16_t pos, unsigned k)
+{
+	for (unsigned guard = 0; guard < 256; guard++) {
+		uint8_t l = r[pos];
+		if (l >= 0xc0) {
+			pos = (uint16_t)(((l & 0x3f) << 8) | r[pos + 1]);
+			continue;
+		}
+		if (k == 0)
+			return pos;
+		k -= 1u + l;
+		pos = (uint16_t)(pos + 1u + l);
+	}
+	return pos;
+}
+
+/* Write a 2-octet pointer to pos, or the lowercase name lc when pos cannot
+ * be pointed to. */
+static bool put_ref(struct ctx *c, uint16_t pos, const uint8_t *lc)
+{
+	if (pos <= PTR_MAX) {
+		if (!room(c, 2))
+			return false;
+		wr16(c->r + c->pos, (uint16_t)(0xc000u | pos));
+		c->pos += 2;
+		return true;
+	}
+	size_t n = dname_len(lc);
+	if (!room(c, n))
+		return false;
+	memcpy(c->r + c->pos, lc, n);
+	c->pos += n;
+	return true;
+}
+
+/* Write the lowercase name lc, compressed against the question name: its
+ * labels not shared with the qname's suffix, then a pointer. Returns the
+ * position written at, or 0 when out of room. */
+static uint16_t put_name(struct ctx *c, const uint8_t *lc)
+{
+	uint8_t off[DNAME_MAXLABELS];
+	unsigned n = dname_label_offsets(lc, off);
+	size_t len = (size_t)off[n] + 1;
+	/* Longest common label suffix with the question name. */
+	unsigned i = n, j = c->q.nlab;
+	while (i > 0 && j > 0) {
+		unsigned li = lc[off[i - 1]], lj = c->q.lc[c->q.off[j - 1]];
+		if (li != lj || memcmp(lc + off[i - 1], c->q.lc + c->q.off[j - 1], li + 1u) != 0)
+			break;
+		i--;
+		j--;
+	}
+	uint16_t at = (uint16_t)c->pos;
+	if (i == n && j == c->q.nlab) {
+		/* Only the root in common: write it whole. */
+		if (!room(c, len))
+			return 0;
+		memcpy(c->r + c->pos, lc, len);
+		c->pos += len;
+		return at;
+	}
+	size_t lit = off[i];
+	if (!room(c, lit + 2))
+		return 0;
+	memcpy(c->r + c->pos, lc, lit);
+	c->pos += lit;
+	wr16(c->r + c->pos, (uint16_t)(0xc000u | (12u + c->q.off[j])));
+	c->pos += 2;
+	return at;
+}
+
+/* Where an rrset's owner is in the response. */
+struct owner {
+	uint16_t pos;          /* placement of the owner name (0: not yet written) */
+	const uint8_t *lc;     /* the owner name, lowercase, uncompressed */
+	int shift;             /* placed length - stored length (wildcards) */
+	bool wild;             /* stored owner is "*.<suffix>", placed is lc */
+};
+
+/* Copy one rdata name from the snapshot wire at *src, translating the
+ * owner-relative pointers to where the owner really is. */
+static bool copy_rdname(struct ctx *c, const uint8_t **src, const struct owner *o)
+{
+	const uint8_t *s = *src;
+	for (;;) {
+		uint8_t l = *s;
+		if (l == 0) {
+			if (!room(c, 1))
+				return false;
+			c->r[c->pos++] = 0;
+			s++;
+			break;
+		}
+		if (l >= 0xc0) {
+			unsigned k = (unsigned)(((l & 0x3f) << 8) | s[1]) - 12u;
+			s += 2;
+			if (o->wild) {
+				if (k == 0) {
+					/* the wildcard owner itself: its "*" label */
+					if (!room(c, 2))
+						return false;
+					c->r[c->pos++] = 1;
+					c->r[c->pos++] = '*';
+					k = 2;
+				}
+				k = (unsigned)((int)k + o->shift);
+			}
+			uint16_t at = o->pos <= PTR_MAX ? suffix_pos(c->r, o->pos, k) : 0xffff;
+			if (!put_ref(c, at, o->lc + k))
+				return false;
+			break;
+		}
+		if (!room(c, 1u + l))
+			return false;
+		memcpy(c->r + c->pos, s, 1u + l);
+		c->pos += 1u + l;
+		s += 1u + l;
+	}
+	*src = s;
+	return true;
+}
+
+/* Write an rrset from the snapshot. ttl: 0 keeps the stored TTL. On no room
+ * nothing is left written and false is returned. *rdata0 (may be NULL) gets
+ * the response position of the first RR's rdata. */
+static bool put_rrset(struct ctx *c, const struct snap_rrset *rs, struct owner *o,
+                      uint32_t ttl, uint16_t *rdata0)
+{
+	const uint8_t *w = snap_rrset_wire(rs);
+	size_t start = c->pos;
+	uint16_t first_rdata = 0;
+
+	if (o->pos == 12 && !o->wild && ttl == 0) {
+		/* The owner is the question name: the stored bytes are final. */
+		if (!room(c, rs->wlen))
+			return false;
+		memcpy(c->r + c->pos, w, rs->wlen);
+		c->pos += rs->wlen;
+		first_rdata = (uint16_t)(start + 12);
+		goto done;
+	}
+	bool reloc = (rs->flags & SNAP_RRSET_RELOC) != 0;
+	for (unsigned i = 0; i < rs->count; i++) {
+		uint16_t rdlen = rd16(w + 10);
+		/* owner */
+		if (o->pos == 0) {
+			o->pos = put_name(c, o->lc);
+			if (o->pos == 0)
+				goto full;
+		} else if (!put_ref(c, o->pos, o->lc)) {
+			goto full;
+		}
+		if (!room(c, 10))
+			goto full;
+		uint8_t *f = c->r + c->pos;
+		memcpy(f, w + 2, 10);
+		if (ttl != 0)
+			wr32(f + 4, ttl);
+		c->pos += 10;
+		if (i == 0)
+			first_rdata = (uint16_t)c->pos;
+		const uint8_t *rd = w + 12;
+		if (!reloc) {
+			if (!room(c, rdlen))
+				goto full;
+			memcpy(c->r + c->pos, rd, rdlen);
+			c->pos += rdlen;
+		} else {
+			size_t rstart = c->pos;
+			const uint8_t *rend = rd + rdlen;
+			switch (rs->type) {
+			case T_MX:
+				if (!room(c, 2))
+					goto full;
+				memcpy(c->r + c->pos, rd, 2);
+				c->pos += 2;
+				rd += 2;
+				if (!copy_rdname(c, &rd, o))
+					goto full;
+				break;
+			case T_SOA:
+				if (!copy_rdname(c, &rd, o) || !copy_rdname(c, &rd, o))
+					goto full;
+				break;
+			default: /* NS, CNAME, PTR */
+				if (!copy_rdname(c, &rd, o))
+					goto full;
+				break;
+			}
+			size_t rest = (size_t)(rend - rd);
+			if (!room(c, rest))
+				goto full;
+			memcpy(c->r + c->pos, rd, rest);
+			c->pos += rest;
+			wr16(c->r + rstart - 2, (uint16_t)(c->pos - rstart));
+		}
+		w += 12u + rdlen;
+	}
+done:
+	c->cnt[c->sect] = (uint16_t)(c->cnt[c->sect] + rs->count);
+	if (rdata0 != NULL)
+		*rdata0 = first_rdata;
+	return true;
+full:
+	c->pos = start;
+	return false;
+}
+
+/* Note the target names of NS/MX/SRV RRs just written at [start, pos), for
+ * the additional section. */
+static void note_targets(struct ctx *c, size_t start, uint16_t type, unsigned count,
+                         const struct snap *s)
+{
+	unsigned skip = type == T_MX ? 2 : type == T_SRV ? 6 : type == T_NS ? 0 : 99;
+	if (skip == 99)
+		return;
+	size_t p = start;
+	c->addl_zone = s;
+	for (unsigned i = 0; i < count && p < c->pos; i++) {
+		/* owner: pointer or name */
+		while (c->r[p] != 0 && c->r[p] < 0xc0)
+			p += 1u + c->r[p];
+		p += c->r[p] == 0 ? 1 : 2;
+		uint16_t rdlen = rd16(c->r + p + 8);
+		size_t rd = p + 10;
+		if (rdlen > skip && c->naddl < MAX_ADDL && rd + skip <= PTR_MAX)
+			c->addl[c->naddl++] = (uint16_t)(rd + skip);
+		p = rd + rdlen;
+	}
+}
+
+/* Write an rrset and, with DNSSEC, its signatures; note additional targets.
+ * On no room: TC (answer, authority) and false. */
+static bool put_set(struct ctx *c, const struct snap *s, const struct snap_rrset *rs,
+                    struct owner *o, uint32_t ttl, uint16_t *rdata0)
+{
+	size_t start = c->pos;
+	uint16_t cnt = c->cnt[c->sect];
+	if (!put_rrset(c, rs, o, ttl, rdata0))
+		goto full;
+	if (c->dnssec && rs->sigs != 0) {
+		struct owner so = *o;
+		if (!put_rrset(c, snap_rrset_at(s, rs->sigs), &so, 0, NULL)) {
+			c->pos = start;
+			c->cnt[c->sect] = cnt;
+			goto full;
+		}
+	}
+	if (c->sect != S_AR)
+		note_targets(c, start, rs->type, rs->count, s);
+	return true;
+full:
+	if (c->sect != S_AR)
+		c->tc = true;
+	return false;
+}
+
+/* ---- lookups ----------------------------------------------------------- */
+
+/* Closest encloser of n in s: the node of the longest existing suffix,
+ * searched from the whole name up to label zl (the apex). */
+static const struct snap_node *closest(const struct snap *s, const struct name *n,
+                                       unsigned zl, unsigned *cel)
+{
+	for (unsigned i = 0; i <= zl; i++) {
+		const struct snap_node *nd = snap_lookup(s, n->lc + n->off[i],
+		                                         (size_t)(n->len - n->off[i]), n->hs[i]);
+		if (nd != NULL) {
+			*cel = i;
+			return nd;
+		}
+	}
+	*cel = zl;
+	return &s->nodes[0];
+}
+
+static void name_init(struct name *n, const uint8_t *lc, size_t len, uint16_t pos)
+{
+	memcpy(n->lc, lc, len);
+	n->len = (uint8_t)len;
+	n->pos = pos;
+	n->nlab = (uint8_t)dname_label_offsets(n->lc, n->off);
+	dname_hash_suffixes(n->lc, n->off, n->nlab, n->hs);
+}
+
+/* Read the (possibly compressed) name at pos of the response, lowercase. */
+static size_t read_name(const uint8_t *r, size_t pos, uint8_t *out)
+{
+	size_t o = 0;
+	for (unsigned guard = 0; guard < 128; guard++) {
+		uint8_t l = r[pos];
+		if (l >= 0xc0) {
+			pos = (size_t)(((l & 0x3f) << 8) | r[pos + 1]);
+			continue;
+		}
+		if (o + 1u + l > DNAME_MAXLEN)
+			return 0;
+		out[o] = l;
+		for (unsigned i = 1; i <= l; i++)
+			out[o + i] = dname_lower_octet(r[pos + i]);
+		o += 1u + l;
+		if (l == 0)
+			return o;
+		pos += 1u + l;
+	}
+	return 0;
+}
+
+/* Canonical predecessor-or-equal of lc among the canonical nodes. */
+static uint32_t canon_pred(const struct snap *s, const uint8_t *lc)
+{
+	uint32_t lo = 0, hi = s->hdr->ncanon;   /* node 0 (apex) <= lc */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (dname_canon_cmp(snap_node_name(s, &s->nodes[mid]), lc) <= 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void nsec3_hash(const struct snap_header *h, const uint8_t *lc, size_t len,
+                       uint8_t out[SNAP_NSEC3_HASHLEN])
+{
+	struct sha1_ctx sc;
+	sha1_init(&sc);
+	sha1_update(&sc, len, lc);
+	sha1_update(&sc, h->nsec3_saltlen, h->nsec3_salt);
+	sha1_digest(&sc, SHA1_DIGEST_SIZE, out);
+	for (unsigned i = 0; i < h->nsec3_iters; i++) {
+		sha1_init(&sc);
+		sha1_update(&sc, SHA1_DIGEST_SIZE, out);
+		sha1_update(&sc, h->nsec3_saltlen, h->nsec3_salt);
+		sha1_digest(&sc, SHA1_DIGEST_SIZE, out);
+	}
+}
+
+/* NSEC3 entry (index + 1) matching or covering the hash of lc. */
+static uint32_t nsec3_cover(const struct snap *s, const uint8_t *lc, size_t len)
+{
+	uint64_t n = s->hdr->nnsec3;
+	if (n == 0)
+		return 0;
+	uint8_t h[SNAP_NSEC3_HASHLEN];
+	nsec3_hash(s->hdr, lc, len, h);
+	if (memcmp(s->nsec3[0].hash, h, sizeof(h)) > 0)
+		return (uint32_t)n;     /* below all: the last one covers (wraps) */
+	uint64_t lo = 0, hi = n;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (memcmp(s->nsec3[mid].hash, h, sizeof(h)) <= 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (uint32_t)lo + 1;
+}
+
+/* ---- DNSSEC proofs ----------------------------------------------------- */
+
+static bool proof_seen(struct ctx *c, uint32_t id)
+{
+	for (unsigned i = 0; i < c->nproofs; i++)
+		if (c->proofs[i] == id)
+			return true;
+	if (c->nproofs < MAX_PROOFS)
+		c->proofs[c->nproofs++] = id;
+	return false;
+}
+
+/* The NSEC rrset (and signature) of node index+1 nsec. */
+static void put_nsec(struct ctx *c, const struct snap *s, uint32_t nsec)
+{
+	if (nsec == 0 || proof_seen(c, nsec - 1))
+		return;
+	const struct snap_node *n = &s->nodes[nsec - 1];
+	const struct snap_rrset *rs = snap_node_find(s, n, T_NSEC);
+	if (rs == NULL)
+		return;
+	struct owner o = { 0, snap_node_name(s, n), 0, false };
+	put_set(c, s, rs, &o, 0, NULL);
+}
+
+/* The NSEC3 rrset of nsec3 table entry index+1 e. */
+static void put_nsec3(struct ctx *c, const struct snap *s, uint32_t e)
+{
+	if (e == 0)
+		return;
+	uint32_t ni = s->nsec3[e - 1].node;
+	if (proof_seen(c, ni))
+		return;
+	const struct snap_node *n = &s->nodes[ni];
+	const struct snap_rrset *rs = snap_node_find(s, n, T_NSEC3);
+	if (rs == NULL)
+		return;
+	struct owner o = { 0, snap_node_name(s, n), 0, false };
+	put_set(c, s, rs, &o, 0, NULL);
+}
+
+/* NSEC3: closest provable encloser of name n starting at label i (walking
+ * up to the apex label zl), and the NSEC3 covering the next closer name. */
+static void nsec3_ce_proof(struct ctx *c, const struct snap *s, const struct name *n,
+                           unsigned i, unsigned zl)
+{
+	for (; i <= zl; i++) {
+		const struct snap_node *nd = snap_lookup(s, n->lc + n->off[i],
+		                                         (size_t)(n->len - n->off[i]), n->hs[i]);
+		if (nd != NULL && nd->nsec != 0) {
+			put_nsec3(c, s, nd->nsec);
+			if (i > 0)
+				put_nsec3(c, s, nsec3_cover(s, n->lc + n->off[i - 1],
+				                            (size_t)(n->len - n->off[i - 1])));
+			return;
+		}
+	}
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static void put_soa_neg(struct ctx *c, const struct snap *s)
+{
+	enum sect prev = c->sect;
+	c->sect = S_NS;
+	const uint8_t *apex = s->hdr->apex;
+	/* the apex is a suffix of the question name (same zone) when the chain
+	 * did not leave it; put_name finds it either way */
+	struct owner o = { 0, apex, 0, false };
+	put_set(c, s, snap_rrset_at(s, s->hdr->soa), &o, s->hdr->neg_ttl, NULL);
+	c->sect = prev;
+}
+
+/* Placement of the suffix of n that starts at label i. */
+static uint16_t name_suffix(const struct ctx *c, const struct name *n, unsigned i)
+{
+	if (n->pos > PTR_MAX)
+		return 0xffff;
+	return suffix_pos(c->r, n->pos, n->off[i]);
+}
+
+static void referral(struct ctx *c, const struct snap *s, const struct name *n,
+                     const struct snap_node *cut, unsigned cutl, unsigned zl)
+{
+	if (c->cnt[S_AN] == 0)
+		c->aa = false;
+	c->sect = S_NS;
+	struct owner o = { name_suffix(c, n, cutl), n->lc + n->off[cutl], 0, false };
+	const struct snap_rrset *ns = snap_node_find(s, cut, T_NS);
+	if (ns == NULL || !put_set(c, s, ns, &o, 0, NULL))
+		return;
+	if (!c->dnssec)
+		return;
+	const struct snap_rrset *ds = snap_node_find(s, cut, T_DS);
+	if (ds != NULL) {
+		put_set(c, s, ds, &o, 0, NULL);
+	} else if (s->hdr->flags & SNAP_F_NSEC3) {
+		if (cut->nsec != 0)
+			put_nsec3(c, s, cut->nsec);
+		else
+			nsec3_ce_proof(c, s, n, cutl + 1, zl);
+	} else {
+		put_nsec(c, s, cut->nsec);
+	}
+}
+
+/* Denial of the name n (NXDOMAIN), closest encloser ce at label cel. */
+static void nxdomain(struct ctx *c, const struct snap *s, const struct name *n,
+                     const struct snap_node *ce, unsigned cel)
+{
+	c->rcode = RC_NXDOMAIN;
+	put_soa_neg(c, s);
+	if (!c->dnssec)
+		return;
+	c->sect = S_NS;
+	if (s->hdr->flags & SNAP_F_NSEC3) {
+		put_nsec3(c, s, ce->nsec);
+		put_nsec3(c, s, nsec3_cover(s, n->lc + n->off[cel - 1],
+		                            (size_t)(n->len - n->off[cel - 1])));
+		put_nsec3(c, s, ce->wnsec);
+	} else {
+		put_nsec(c, s, s->nodes[canon_pred(s, n->lc)].nsec);
+		put_nsec(c, s, ce->wnsec);
+	}
+}
+
+/* No data of the type at an existing name (node nd; wild: reached through
+ * the wildcard nd whose parent, the closest encloser, is at label cel). */
+static void nodata(struct ctx *c, const struct snap *s, const struct name *n,
+                   const struct snap_node *nd, bool wild, unsigned cel, unsigned zl)
+{
+	put_soa_neg(c, s);
+	if (!c->dnssec)
+		return;
+	c->sect = S_NS;
+	if (s->hdr->flags & SNAP_F_NSEC3) {
+		if (wild) {
+			nsec3_ce_proof(c, s, n, cel, zl);
+			put_nsec3(c, s, nd->nsec);
+		} else if (nd->nsec != 0) {
+			put_nsec3(c, s, nd->nsec);
+		} else {
+			nsec3_ce_proof(c, s, n, 1, zl);   /* opt-out: DS at insecure cut */
+		}
+	} else {
+		if (wild)
+			put_nsec(c, s, s->nodes[canon_pred(s, n->lc)].nsec);
+		put_nsec(c, s, nd->nsec);
+	}
+}
+
+/* Wildcard answers also prove that the query name itself does not exist. */
+static void wild_proof(struct ctx *c, const struct snap *s, const struct name *n,
+                       unsigned cel)
+{
+	if (!c->dnssec)
+		return;
+	enum sect prev = c->sect;
+	c->sect = S_NS;
+	if (s->hdr->flags & SNAP_F_NSEC3)
+		put_nsec3(c, s, nsec3_cover(s, n->lc + n->off[cel - 1],
+		                            (size_t)(n->len - n->off[cel - 1])));
+	else
+		put_nsec(c, s, s->nodes[canon_pred(s, n->lc)].nsec);
+	c->sect = prev;
+}
+
+enum step { STEP_DONE, STEP_FOLLOW };
+
+/* Answer the name n from node nd (exact match, or the wildcard nd with the
+ * closest encloser at label cel). May set *next to a CNAME target to follow. */
+static enum step answer_node(struct ctx *c, const struct snap *s, const struct name *n,
+                             const struct snap_node *nd, bool wild, unsigned cel,
+                             unsigned zl, struct name *next)
+{
+	struct owner o = { n->pos, n->lc, 0, wild };
+	if (wild)
+		o.shift = (int)n->len - (int)nd->namelen;
+	c->sect = S_AN;
+	const struct snap_rrset *rs = NULL;
+
+	if (c->qtype == T_ANY || c->qtype == T_RRSIG) {
+		/* RFC 8482: one rrset (the first by type); for RRSIG the
+		 * signatures of the first signed rrset. */
+		uint32_t off = nd->rrsets;
+		for (unsigned i = 0; i < nd->nrrsets; i++) {
+			const struct snap_rrset *x = snap_rrset_at(s, off);
+			if (c->qtype == T_ANY || x->sigs != 0) {
+				rs = x;
+				break;
+			}
+			off = snap_rrset_next(off, x);
+		}
+		if (rs == NULL) {
+			nodata(c, s, n, nd, wild, cel, zl);
+			return STEP_DONE;
+		}
+		if (c->qtype == T_RRSIG) {
+			if (put_rrset(c, snap_rrset_at(s, rs->sigs), &o, 0, NULL) && wild)
+				wild_proof(c, s, n, cel);
+			return STEP_DONE;
+		}
+		if (put_set(c, s, rs, &o, 0, NULL) && wild)
+			wild_proof(c, s, n, cel);
+		return STEP_DONE;
+	}
+
+	rs = snap_node_find(s, nd, c->qtype);
+	if (rs != NULL) {
+		if (put_set(c, s, rs, &o, 0, NULL) && wild)
+			wild_proof(c, s, n, cel);
+		return STEP_DONE;
+	}
+	if (nd->flags & SNAP_N_CNAME) {
+		rs = snap_node_find(s, nd, T_CNAME);
+		uint16_t rd = 0;
+		if (!put_set(c, s, rs, &o, 0, &rd))
+			return STEP_DONE;
+		if (wild)
+			wild_proof(c, s, n, cel);
+		uint8_t t[DNAME_MAXLEN + 1];
+		size_t tl = read_name(c->r, rd, t);
+		if (tl == 0 || !dname_is_sub(t, s->hdr->apex))
+			return STEP_DONE;
+		name_init(next, t, tl, rd);
+		return STEP_FOLLOW;
+	}
+	nodata(c, s, n, nd, wild, cel, zl);
+	return STEP_DONE;
+}
+
+/* DNAME at the ancestor dn (label dl of n): the DNAME, a synthesized CNAME,
+ * and the new name to follow. */
+static enum step dname_synth(struct ctx *c, const struct snap *s, const struct name *n,
+                             const struct snap_node *dn, unsigned dl, struct name *next)
+{
+	c->sect = S_AN;
+	const struct snap_rrset *rs = snap_node_find(s, dn, T_DNAME);
+	struct owner o = { name_suffix(c, n, dl), n->lc + n->off[dl], 0, false };
+	uint16_t rd = 0;
+	if (!put_set(c, s, rs, &o, 0, &rd))
+		return STEP_DONE;
+	const uint8_t *target = snap_rrset_wire(rs) + 12;
+	size_t tlen = dname_len(target);
+	size_t plen = n->off[dl];
+	if (plen + tlen > DNAME_MAXLEN) {
+		c->rcode = RC_YXDOMAIN;
+		return STEP_DONE;
+	}
+	/* CNAME n -> <prefix of n>.<target>, TTL of the DNAME */
+	size_t start = c->pos;
+	size_t need = 2 + 10 + plen + 2;
+	if (!room(c, need)) {
+		c->tc = true;
+		return STEP_DONE;
+	}
+	uint8_t *p = c->r + c->pos;
+	bool ptr_ok = n->pos <= PTR_MAX && rd <= PTR_MAX;
+	if (!ptr_ok) {
+		c->tc = true;   /* beyond compression reach: cannot happen below 16 KiB */
+		return STEP_DONE;
+	}
+	wr16(p, (uint16_t)(0xc000u | n->pos));
+	wr16(p + 2, T_CNAME);
+	wr16(p + 4, C_IN);
+	wr32(p + 6, rs->ttl);
+	wr16(p + 10, (uint16_t)(plen + 2));
+	/* prefix labels as the query wrote them (copied from where n sits) */
+	uint8_t *d = p + 12;
+	uint16_t at = n->pos;
+	size_t copied = 0;
+	while (copied < plen) {
+		uint8_t l = c->r[at];
+		if (l >= 0xc0) {
+			at = (uint16_t)(((l & 0x3f) << 8) | c->r[at + 1]);
+			continue;
+		}
+		memcpy(d + copied, c->r + at, 1u + l);
+		copied += 1u + l;
+		at = (uint16_t)(at + 1u + l);
+	}
+	wr16(d + plen, (uint16_t)(0xc000u | rd));
+	c->pos = start + need;
+	c->cnt[S_AN]++;
+
+	uint8_t t[DNAME_MAXLEN + 1];
+	memcpy(t, n->lc, plen);
+	dname_lower(t + plen, target, tlen);
+	if (!dname_is_sub(t, s->hdr->apex))
+		return STEP_DONE;
+	name_init(next, t, plen + tlen, (uint16_t)(start + 12));
+	return STEP_FOLLOW;
+}
+
+/* Resolve one name within zone s (its apex at label zl of n). */
+static enum step resolve(struct ctx *c, const struct snap *s, const struct name *n,
+                         unsigned zl, struct name *next)
+{
+	unsigned cel;
+	const struct snap_node *ce = closest(s, n, zl, &cel);
+
+	if (ce->cut != 0) {
+		const struct snap_node *cut = &s->nodes[ce->cut - 1];
+		unsigned cutl = n->nlab - cut->nlabels;
+		if (cut->flags & SNAP_N_DELEG) {
+			referral(c, s, n, cut, cutl, zl);
+			return STEP_DONE;
+		}
+		return dname_synth(c, s, n, cut, cutl, next);
+	}
+	if (cel > 0) {
+		if (ce->flags & SNAP_N_DELEG) {
+			referral(c, s, n, ce, cel, zl);
+			return STEP_DONE;
+		}
+		if (ce->flags & SNAP_N_DNAME)
+			return dname_synth(c, s, n, ce, cel, next);
+		if (ce->wild != 0)
+			return answer_node(c, s, n, &s->nodes[ce->wild - 1], true, cel, zl, next);
+		nxdomain(c, s, n, ce, cel);
+		return STEP_DONE;
+	}
+	if ((ce->flags & SNAP_N_DELEG) && c->qtype != T_DS) {
+		referral(c, s, n, ce, 0, zl);
+		return STEP_DONE;
+	}
+	return answer_node(c, s, n, ce, false, 0, zl, next);
+}
+
+/* Targets of NS, MX and SRV in the answer and authority: their A and AAAA
+ * from the same zone, as room allows (never TC for these). */
+static void additional(struct ctx *c)
+{
+	const struct snap *s = c->addl_zone;
+	const struct snap_node *done[MAX_ADDL];
+	unsigned ndone = 0;
+	c->sect = S_AR;
+	for (unsigned i = 0; i < c->naddl; i++) {
+		uint8_t t[DNAME_MAXLEN + 1];
+		size_t tl = read_name(c->r, c->addl[i], t);
+		if (tl <= 1 || !dname_is_sub(t, s->hdr->apex))
+			continue;
+		const struct snap_node *nd = snap_lookup(s, t, tl, dname_hash(t));
+		if (nd == NULL)
+			continue;
+		bool dup = false;
+		for (unsigned j = 0; j < ndone; j++)
+			dup |= done[j] == nd;
+		if (dup)
+			continue;
+		done[ndone++] = nd;
+		struct owner o = { c->addl[i], t, 0, false };
+		const struct snap_rrset *a = snap_node_find(s, nd, T_A);
+		const struct snap_rrset *aaaa = snap_node_find(s, nd, T_AAAA);
+		if (a != NULL)
+			put_set(c, s, a, &o, 0, NULL);
+		if (aaaa != NULL)
+			put_set(c, s, aaaa, &o, 0, NULL);
+	}
+}
+
+static void answer_in(struct ctx *c, const struct snap *s, unsigned zl)
+{
+	struct name buf[2];
+	const struct name *n = &c->q;
+	c->aa = true;
+	c->dnssec = c->do_bit && (s->hdr->flags & SNAP_F_SIGNED);
+	for (unsigned hop = 0;; hop++) {
+		struct name *next = &buf[hop & 1];
+		if (resolve(c, s, n, zl, next) != STEP_FOLLOW || c->tc ||
+		    hop >= ENG_CNAME_CHAIN_MAX)
+			break;
+		n = next;
+		zl = n->nlab - (unsigned)dname_labels(s->hdr->apex);
+	}
+	if (!c->tc && c->naddl > 0)
+		additional(c);
+}
+
+/* CHAOS TXT identity names. */
+static void answer_chaos(struct ctx *c)
+{
+	static const struct { const char *name; size_t off; } ids[] = {
+		{ "\2id\6server", offsetof(struct eng_conf, id_server) },
+		{ "\10hostname\4bind", offsetof(struct eng_conf, hostname_bind) },
+		{ "\7version\4bind", offsetof(struct eng_conf, version_bind) },
+		{ "\7version\6server", offsetof(struct eng_conf, version_server) },
+	};
+	c->rcode = RC_REFUSED;
+	if (c->qtype != T_TXT && c->qtype != T_ANY)
+		return;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		size_t nl = strlen(ids[i].name) + 1;
+		if (nl != c->q.len || memcmp(ids[i].name, c->q.lc, nl) != 0)
+			continue;
+		const char *val = *(const char *const *)(const void *)((const char *)c->conf + ids[i].off);
+		if (val == NULL)
+			return;
+		size_t vl = strlen(val);
+		if (vl > 255)
+			vl = 255;
+		if (!room(c, 2 + 10 + 1 + vl))
+			return;
+		uint8_t *p = c->r + c->pos;
+		wr16(p, 0xc00c);
+		wr16(p + 2, T_TXT);
+		wr16(p + 4, C_CH);
+		wr32(p + 6, 0);
+		wr16(p + 10, (uint16_t)(1 + vl));
+		p[12] = (uint8_t)vl;
+		memcpy(p + 13, val, vl);
+		c->pos += 13 + vl;
+		c->cnt[S_AN] = 1;
+		c->rcode = RC_NOERROR;
+		return;
+	}
+}
+
+/* ---- query parsing ------------------------------------------------------ */
+
+/* Skip a name in a message (compression allowed); 0 on malformed. */
+static size_t skip_name(const uint8_t *q, size_t len, size_t p)
+{
+	for (unsigned guard = 0; guard < 128; guard++) {
+		if (p >= len)
+			return 0;
+		uint8_t l = q[p];
+		if (l >= 0xc0)
+			return p + 2 <= len ? p + 2 : 0;
+		if (l > 63)
+			return 0;
+		p += 1u + l;
+		if (l == 0)
+			return p;
+	}
+	return 0;
+}
+
+/* Parse everything after the question: RRs in answer/authority (no OPT
+ * allowed there), and at most one OPT in additional. Returns the rcode to
+ * answer with (RC_NOERROR to go on). */
+static int parse_rest(struct ctx *c, const uint8_t *q, size_t len, size_t p)
+{
+	unsigned an = rd16(q + 6), ns = rd16(q + 8), ar = rd16(q + 10);
+	unsigned total = an + ns + ar;
+	for (unsigned i = 0; i < total; i++) {
+		size_t owner = p;
+		p = skip_name(q, len, p);
+		if (p == 0 || p + 10 > len)
+			return RC_FORMERR;
+		uint16_t type = rd16(q + p);
+		uint16_t rdlen = rd16(q + p + 8);
+		size_t rd = p + 10;
+		if (rd + rdlen > len)
+			return RC_FORMERR;
+		if (type == T_OPT) {
+			/* RFC 6891 6.1.1: only in additional, once, owned by the root */
+			if (i < an + ns || c->edns || p != owner + 1)
+				return RC_FORMERR;
+			c->edns = true;
+			uint16_t size = rd16(q + p + 2);
+			uint8_t version = q[p + 5];
+			c->do_bit = (q[p + 6] & 0x80) != 0;
+			uint16_t lim = c->conf->udp_max ? c->conf->udp_max : ENG_UDP_MAX_DEFAULT;
+			if (size < 512)
+				size = 512;
+			if (!c->tcp)
+				c->limit = size < lim ? size : lim;
+			size_t o = rd;
+			while (o < rd + rdlen) {
+				if (o + 4 > rd + rdlen)
+					return RC_FORMERR;
+				uint16_t code = rd16(q + o), olen = rd16(q + o + 2);
+				if (o + 4 + olen > rd + rdlen)
+					return RC_FORMERR;
+				if (code == EDNS_NSID)
+					c->nsid = true;
+				o += 4u + olen;
+			}
+			if (version > 0)
+				return RC_BADVERS;
+		}
+		p = rd + rdlen;
+	}
+	return RC_NOERROR;
+}
+
+/* Parse the question into c->q; returns the offset after it, or 0. */
+static size_t parse_question(struct ctx *c, const uint8_t *q, size_t len)
+{
+	size_t p = 12, o = 0;
+	unsigned n = 0;
+	for (;;) {
+		if (p >= len)
+			return 0;
+		uint8_t l = q[p];
+		if (l > 63)
+			return 0;   /* compression (or reserved) in a question */
+		if (o + 1u + l > DNAME_MAXLEN || p + 1u + l > len)
+			return 0;
+		c->q.off[n] = (uint8_t)o;
+		c->q.lc[o] = l;
+		for (unsigned i = 1; i <= l; i++)
+			c->q.lc[o + i] = dname_lower_octet(q[p + i]);
+		o += 1u + l;
+		p += 1u + l;
+		if (l == 0)
+			break;
+		n++;
+	}
+	if (p + 4 > len)
+		return 0;
+	c->q.len = (uint8_t)o;
+	c->q.nlab = (uint8_t)n;
+	c->q.pos = 12;
+	dname_hash_suffixes(c->q.lc, c->q.off, n, c->q.hs);
+	c->qtype = rd16(q + p);
+	c->qclass = rd16(q + p + 2);
+	return p + 4;
+}
+
+static size_t finish(struct ctx *c, const uint8_t *q)
+{
+	uint8_t *r = c->r;
+	r[2] = (uint8_t)(0x80 | (q[2] & 0x79) | (c->aa ? 0x04 : 0) | (c->tc ? 0x02 : 0));
+	r[3] = (uint8_t)((q[3] & 0x10) | (c->rcode & 0x0f));
+	wr16(r + 6, c->cnt[S_AN]);
+	wr16(r + 8, c->cnt[S_NS]);
+	uint16_t ar = c->cnt[S_AR];
+	size_t optlen = 11 + (c->nsid && c->conf->nsid_len > 0 ? 4u + c->conf->nsid_len : 0);
+	if (c->edns && c->pos + optlen <= c->cap) {
+		/* room was kept: limit excludes the OPT */
+		uint8_t *p = r + c->pos;
+		uint16_t udp = c->conf->udp_max ? c->conf->udp_max : ENG_UDP_MAX_DEFAULT;
+		bool nsid = c->nsid && c->conf->nsid_len > 0;
+		p[0] = 0;
+		wr16(p + 1, T_OPT);
+		wr16(p + 3, udp);
+		p[5] = (uint8_t)(c->rcode >> 4);
+		p[6] = 0;
+		p[7] = c->do_bit ? 0x80 : 0;
+		p[8] = 0;
+		wr16(p + 9, nsid ? (uint16_t)(4 + c->conf->nsid_len) : 0);
+		c->pos += 11;
+		if (nsid) {
+			wr16(r + c->pos, EDNS_NSID);
+			wr16(r + c->pos + 2, c->conf->nsid_len);
+			memcpy(r + c->pos + 4, c->conf->nsid, c->conf->nsid_len);
+			c->pos += 4u + c->conf->nsid_len;
+		}
+		ar++;
+	}
+	wr16(r + 10, ar);
+	return c->pos;
+}
 
 size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
                   const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
                   const struct eng_xport *x)
 {
 	if (qlen < 12 || cap < 12 || (q[2] & 0x80))
-		return 0;
-	memcpy(resp, q, 12);
-	resp[2] = (uint8_t)((q[2] & 0x79) | 0x80);
-	resp[3] = 5;
-	memset(resp + 4, 0, 8);
-	return 12;
+		return 0;           /* too short to answer, or a response */
+
+	struct ctx c;
+	c.conf = conf;
+	c.zs = zs;
+	c.r = resp;
+	c.cnt[0] = c.cnt[1] = c.cnt[2] = 0;
+	c.rcode = RC_NOERROR;
+	c.aa = c.tc = c.dnssec = c.edns = c.do_bit = c.nsid = false;
+	c.tcp = x != NULL && x->transport == ENG_TCP;
+	c.cap = cap;
+	c.naddl = 0;
+	c.nproofs = 0;
+	c.addl_zone = NULL;
+	c.sect = S_AN;
+	c.limit = c.tcp ? ENG_TCP_MAX : 512;
+
+	memcpy(resp, q, 4);
+	wr16(resp + 4, 0);
+	c.pos = 12;
+
+	unsigned opcode = (q[2] >> 3) & 0x0f;
+	size_t qend = 0;
+	if (rd16(q + 4) == 1)
+		qend = parse_question(&c, q, qlen);
+	if (qend != 0) {
+		/* echo the question byte for byte (0x20 case preserved) */
+		size_t ql = qend - 12;
+		if (12 + ql <= cap) {
+			memcpy(resp + 12, q + 12, ql);
+			wr16(resp + 4, 1);
+			c.pos = qend;
+		}
+	}
+	if (opcode != 0) {
+		c.rcode = RC_NOTIMP;
+		goto out;
+	}
+	if (qend == 0) {
+		c.rcode = RC_FORMERR;
+		c.pos = 12;
+		wr16(resp + 4, 0);
+		goto out;
+	}
+	int rc = parse_rest(&c, q, qlen, qend);
+	if (rc != RC_NOERROR) {
+		c.rcode = (uint8_t)rc;
+		if (rc == RC_FORMERR) {
+			c.edns = false;
+		}
+		goto out;
+	}
+	/* keep room for our OPT */
+	if (c.limit > cap)
+		c.limit = cap;
+	if (c.edns) {
+		size_t opt = 11 + (c.nsid && conf->nsid_len ? 4u + conf->nsid_len : 0);
+		c.limit = c.limit > opt ? c.limit - opt : 0;
+	}
+	if (c.pos > c.limit) {
+		c.pos = 12;
+		wr16(resp + 4, 0);
+		c.tc = true;
+		goto out;
+	}
+
+	switch (c.qtype) {
+	case 0:
+		c.rcode = RC_NOTIMP;
+		goto out;
+	case T_AXFR:
+		c.rcode = c.tcp ? RC_NOTAUTH : RC_NOTIMP;
+		goto out;
+	case T_IXFR:
+		c.rcode = RC_NOTAUTH;
+		goto out;
+	default:
+		break;
+	}
+	if (c.qclass == C_CH) {
+		answer_chaos(&c);
+		goto out;
+	}
+	if (c.qclass != C_IN && c.qclass != C_ANY) {
+		c.rcode = RC_REFUSED;
+		goto out;
+	}
+
+	/* The zone: longest apex that is a suffix of the name; DS is answered
+	 * from the parent side of a cut (RFC 4035 3.1.4.1), so its zone is
+	 * searched from the parent name first. */
+	unsigned zl = 0;
+	const struct snap *s = NULL;
+	if (c.qtype == T_DS && c.q.nlab > 0) {
+		s = zs_find(zs, c.q.lc, c.q.off + 1, c.q.nlab - 1u, c.q.hs + 1, &zl);
+		zl++;
+	}
+	if (s == NULL)
+		s = zs_find(zs, c.q.lc, c.q.off, c.q.nlab, c.q.hs, &zl);
+	if (s == NULL) {
+		c.rcode = RC_REFUSED;
+		goto out;
+	}
+	answer_in(&c, s, zl);
+out:
+	return finish(&c, q);
 }
