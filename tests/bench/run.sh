@@ -1,0 +1,37 @@
+#!/bin/sh
+# make bench: engine throughput and instructions per query, snapshot build
+# time and bytes per RR, on a generated 1M-name zone. Not a test: it prints
+# figures, asserts nothing about speed.
+set -e
+B=${B:-build}
+W=$B/bench
+NAMES=${BENCH_NAMES:-1000000}
+QUERIES=${BENCH_QUERIES:-1000000}
+mkdir -p "$W"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== generating $NAMES-name zone and $QUERIES queries"
+/usr/bin/python3 tests/bench/gen_zone.py "$W" "$NAMES" "$QUERIES"
+
+if [ ! -f "$W/signed.example.zone.signed" ]; then
+	(cd "$W" && rm -f Ksigned.example.* &&
+	 k=$(ldns-keygen -a ECDSAP256SHA256 -k signed.example) &&
+	 z=$(ldns-keygen -a ECDSAP256SHA256 signed.example) &&
+	 cat "$k.key" "$z.key" >> signed.example.zone &&
+	 ldns-signzone -o signed.example -e "$(date -u -d '+30 days' +%Y%m%d%H%M%S)" signed.example.zone "$k" "$z")
+fi
+
+t0=$(date +%s.%N)
+$B/edgedns-compile -o "$W/bench.snap" -z bench.example. "$W/bench.example.zone"
+t1=$(date +%s.%N)
+echo "snapshot build: $(echo "$t1 - $t0" | bc) s for bench.example (parse with ldns, checks, write)"
+$B/edgedns-compile -o "$W/signed.snap" -z signed.example. "$W/signed.example.zone.signed"
+
+echo "== engine throughput (one core, 5 rounds)"
+$B/edgedns-bench -r 5 "$W/queries.txt" "$W/bench.snap" "$W/signed.snap"
+
+echo "== instructions per query (callgrind, first 100000 queries of the mix)"
+head -n 100000 "$W/queries.txt" > "$W/queries-100k.txt"
+valgrind --tool=callgrind --toggle-collect=run_queries --callgrind-out-file="$W/callgrind.out" \
+	$B/edgedns-bench -r 0 "$W/queries-100k.txt" "$W/bench.snap" "$W/signed.snap" >/dev/null 2>"$W/callgrind.log"
+ir=$(callgrind_annotate "$W/callgrind.out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+echo "engine: $(echo "scale=1; $ir / 100000" | bc) instructions/query (callgrind Ir over run_queries)"
