@@ -1,0 +1,120 @@
+/* edgedns_compile.c: edgedns-compile, the zone compiler's command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compile.h"
+#include "dname.h"
+#include "error.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: edgedns-compile [-o OUT.snap] [-z ORIGIN] [-q] ZONEFILE\n"
+	        "  -o OUT   snapshot file (default: <zone name>.snap here)\n"
+	        "  -z NAME  zone name (default: the owner of the SOA)\n"
+	        "  -q       quiet: errors only, no warnings or summary\n"
+	        "exit: 0 compiled, 1 zone has errors or compile failed, 2 usage\n");
+}
+
+/* "<zone name without the trailing dot>.snap", octets outside [a-z0-9-]
+ * of each label percent-encoded, labels joined by '.'; the root is
+ * "root.snap". */
+static void default_out(const uint8_t *apex, char *buf, size_t size)
+{
+	size_t o = 0;
+	if (apex[0] == 0) {
+		snprintf(buf, size, "root.snap");
+		return;
+	}
+	for (const uint8_t *l = apex; *l != 0 && o + 8 < size; l += 1u + *l) {
+		if (l != apex)
+			buf[o++] = '.';
+		for (unsigned i = 1; i <= *l && o + 8 < size; i++) {
+			uint8_t ch = l[i];
+			if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+			    ch == '-')
+				buf[o++] = (char)ch;
+			else
+				o += (size_t)snprintf(buf + o, size - o, "%%%02X", ch);
+		}
+	}
+	snprintf(buf + o, size - o, ".snap");
+}
+
+int main(int argc, char **argv)
+{
+	const char *out = NULL;
+	struct compile_opts opts = { 0 };
+	int quiet = 0;
+	int ch;
+	while ((ch = getopt(argc, argv, "o:z:qh")) != -1) {
+		switch (ch) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'z':
+			opts.origin = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *zonefile = argv[optind];
+
+	struct compile_diag diag;
+	compile_diag_init(&diag);
+	diag.out = stderr;
+	diag.quiet = quiet;
+	diag.keep = 0;
+
+	/* The default name depends on the zone name, known only after the
+	 * parse: check first, then compile when the name is known. For an
+	 * explicit -z the name is known now and one pass suffices. */
+	char defout[2048];
+	struct compile_result res;
+	int rc;
+	if (out == NULL) {
+		/* Find the name without writing: a check-only compile. */
+		struct compile_diag silent;
+		compile_diag_init(&silent);
+		silent.keep = 0;
+		silent.quiet = 1;
+		rc = compile_zone_file(zonefile, &opts, NULL, &res, &silent);
+		compile_diag_free(&silent);
+		if (rc != 0 || res.origin[0] == 0) {
+			/* Report through the real diag. */
+			rc = compile_zone_file(zonefile, &opts, NULL, &res, &diag);
+			compile_diag_free(&diag);
+			return 1;
+		}
+		default_out(res.apex, defout, sizeof(defout));
+		out = defout;
+	}
+	rc = compile_zone_file(zonefile, &opts, out, &res, &diag);
+	compile_diag_free(&diag);
+	if (rc != 0) {
+		if (!quiet)
+			fprintf(stderr, "%s: %s, no snapshot written\n", zonefile,
+			        ed_strerror(rc));
+		return 1;
+	}
+	if (!quiet)
+		printf("%s serial %u: %u RRs, %u nodes, %llu bytes (%.1f bytes/RR)"
+		       " -> %s\n", res.origin, res.serial, res.snap.nrrs,
+		       res.snap.nnodes, (unsigned long long)res.snap.file_size,
+		       res.snap.bytes_per_rr, out);
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* cmdsock.h: the dataplane command socket (unix stream, line protocol).
+ *
+ * One command per line (LF or CRLF), one JSON object per line in reply,
+ * in order. Commands:
+ *   ping                  {"ok":true,"pid":N,"uptime":S}
+ *   load <zone> <file>    {"ok":true,"zone":"example.com.","serial":N}
+ *   load <file>           (zone taken from the snapshot)
+ *   drop <zone>           {"ok":true,"zone":"example.com."}
+ *   zones                 {"ok":true,"zones":[{"zone":..,"serial":..,
+ *                          "file":..,"loaded":T,"size":B},...]}
+ *   stats                 {"ok":true,"queries":N,...} (see cmdsock.c)
+ *   reload                {"ok":true,"loaded":N,"unchanged":N,"failed":N}
+ * Any failure: {"ok":false,"error":"..."}. A "load" or "drop" reply is
+ * sent only after the new zone set is published and the grace period has
+ * passed: once the client reads "ok", every query is answered from the
+ * new set. Words are separated by blanks; file names with blanks are not
+ * supported. Lines are at most CMD_LINE_MAX octets.
+ *
+ * The command socket runs its own thread; its commands are zonedb writers.
+ */
+#ifndef EDGEDNS_CMDSOCK_H
+#define EDGEDNS_CMDSOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "zonedb.h"
+
+#define CMD_LINE_MAX 4096
+#define CMD_CLIENTS_MAX 32
+
+/* The dataplane's counters, the same for every I/O mode. Each I/O thread
+ * keeps its own (cache-aligned, single writer) and they are summed on
+ * request. */
+struct dp_counters {
+	uint64_t queries_udp;     /* UDP datagrams taken as queries */
+	uint64_t queries_tcp;     /* framed TCP messages */
+	uint64_t responses[16];   /* responses sent, by RCODE (header, 4 bits) */
+	uint64_t truncated;       /* UDP responses with TC set */
+	uint64_t dropped;         /* queries without a response: engine said
+	                             nothing, truncated datagram, send failed */
+	uint64_t tcp_accepted;    /* connections served */
+	uint64_t tcp_refused;     /* closed at once: connection limit */
+	uint64_t tcp_timeouts;    /* closed for idleness */
+	uint64_t tcp_open;        /* open now (a gauge) */
+};
+
+/* Fill *out with the sum of all counters (called from the command thread). */
+typedef void (*dp_counters_fn)(void *arg, struct dp_counters *out);
+
+struct cmdsock_conf {
+	const char *path;           /* unix socket path (replaced if stale) */
+	struct zonedb *db;
+	const char *snapdir;        /* for "reload" */
+	dp_counters_fn counters;    /* may be NULL: stats without counters */
+	void *counters_arg;
+	struct timespec started;    /* CLOCK_MONOTONIC at start, for uptime */
+};
+
+struct cmdsock;
+
+/* Bind and listen on conf->path and start the command thread. A live
+ * socket at path (another dataplane answering) is an error; a stale one is
+ * removed. The conf strings must outlive the cmdsock. NULL on failure with
+ * a message in err. */
+struct cmdsock *cmdsock_new(const struct cmdsock_conf *conf, char *err,
+                            size_t errlen);
+
+/* Stop the thread (a command being executed completes first), close every
+ * client, remove the socket file. NULL ignored. */
+void cmdsock_free(struct cmdsock *cs);
+
+/* Execute one command line (no newline) and write the JSON reply (no
+ * newline) to a malloc()ed string. Used by the thread; exposed for tests.
+ * NULL when out of memory. */
+char *cmdsock_exec(const struct cmdsock_conf *conf, const char *line);
+
+#endif

@@ -1,0 +1,904 @@
+/* io_socket.c: kernel-socket DNS server: batched UDP workers, one TCP thread. */
+#include "io_socket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+
+#define RXBUF_SIZE 65536u    /* > any UDP payload, so truncation is seen */
+#define TXBUF_SIZE 65535u
+#define CTL_SIZE 64u         /* >= CMSG_SPACE(sizeof(struct in6_pktinfo)) */
+#define UDP_DRAIN 8          /* batches taken from one socket per wakeup */
+#define TCP_EVENTS 64
+#define TCP_INBUF_MIN 4096u
+#define TCP_MSG_MAX 65535u
+
+/* Single writer per counter block: the owner adds with a relaxed store
+ * (no locked instruction), readers sum with relaxed loads. */
+#define CNT_ADD(f, v) __atomic_store_n(&(f), (f) + (v), __ATOMIC_RELAXED)
+
+enum { K_STOP = 1, K_LISTEN, K_CONN, K_UDP };
+
+/* An epoll tag: every epoll data.ptr points to a struct starting with one. */
+struct tag {
+	int kind;
+	int fd;
+	unsigned idx;
+};
+
+union ctlbuf {
+	char buf[CTL_SIZE];
+	struct cmsghdr align;
+};
+
+struct udpw {
+	alignas(64) struct dp_counters cnt;
+	alignas(64) struct ios *ios;
+	unsigned idx;
+	unsigned rid;
+	pthread_t th;
+	int started;
+	int ep;
+	struct tag socks[IOS_LISTEN_MAX];
+	struct mmsghdr rx[IOS_BATCH];
+	struct iovec rxiov[IOS_BATCH];
+	struct sockaddr_storage peer[IOS_BATCH];
+	union ctlbuf rxctl[IOS_BATCH];
+	struct mmsghdr tx[IOS_BATCH];
+	struct iovec txiov[IOS_BATCH];
+	union ctlbuf txctl[IOS_BATCH];
+	uint8_t *rxbuf;         /* IOS_BATCH * RXBUF_SIZE */
+	uint8_t *txbuf;         /* IOS_BATCH * TXBUF_SIZE */
+};
+
+struct tconn {
+	struct tag tag;         /* K_CONN */
+	struct tconn *prev, *next;  /* idle order: least recently active first */
+	uint64_t last_ms;
+	uint8_t *in;
+	size_t inlen, incap;
+	uint8_t *out;
+	size_t outoff, outlen, outcap;
+	uint32_t evmask;        /* events registered with epoll */
+	int eof;                /* the client has shut its sending side */
+	struct sockaddr_storage peer;
+};
+
+struct tcpt {
+	alignas(64) struct dp_counters cnt;
+	alignas(64) struct ios *ios;
+	unsigned rid;
+	pthread_t th;
+	int started;
+	int ep;
+	struct tag ls[IOS_LISTEN_MAX];
+	unsigned nconns;
+	struct tconn *head, *tail;
+	uint8_t *scratch;       /* TCP_MSG_MAX: one response */
+};
+
+struct ios {
+	struct ios_conf conf;
+	struct ios_addr listen[IOS_LISTEN_MAX];
+	int stopfd;
+	struct tag stoptag;
+	struct udpw **udp;
+	struct tcpt *tcp;
+	int running;
+};
+
+/* ---- addresses --------------------------------------------------------- */
+
+int ios_parse_addr(const char *s, struct ios_addr *out)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *at = strrchr(s, '@');
+	size_t hl = at != NULL ? (size_t)(at - s) : strlen(s);
+	unsigned long port = 53;
+	if (at != NULL) {
+		char *end;
+		errno = 0;
+		port = strtoul(at + 1, &end, 10);
+		if (at[1] == '\0' || *end != '\0' || errno != 0 || port > 65535)
+			return ED_EINVAL;
+	}
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return ED_EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(out, 0, sizeof(*out));
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&out->ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&out->ss;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		out->len = sizeof(*a4);
+		return ED_OK;
+	}
+	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*a6);
+		return ED_OK;
+	}
+	return ED_EINVAL;
+}
+
+char *ios_addr_str(const struct ios_addr *a, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
+		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+		port = ntohs(a4->sin_port);
+	} else if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
+		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+		port = ntohs(a6->sin6_port);
+	}
+	snprintf(buf, size, "%s@%u", host, port);
+	return buf;
+}
+
+static int is_wildcard(const struct ios_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
+	return IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr);
+}
+
+/* ---- sockets ----------------------------------------------------------- */
+
+static int set_int(int fd, int level, int opt, int v)
+{
+	return setsockopt(fd, level, opt, &v, sizeof(v));
+}
+
+/* A bound socket for a, or -1 with the reason in err. */
+static int open_sock(const struct ios_addr *a, int type, int reuseport,
+                     char *err, size_t errlen)
+{
+	char as[INET6_ADDRSTRLEN + 8];
+	const char *what = type == SOCK_DGRAM ? "udp" : "tcp";
+	/* Listeners do not block; UDP sockets do, for sendmmsg (the worker
+	 * receives with MSG_DONTWAIT). */
+	int fd = socket(a->ss.ss_family,
+	                type | SOCK_CLOEXEC | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0)
+		goto fail;
+	if (a->ss.ss_family == AF_INET6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) != 0)
+		goto fail;
+	if (type == SOCK_STREAM && set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0)
+		goto fail;
+	if (reuseport && set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) != 0)
+		goto fail;
+	if (type == SOCK_DGRAM && is_wildcard(a)) {
+		/* Answers must leave from the address the query came to. */
+		int rc = a->ss.ss_family == AF_INET
+		         ? set_int(fd, IPPROTO_IP, IP_PKTINFO, 1)
+		         : set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+		if (rc != 0)
+			goto fail;
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "%s %s: %s", what, ios_addr_str(a, as, sizeof(as)),
+	         strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* ---- UDP ----------------------------------------------------------------- */
+
+static void udp_setup(struct udpw *w)
+{
+	for (unsigned i = 0; i < IOS_BATCH; i++) {
+		w->rxiov[i].iov_base = w->rxbuf + (size_t)i * RXBUF_SIZE;
+		w->rxiov[i].iov_len = RXBUF_SIZE;
+		struct msghdr *m = &w->rx[i].msg_hdr;
+		memset(m, 0, sizeof(*m));
+		m->msg_name = &w->peer[i];
+		m->msg_iov = &w->rxiov[i];
+		m->msg_iovlen = 1;
+		w->txiov[i].iov_base = w->txbuf + (size_t)i * TXBUF_SIZE;
+		m = &w->tx[i].msg_hdr;
+		memset(m, 0, sizeof(*m));
+		m->msg_iov = &w->txiov[i];
+		m->msg_iovlen = 1;
+	}
+}
+
+/* The control message of an answer to query i: leave from the address the
+ * query was sent to (wildcard listeners). 0 octets when none. */
+static size_t udp_reply_ctl(struct udpw *w, unsigned i, unsigned t)
+{
+	struct msghdr *rm = &w->rx[i].msg_hdr;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rm); c != NULL; c = CMSG_NXTHDR(rm, c)) {
+		struct msghdr *tm = &w->tx[t].msg_hdr;
+		tm->msg_control = w->txctl[t].buf;
+		tm->msg_controllen = CTL_SIZE;
+		struct cmsghdr *o = CMSG_FIRSTHDR(tm);
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi, po;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memset(&po, 0, sizeof(po));
+			po.ipi_spec_dst = pi.ipi_addr;
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(po));
+			memcpy(CMSG_DATA(o), &po, sizeof(po));
+			return CMSG_SPACE(sizeof(po));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
+}
+
+/* Answer one received batch of n datagrams on socket s and send the
+ * answers. The zoneset is used only between online and quiescent. */
+static void udp_batch(struct udpw *w, const struct tag *s, unsigned n)
+{
+	struct ios *ios = w->ios;
+	const struct eng_conf *conf = ios->conf.eng;
+	const struct zoneset *zs = zonedb_current(ios->conf.db);
+	uint64_t rc[16] = { 0 };
+	unsigned nq = 0, ndrop = 0, ntc = 0, t = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct msghdr *rm = &w->rx[i].msg_hdr;
+		if (rm->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+			ndrop++;
+			continue;
+		}
+		nq++;
+		uint8_t *resp = w->txbuf + (size_t)t * TXBUF_SIZE;
+		struct eng_xport x = { ENG_UDP, (const struct sockaddr *)&w->peer[i] };
+		size_t len = eng_answer(conf, zs, w->rxiov[i].iov_base, w->rx[i].msg_len,
+		                        resp, TXBUF_SIZE, &x);
+		if (len == 0) {
+			ndrop++;
+			continue;
+		}
+		rc[resp[3] & 15]++;
+		ntc += (resp[2] >> 1) & 1;
+		struct msghdr *tm = &w->tx[t].msg_hdr;
+		tm->msg_name = &w->peer[i];
+		tm->msg_namelen = rm->msg_namelen;
+		tm->msg_control = NULL;
+		tm->msg_controllen = rm->msg_controllen ? udp_reply_ctl(w, i, t) : 0;
+		if (tm->msg_controllen == 0)
+			tm->msg_control = NULL;
+		w->txiov[t].iov_len = len;
+		t++;
+	}
+	/* Done with the zoneset of this batch. */
+	zonedb_quiescent(ios->conf.db, w->rid);
+	unsigned sent = 0;
+	while (sent < t) {
+		int r = sendmmsg(s->fd, &w->tx[sent], t - sent, 0);
+		if (r > 0) {
+			sent += (unsigned)r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else {
+			/* The first datagram left fails (e.g. no route): skip it. */
+			uint8_t *resp = w->tx[sent].msg_hdr.msg_iov->iov_base;
+			rc[resp[3] & 15]--;
+			ndrop++;
+			sent++;
+		}
+	}
+	CNT_ADD(w->cnt.queries_udp, nq);
+	if (ndrop)
+		CNT_ADD(w->cnt.dropped, ndrop);
+	if (ntc)
+		CNT_ADD(w->cnt.truncated, ntc);
+	for (unsigned k = 0; k < 16; k++)
+		if (rc[k])
+			CNT_ADD(w->cnt.responses[k], rc[k]);
+}
+
+static void udp_drain(struct udpw *w, const struct tag *s)
+{
+	for (unsigned b = 0; b < UDP_DRAIN; b++) {
+		for (unsigned i = 0; i < IOS_BATCH; i++) {
+			struct msghdr *m = &w->rx[i].msg_hdr;
+			m->msg_namelen = sizeof(w->peer[i]);
+			m->msg_control = w->rxctl[i].buf;
+			m->msg_controllen = CTL_SIZE;
+			m->msg_flags = 0;
+		}
+		int n = recvmmsg(s->fd, w->rx, IOS_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;   /* EAGAIN: drained; other errors: next wakeup */
+		udp_batch(w, s, (unsigned)n);
+		if (n < IOS_BATCH)
+			return;
+	}
+}
+
+static void *udp_thread(void *arg)
+{
+	struct udpw *w = arg;
+	struct ios *ios = w->ios;
+	struct zonedb *db = ios->conf.db;
+	char name[16];
+	snprintf(name, sizeof(name), "dns-udp/%u", w->idx);
+	pthread_setname_np(pthread_self(), name);
+	zonedb_reader_register(db, w->rid);
+	struct epoll_event evs[IOS_LISTEN_MAX + 1];
+	for (;;) {
+		/* Offline while blocked: an idle worker must not hold up a
+		 * zone publication. */
+		int n = epoll_wait(w->ep, evs, IOS_LISTEN_MAX + 1, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		zonedb_reader_online(db, w->rid);
+		int stop = 0;
+		for (int i = 0; i < n; i++) {
+			const struct tag *tg = evs[i].data.ptr;
+			if (tg->kind == K_STOP)
+				stop = 1;
+			else
+				udp_drain(w, tg);
+		}
+		zonedb_reader_offline(db, w->rid);
+		if (stop)
+			break;
+	}
+	zonedb_reader_unregister(db, w->rid);
+	return NULL;
+}
+
+/* ---- TCP ----------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void lru_unlink(struct tcpt *t, struct tconn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		t->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		t->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void lru_push(struct tcpt *t, struct tconn *c)
+{
+	c->prev = t->tail;
+	c->next = NULL;
+	if (t->tail != NULL)
+		t->tail->next = c;
+	else
+		t->head = c;
+	t->tail = c;
+}
+
+static void conn_touch(struct tcpt *t, struct tconn *c, uint64_t now)
+{
+	c->last_ms = now;
+	if (t->tail != c) {
+		lru_unlink(t, c);
+		lru_push(t, c);
+	}
+}
+
+static void conn_close(struct tcpt *t, struct tconn *c)
+{
+	lru_unlink(t, c);
+	close(c->tag.fd);     /* also leaves the epoll set */
+	free(c->in);
+	free(c->out);
+	free(c);
+	t->nconns--;
+	__atomic_store_n(&t->cnt.tcp_open, t->nconns, __ATOMIC_RELAXED);
+}
+
+static size_t conn_pending(const struct tconn *c)
+{
+	return c->outlen - c->outoff;
+}
+
+/* Append a framed response; -1 when out of memory. */
+static int conn_queue(struct tconn *c, const uint8_t *msg, size_t len)
+{
+	size_t pending = conn_pending(c);
+	if (c->outoff > 0) {
+		memmove(c->out, c->out + c->outoff, pending);
+		c->outoff = 0;
+		c->outlen = pending;
+	}
+	if (c->outlen + 2 + len > c->outcap) {
+		size_t nc = c->outcap ? c->outcap : 4096;
+		while (nc < c->outlen + 2 + len)
+			nc *= 2;
+		uint8_t *no = realloc(c->out, nc);
+		if (no == NULL)
+			return -1;
+		c->out = no;
+		c->outcap = nc;
+	}
+	c->out[c->outlen] = (uint8_t)(len >> 8);
+	c->out[c->outlen + 1] = (uint8_t)len;
+	memcpy(c->out + c->outlen + 2, msg, len);
+	c->outlen += 2 + len;
+	return 0;
+}
+
+/* Answer every complete message in the input, in order, while the output
+ * queue has room for one more largest answer. -1: close the connection. */
+static int conn_process(struct tcpt *t, struct tconn *c, const struct zoneset *zs)
+{
+	const struct ios_conf *ic = &t->ios->conf;
+	struct eng_xport x = { ENG_TCP, (const struct sockaddr *)&c->peer };
+	size_t off = 0;
+	while (c->inlen - off >= 2) {
+		size_t mlen = ((size_t)c->in[off] << 8) | c->in[off + 1];
+		if (c->inlen - off - 2 < mlen)
+			break;
+		if (conn_pending(c) + 2 + TCP_MSG_MAX > ic->tcp_out_cap)
+			break;   /* backpressure: the client is not reading */
+		CNT_ADD(t->cnt.queries_tcp, 1);
+		size_t len = eng_answer(ic->eng, zs, c->in + off + 2, mlen, t->scratch,
+		                        TCP_MSG_MAX, &x);
+		off += 2 + mlen;
+		if (len == 0) {
+			CNT_ADD(t->cnt.dropped, 1);
+			continue;
+		}
+		if (conn_queue(c, t->scratch, len) != 0)
+			return -1;
+		CNT_ADD(t->cnt.responses[t->scratch[3] & 15], 1);
+	}
+	if (off > 0) {
+		memmove(c->in, c->in + off, c->inlen - off);
+		c->inlen -= off;
+	}
+	return 0;
+}
+
+/* Write what is queued. -1: close the connection. */
+static int conn_flush(struct tcpt *t, struct tconn *c, uint64_t now)
+{
+	while (conn_pending(c) > 0) {
+		ssize_t r = send(c->tag.fd, c->out + c->outoff, conn_pending(c),
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -1;
+		}
+		c->outoff += (size_t)r;
+		conn_touch(t, c, now);
+	}
+	if (conn_pending(c) == 0)
+		c->outoff = c->outlen = 0;
+	return 0;
+}
+
+/* One read into the input buffer (grown to hold the message at its head). */
+static int conn_read(struct tcpt *t, struct tconn *c, uint64_t now)
+{
+	size_t need = TCP_INBUF_MIN;
+	if (c->inlen >= 2) {
+		size_t m = 2 + (((size_t)c->in[0] << 8) | c->in[1]);
+		if (m > need)
+			need = m;
+	}
+	if (need > c->incap) {
+		uint8_t *ni = realloc(c->in, need);
+		if (ni == NULL)
+			return -1;
+		c->in = ni;
+		c->incap = need;
+	}
+	if (c->inlen == c->incap)
+		return 0;   /* full of complete messages waiting for output room */
+	ssize_t r = recv(c->tag.fd, c->in + c->inlen, c->incap - c->inlen, MSG_DONTWAIT);
+	if (r > 0) {
+		c->inlen += (size_t)r;
+		conn_touch(t, c, now);
+	} else if (r == 0) {
+		c->eof = 1;
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether the head of the input is a complete message (left unanswered
+ * only under backpressure). */
+static int conn_blocked(const struct tconn *c)
+{
+	if (c->inlen < 2)
+		return 0;
+	return c->inlen - 2 >= (((size_t)c->in[0] << 8) | c->in[1]);
+}
+
+static int conn_rearm(struct tcpt *t, struct tconn *c)
+{
+	uint32_t want = 0;
+	if (!c->eof && !conn_blocked(c))
+		want |= EPOLLIN;
+	if (conn_pending(c) > 0)
+		want |= EPOLLOUT;
+	if (want == c->evmask)
+		return 0;
+	struct epoll_event ev = { .events = want, .data.ptr = c };
+	if (epoll_ctl(t->ep, EPOLL_CTL_MOD, c->tag.fd, &ev) != 0)
+		return -1;
+	c->evmask = want;
+	return 0;
+}
+
+static void conn_event(struct tcpt *t, struct tconn *c, uint32_t events,
+                       const struct zoneset *zs, uint64_t now)
+{
+	if (conn_flush(t, c, now) != 0)
+		goto close;
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->eof && !conn_blocked(c)) {
+		if (conn_read(t, c, now) != 0)
+			goto close;
+	}
+	if (conn_process(t, c, zs) != 0 || conn_flush(t, c, now) != 0)
+		goto close;
+	if (c->eof && conn_pending(c) == 0 && !conn_blocked(c))
+		goto close;   /* every answer sent; a partial message is dropped */
+	if ((events & EPOLLERR) || conn_rearm(t, c) != 0)
+		goto close;
+	return;
+close:
+	conn_close(t, c);
+}
+
+static void tcp_accept(struct tcpt *t, const struct tag *l, uint64_t now)
+{
+	const struct ios_conf *ic = &t->ios->conf;
+	for (unsigned k = 0; k < 64; k++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (t->nconns >= ic->tcp_max_conns) {
+			close(fd);
+			CNT_ADD(t->cnt.tcp_refused, 1);
+			continue;
+		}
+		struct tconn *c = calloc(1, sizeof(*c));
+		if (c == NULL || (c->in = malloc(TCP_INBUF_MIN)) == NULL) {
+			free(c);
+			close(fd);
+			CNT_ADD(t->cnt.tcp_refused, 1);
+			continue;
+		}
+		c->tag.kind = K_CONN;
+		c->tag.fd = fd;
+		c->incap = TCP_INBUF_MIN;
+		c->peer = peer;
+		c->evmask = EPOLLIN;
+		set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		if (epoll_ctl(t->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			free(c->in);
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->last_ms = now;
+		lru_push(t, c);
+		t->nconns++;
+		CNT_ADD(t->cnt.tcp_accepted, 1);
+		__atomic_store_n(&t->cnt.tcp_open, t->nconns, __ATOMIC_RELAXED);
+	}
+}
+
+static void *tcp_thread(void *arg)
+{
+	struct tcpt *t = arg;
+	struct ios *ios = t->ios;
+	struct zonedb *db = ios->conf.db;
+	uint64_t idle = ios->conf.tcp_idle_ms;
+	pthread_setname_np(pthread_self(), "dns-tcp");
+	zonedb_reader_register(db, t->rid);
+	struct epoll_event evs[TCP_EVENTS];
+	int stop = 0;
+	while (!stop) {
+		uint64_t now = now_ms();
+		int timeout = -1;
+		if (t->head != NULL) {
+			uint64_t due = t->head->last_ms + idle;
+			timeout = due <= now ? 0 : (int)(due - now);
+		}
+		int n = epoll_wait(t->ep, evs, TCP_EVENTS, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		zonedb_reader_online(db, t->rid);
+		const struct zoneset *zs = zonedb_current(db);
+		now = now_ms();
+		for (int i = 0; i < n; i++) {
+			struct tag *tg = evs[i].data.ptr;
+			if (tg->kind == K_STOP)
+				stop = 1;
+			else if (tg->kind == K_LISTEN)
+				tcp_accept(t, tg, now);
+			else
+				conn_event(t, (struct tconn *)tg, evs[i].events, zs, now);
+		}
+		zonedb_reader_offline(db, t->rid);
+		while (t->head != NULL && t->head->last_ms + idle <= now) {
+			conn_close(t, t->head);
+			CNT_ADD(t->cnt.tcp_timeouts, 1);
+		}
+	}
+	while (t->head != NULL)
+		conn_close(t, t->head);
+	zonedb_reader_unregister(db, t->rid);
+	return NULL;
+}
+
+/* ---- server ---------------------------------------------------------------- */
+
+unsigned ios_readers(const struct ios_conf *conf)
+{
+	return conf->threads + 1;
+}
+
+static int ep_add(int ep, int fd, void *ptr)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ptr };
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+struct ios *ios_new(const struct ios_conf *conf, char *err, size_t errlen)
+{
+	if (conf->nlisten == 0 || conf->nlisten > IOS_LISTEN_MAX || conf->threads == 0 ||
+	    conf->db == NULL || conf->eng == NULL) {
+		snprintf(err, errlen, "io: bad configuration");
+		return NULL;
+	}
+	struct ios *ios = calloc(1, sizeof(*ios));
+	if (ios == NULL)
+		goto nomem;
+	ios->conf = *conf;
+	memcpy(ios->listen, conf->listen, conf->nlisten * sizeof(*ios->listen));
+	ios->conf.listen = ios->listen;
+	if (ios->conf.tcp_idle_ms == 0)
+		ios->conf.tcp_idle_ms = IOS_TCP_IDLE_MS_DEFAULT;
+	if (ios->conf.tcp_max_conns == 0)
+		ios->conf.tcp_max_conns = IOS_TCP_MAX_CONNS_DEFAULT;
+	if (ios->conf.tcp_out_cap == 0)
+		ios->conf.tcp_out_cap = IOS_TCP_OUT_CAP_DEFAULT;
+	if (ios->conf.tcp_out_cap < 2 * (TCP_MSG_MAX + 2))
+		ios->conf.tcp_out_cap = 2 * (TCP_MSG_MAX + 2);
+	ios->stoptag.kind = K_STOP;
+	ios->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ios->stoptag.fd = ios->stopfd;
+	if (ios->stopfd < 0) {
+		snprintf(err, errlen, "io: eventfd: %s", strerror(errno));
+		goto fail;
+	}
+
+	/* TCP first: a TCP bind conflict also finds another server on the
+	 * address, which SO_REUSEPORT on UDP would silently share it with. */
+	ios->tcp = aligned_alloc(64, sizeof(*ios->tcp));
+	if (ios->tcp == NULL)
+		goto nomem;
+	memset(ios->tcp, 0, sizeof(*ios->tcp));
+	struct tcpt *t = ios->tcp;
+	t->ios = ios;
+	t->rid = conf->rcu_base + conf->threads;
+	t->ep = -1;
+	for (unsigned a = 0; a < conf->nlisten; a++)
+		t->ls[a].fd = -1;
+	if ((t->scratch = malloc(TCP_MSG_MAX)) == NULL)
+		goto nomem;
+	if ((t->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || ep_add(t->ep, ios->stopfd, &ios->stoptag) != 0) {
+		snprintf(err, errlen, "io: epoll: %s", strerror(errno));
+		goto fail;
+	}
+	for (unsigned a = 0; a < conf->nlisten; a++) {
+		int fd = open_sock(&ios->listen[a], SOCK_STREAM, 0, err, errlen);
+		if (fd < 0)
+			goto fail;
+		t->ls[a].kind = K_LISTEN;
+		t->ls[a].fd = fd;
+		t->ls[a].idx = a;
+		if (listen(fd, SOMAXCONN) != 0 || ep_add(t->ep, fd, &t->ls[a]) != 0) {
+			char as[64];
+			snprintf(err, errlen, "tcp %s: %s",
+			         ios_addr_str(&ios->listen[a], as, sizeof(as)), strerror(errno));
+			goto fail;
+		}
+	}
+
+	ios->udp = calloc(conf->threads, sizeof(*ios->udp));
+	if (ios->udp == NULL)
+		goto nomem;
+	for (unsigned i = 0; i < conf->threads; i++) {
+		struct udpw *w = aligned_alloc(64, sizeof(*w));
+		if (w == NULL)
+			goto nomem;
+		memset(w, 0, sizeof(*w));
+		ios->udp[i] = w;
+		w->ios = ios;
+		w->idx = i;
+		w->rid = conf->rcu_base + i;
+		w->ep = -1;
+		for (unsigned a = 0; a < IOS_LISTEN_MAX; a++)
+			w->socks[a].fd = -1;
+		w->rxbuf = malloc((size_t)IOS_BATCH * RXBUF_SIZE);
+		w->txbuf = malloc((size_t)IOS_BATCH * TXBUF_SIZE);
+		if (w->rxbuf == NULL || w->txbuf == NULL)
+			goto nomem;
+		udp_setup(w);
+		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+		    ep_add(w->ep, ios->stopfd, &ios->stoptag) != 0) {
+			snprintf(err, errlen, "io: epoll: %s", strerror(errno));
+			goto fail;
+		}
+		for (unsigned a = 0; a < conf->nlisten; a++) {
+			int fd = open_sock(&ios->listen[a], SOCK_DGRAM, 1, err, errlen);
+			if (fd < 0)
+				goto fail;
+			w->socks[a].kind = K_UDP;
+			w->socks[a].fd = fd;
+			w->socks[a].idx = a;
+			set_int(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
+			if (ep_add(w->ep, fd, &w->socks[a]) != 0) {
+				snprintf(err, errlen, "io: epoll: %s", strerror(errno));
+				goto fail;
+			}
+		}
+	}
+	return ios;
+nomem:
+	snprintf(err, errlen, "io: out of memory");
+fail:
+	ios_free(ios);
+	return NULL;
+}
+
+int ios_start(struct ios *ios, char *err, size_t errlen)
+{
+	int rc;
+	for (unsigned i = 0; i < ios->conf.threads; i++) {
+		struct udpw *w = ios->udp[i];
+		if ((rc = pthread_create(&w->th, NULL, udp_thread, w)) != 0)
+			goto fail;
+		w->started = 1;
+	}
+	if ((rc = pthread_create(&ios->tcp->th, NULL, tcp_thread, ios->tcp)) != 0)
+		goto fail;
+	ios->tcp->started = 1;
+	ios->running = 1;
+	return ED_OK;
+fail:
+	snprintf(err, errlen, "io: starting a thread: %s", strerror(rc));
+	ios->running = 1;
+	ios_stop(ios);
+	return ED_EIO;
+}
+
+void ios_stop(struct ios *ios)
+{
+	if (ios == NULL || !ios->running)
+		return;
+	uint64_t one = 1;
+	ssize_t ignored = write(ios->stopfd, &one, sizeof(one));
+	(void)ignored;
+	for (unsigned i = 0; i < ios->conf.threads; i++) {
+		if (ios->udp[i] != NULL && ios->udp[i]->started) {
+			pthread_join(ios->udp[i]->th, NULL);
+			ios->udp[i]->started = 0;
+		}
+	}
+	if (ios->tcp != NULL && ios->tcp->started) {
+		pthread_join(ios->tcp->th, NULL);
+		ios->tcp->started = 0;
+	}
+	ios->running = 0;
+}
+
+void ios_free(struct ios *ios)
+{
+	if (ios == NULL)
+		return;
+	ios_stop(ios);
+	if (ios->udp != NULL) {
+		for (unsigned i = 0; i < ios->conf.threads; i++) {
+			struct udpw *w = ios->udp[i];
+			if (w == NULL)
+				continue;
+			for (unsigned a = 0; a < IOS_LISTEN_MAX; a++)
+				if (w->socks[a].fd >= 0)
+					close(w->socks[a].fd);
+			if (w->ep >= 0)
+				close(w->ep);
+			free(w->rxbuf);
+			free(w->txbuf);
+			free(w);
+		}
+		free(ios->udp);
+	}
+	if (ios->tcp != NULL) {
+		struct tcpt *t = ios->tcp;
+		for (unsigned a = 0; a < ios->conf.nlisten; a++)
+			if (t->ls[a].fd >= 0)
+				close(t->ls[a].fd);
+		if (t->ep >= 0)
+			close(t->ep);
+		free(t->scratch);
+		free(t);
+	}
+	if (ios->stopfd >= 0)
+		close(ios->stopfd);
+	free(ios);
+}
+
+static void cnt_sum(struct dp_counters *out, const struct dp_counters *c)
+{
+	uint64_t *o = (uint64_t *)out;
+	const uint64_t *s = (const uint64_t *)c;
+	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
+		o[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+void ios_counters(struct ios *ios, struct dp_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < ios->conf.threads; i++)
+		cnt_sum(out, &ios->udp[i]->cnt);
+	cnt_sum(out, &ios->tcp->cnt);
+}
+
+void ios_counters_cb(void *arg, struct dp_counters *out)
+{
+	ios_counters(arg, out);
+}

@@ -1,0 +1,404 @@
+/* main.c: edgedns-dataplane: options, start-up, signals, shutdown. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmdsock.h"
+#include "engine.h"
+#include "error.h"
+#include "io_socket.h"
+#include "zonedb.h"
+
+#define PROG "edgedns-dataplane"
+#define NSID_MAX 512
+
+enum io_mode { IO_SOCKET, IO_DPDK };
+
+struct opts {
+	enum io_mode io;
+	const char *snapdir;
+	struct ios_addr listen[IOS_LISTEN_MAX];
+	unsigned nlisten;
+	const char *control;
+	unsigned threads;
+	unsigned tcp_idle_ms;
+	unsigned tcp_max_conns;
+	uint8_t nsid[NSID_MAX];
+	struct eng_conf eng;
+	const char *pidfile;
+};
+
+static void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void logmsg(int level, const char *fmt, ...)
+{
+	char msg[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* One write per line, so lines of different threads do not mix. */
+	fprintf(stderr, PROG ": %s%s\n", level ? "error: " : "", msg);
+}
+
+static void zonedb_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	logmsg(level, "%s", msg);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: " PROG " --io socket|dpdk --snapshots DIR [options]\n"
+	        "  --listen ADDR@PORT     listen address (repeatable; default\n"
+	        "                         127.0.0.1@53 and ::1@53)\n"
+	        "  --control PATH         command socket (unix stream)\n"
+	        "  --threads N            UDP worker threads (default: one per CPU)\n"
+	        "  --tcp-idle-ms N        TCP idle timeout (default %u)\n"
+	        "  --tcp-max-conns N      TCP connection limit (default %u)\n"
+	        "  --udp-max N            largest UDP response (default %u)\n"
+	        "  --nsid STR | --nsid-hex HEX   NSID (RFC 5001)\n"
+	        "  --id-server STR  --hostname-bind STR  --version-bind STR\n"
+	        "  --pidfile FILE\n",
+	        IOS_TCP_IDLE_MS_DEFAULT, IOS_TCP_MAX_CONNS_DEFAULT, ENG_UDP_MAX_DEFAULT);
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned long min,
+                      unsigned long max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno != 0 || v < min || v > max) {
+		logmsg(1, "--%s: '%s' is not a number in [%lu, %lu]", opt, s, min, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { O_IO = 256, O_SNAP, O_LISTEN, O_CONTROL, O_THREADS, O_IDLE, O_MAXC,
+	       O_UDPMAX, O_NSID, O_NSIDHEX, O_IDSERVER, O_HOSTBIND, O_VERBIND,
+	       O_PIDFILE, O_HELP };
+	static const struct option lo[] = {
+		{ "io", required_argument, NULL, O_IO },
+		{ "snapshots", required_argument, NULL, O_SNAP },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "control", required_argument, NULL, O_CONTROL },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "tcp-idle-ms", required_argument, NULL, O_IDLE },
+		{ "tcp-max-conns", required_argument, NULL, O_MAXC },
+		{ "udp-max", required_argument, NULL, O_UDPMAX },
+		{ "nsid", required_argument, NULL, O_NSID },
+		{ "nsid-hex", required_argument, NULL, O_NSIDHEX },
+		{ "id-server", required_argument, NULL, O_IDSERVER },
+		{ "hostname-bind", required_argument, NULL, O_HOSTBIND },
+		{ "version-bind", required_argument, NULL, O_VERBIND },
+		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int io_set = 0, c;
+	unsigned v;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case O_IO:
+			if (strcmp(optarg, "socket") == 0)
+				o->io = IO_SOCKET;
+			else if (strcmp(optarg, "dpdk") == 0)
+				o->io = IO_DPDK;
+			else {
+				logmsg(1, "--io: '%s': expected socket or dpdk", optarg);
+				return -1;
+			}
+			io_set = 1;
+			break;
+		case O_SNAP:
+			o->snapdir = optarg;
+			break;
+		case O_LISTEN:
+			if (o->nlisten == IOS_LISTEN_MAX) {
+				logmsg(1, "--listen: at most %u addresses", IOS_LISTEN_MAX);
+				return -1;
+			}
+			if (ios_parse_addr(optarg, &o->listen[o->nlisten]) != ED_OK) {
+				logmsg(1, "--listen: '%s': expected ADDR@PORT", optarg);
+				return -1;
+			}
+			o->nlisten++;
+			break;
+		case O_CONTROL:
+			o->control = optarg;
+			break;
+		case O_THREADS:
+			if (parse_uint("threads", optarg, 0, 1024, &o->threads) != 0)
+				return -1;
+			break;
+		case O_IDLE:
+			if (parse_uint("tcp-idle-ms", optarg, 1, 86400000, &o->tcp_idle_ms) != 0)
+				return -1;
+			break;
+		case O_MAXC:
+			if (parse_uint("tcp-max-conns", optarg, 1, 1000000, &o->tcp_max_conns) != 0)
+				return -1;
+			break;
+		case O_UDPMAX:
+			if (parse_uint("udp-max", optarg, 512, 65535, &v) != 0)
+				return -1;
+			o->eng.udp_max = (uint16_t)v;
+			break;
+		case O_NSID: {
+			size_t n = strlen(optarg);
+			if (n == 0 || n > NSID_MAX) {
+				logmsg(1, "--nsid: 1 to %u octets", NSID_MAX);
+				return -1;
+			}
+			memcpy(o->nsid, optarg, n);
+			o->eng.nsid = o->nsid;
+			o->eng.nsid_len = (uint16_t)n;
+			break;
+		}
+		case O_NSIDHEX: {
+			size_t n = strlen(optarg);
+			if (n == 0 || n % 2 != 0 || n / 2 > NSID_MAX) {
+				logmsg(1, "--nsid-hex: an even number of hex digits, at most %u octets",
+				       NSID_MAX);
+				return -1;
+			}
+			for (size_t i = 0; i < n / 2; i++) {
+				int hi = hexval(optarg[2 * i]), lo2 = hexval(optarg[2 * i + 1]);
+				if (hi < 0 || lo2 < 0) {
+					logmsg(1, "--nsid-hex: '%s': not hex", optarg);
+					return -1;
+				}
+				o->nsid[i] = (uint8_t)(hi << 4 | lo2);
+			}
+			o->eng.nsid = o->nsid;
+			o->eng.nsid_len = (uint16_t)(n / 2);
+			break;
+		}
+		case O_IDSERVER:
+			o->eng.id_server = optarg;
+			break;
+		case O_HOSTBIND:
+			o->eng.hostname_bind = optarg;
+			break;
+		case O_VERBIND:
+			o->eng.version_bind = optarg;
+			break;
+		case O_PIDFILE:
+			o->pidfile = optarg;
+			break;
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		logmsg(1, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (!io_set) {
+		logmsg(1, "--io socket|dpdk is required");
+		return -1;
+	}
+	if (o->snapdir == NULL) {
+		logmsg(1, "--snapshots DIR is required");
+		return -1;
+	}
+	if (o->nlisten == 0) {
+		ios_parse_addr("127.0.0.1@53", &o->listen[0]);
+		ios_parse_addr("::1@53", &o->listen[1]);
+		o->nlisten = 2;
+	}
+	return 0;
+}
+
+static unsigned cpu_count(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int write_pidfile(const char *path)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return -1;
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static void reload_dir(struct zonedb *db, const char *dir)
+{
+	struct zonedb_dir_result r;
+	char err[1024] = "";
+	if (zonedb_load_dir(db, dir, &r, err, sizeof(err)) != ED_OK)
+		logmsg(1, "reload: %s", err);
+	else
+		logmsg(0, "reload of %s: %u loaded, %u unchanged, %u failed", dir,
+		       r.loaded, r.unchanged, r.failed);
+}
+
+/* The socket I/O mode: returns the exit status. */
+static int run_socket(struct opts *o, const sigset_t *sigs)
+{
+	int status = 1;
+	struct timespec started;
+	clock_gettime(CLOCK_MONOTONIC, &started);
+	char err[1024] = "";
+	struct ios_conf ic = {
+		.listen = o->listen,
+		.nlisten = o->nlisten,
+		.threads = o->threads ? o->threads : cpu_count(),
+		.tcp_idle_ms = o->tcp_idle_ms,
+		.tcp_max_conns = o->tcp_max_conns,
+		.eng = &o->eng,
+		.rcu_base = 0,
+	};
+	struct zonedb *db = zonedb_new(ios_readers(&ic), zonedb_log, NULL);
+	struct ios *ios = NULL;
+	struct cmdsock *cs = NULL;
+	int pidfile_written = 0;
+	if (db == NULL) {
+		logmsg(1, "out of memory");
+		return 1;
+	}
+	ic.db = db;
+
+	/* Zones first: by the time a socket answers, the zones are served. */
+	struct zonedb_dir_result r;
+	if (zonedb_load_dir(db, o->snapdir, &r, err, sizeof(err)) != ED_OK) {
+		logmsg(1, "snapshots: %s", err);
+		goto out;
+	}
+	logmsg(0, "%u zones loaded from %s, %u failed", r.loaded, o->snapdir, r.failed);
+
+	if ((ios = ios_new(&ic, err, sizeof(err))) == NULL) {
+		logmsg(1, "%s", err);
+		goto out;
+	}
+	if (ios_start(ios, err, sizeof(err)) != ED_OK) {
+		logmsg(1, "%s", err);
+		goto out;
+	}
+	for (unsigned i = 0; i < o->nlisten; i++) {
+		char as[80];
+		logmsg(0, "listening on %s (udp: %u threads, tcp)",
+		       ios_addr_str(&o->listen[i], as, sizeof(as)), ic.threads);
+	}
+	if (o->control != NULL) {
+		struct cmdsock_conf cc = {
+			.path = o->control,
+			.db = db,
+			.snapdir = o->snapdir,
+			.counters = ios_counters_cb,
+			.counters_arg = ios,
+			.started = started,
+		};
+		if ((cs = cmdsock_new(&cc, err, sizeof(err))) == NULL) {
+			logmsg(1, "%s", err);
+			goto out;
+		}
+		logmsg(0, "command socket %s", o->control);
+	}
+	if (o->pidfile != NULL) {
+		if (write_pidfile(o->pidfile) != 0) {
+			logmsg(1, "pidfile %s: %s", o->pidfile, strerror(errno));
+			goto out;
+		}
+		pidfile_written = 1;
+	}
+	logmsg(0, "ready, pid %ld", (long)getpid());
+
+	for (;;) {
+		int sig = sigwaitinfo(sigs, NULL);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			logmsg(1, "sigwaitinfo: %s", strerror(errno));
+			goto out;
+		}
+		if (sig == SIGHUP) {
+			reload_dir(db, o->snapdir);
+			continue;
+		}
+		if (sig == SIGTERM || sig == SIGINT) {
+			logmsg(0, "signal %d: stopping", sig);
+			status = 0;
+			break;
+		}
+	}
+out:
+	/* The command thread first: it may be waiting for a grace period,
+	 * which needs the I/O threads to keep reporting. */
+	cmdsock_free(cs);
+	ios_free(ios);
+	zonedb_free(db);
+	if (pidfile_written)
+		unlink(o->pidfile);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct opts o;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (parse_opts(argc, argv, &o) != 0)
+		return 2;
+	if (o.io == IO_DPDK) {
+		logmsg(1, "--io dpdk: not built yet");
+		return 2;
+	}
+	/* Signals go to the main thread only, which waits for them: every
+	 * other thread inherits this mask. SIGPIPE is ignored (sends use
+	 * MSG_NOSIGNAL anyway). */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	int rc = pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (rc != 0) {
+		logmsg(1, "pthread_sigmask: %s", strerror(rc));
+		return 1;
+	}
+	return run_socket(&o, &sigs);
+}

@@ -1,0 +1,809 @@
+/* test_engine.c: the answer engine's rules, one test each.
+ *
+ * Zones are built in memory (RRs parsed by ldns, fed to the snapshot
+ * writer), queries are built as wire bytes, responses are parsed back with
+ * ldns and checked.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ldns/ldns.h>
+
+#include "dname.h"
+#include "engine.h"
+#include "snapshot.h"
+#include "snapshot_writer.h"
+#include "zoneset.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+struct built {
+	void *img;
+	struct snap *snap;
+};
+
+#define MAX_Z 4
+static struct built zones[MAX_Z];
+static int nzones;
+static struct zoneset *zs;
+static struct eng_conf conf;
+
+/* Build a zone from RR lines (presentation format, absolute or relative to
+ * origin) and add it to the zone set. */
+static void add_zone(const char *origin, const char *const *lines)
+{
+	uint8_t apex[256];
+	assert_true(dname_from_str(origin, apex) > 0);
+	struct snapw *w = snapw_new(apex);
+	assert_non_null(w);
+	ldns_rdf *orig = ldns_dname_new_frm_str(origin);
+	ldns_rdf *prev = NULL;
+	for (int i = 0; lines[i] != NULL; i++) {
+		ldns_rr *rr = NULL;
+		ldns_status st = ldns_rr_new_frm_str(&rr, lines[i], 3600, orig, &prev);
+		if (st != LDNS_STATUS_OK)
+			fail_msg("bad test RR '%s': %s", lines[i], ldns_get_errorstr_by_id(st));
+		ldns_buffer *b = ldns_buffer_new(512);
+		assert_int_equal(ldns_rr_rdata2buffer_wire(b, rr), LDNS_STATUS_OK);
+		ldns_rdf *owner = ldns_rr_owner(rr);
+		int rc = snapw_add_rr(w, ldns_rdf_data(owner), ldns_rr_get_type(rr),
+		                      ldns_rr_get_class(rr), ldns_rr_ttl(rr),
+		                      ldns_buffer_begin(b), (uint16_t)ldns_buffer_position(b));
+		assert_int_equal(rc, 0);
+		ldns_buffer_free(b);
+		ldns_rr_free(rr);
+	}
+	ldns_rdf_deep_free(orig);
+	ldns_rdf_deep_free(prev);
+	char err[256];
+	size_t len;
+	struct built *z = &zones[nzones++];
+	int rc = snapw_build(w, &z->img, &len, NULL, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("snapw_build: %s", err);
+	snapw_free(w);
+	rc = snap_open_mem(z->img, len, 0, &z->snap, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("snap_open_mem: %s", err);
+}
+
+static void make_set(void)
+{
+	const struct snap *s[MAX_Z];
+	for (int i = 0; i < nzones; i++)
+		s[i] = zones[i].snap;
+	zs = zs_new(s, (uint32_t)nzones, NULL);
+	assert_non_null(zs);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	zs_free(zs);
+	zs = NULL;
+	for (int i = 0; i < nzones; i++) {
+		snap_close(zones[i].snap);
+		free(zones[i].img);
+	}
+	nzones = 0;
+	memset(&conf, 0, sizeof(conf));
+	return 0;
+}
+
+/* Query wire: name (presentation), type, class; edns: -1 none, else the
+ * payload size; flags: do bit, version. */
+struct qopt {
+	int edns;          /* -1: no OPT */
+	int dobit;
+	int version;
+	int nsid;
+	uint16_t qclass;
+	int opcode;
+	int tcp;
+};
+
+static size_t mkquery(uint8_t *w, const char *name, uint16_t type, const struct qopt *o)
+{
+	memset(w, 0, 12);
+	w[0] = 0x12;
+	w[1] = 0x34;
+	w[2] = (uint8_t)(((o ? o->opcode : 0) << 3) | 0x01);   /* RD */
+	w[5] = 1;
+	size_t n = dname_from_str(name, w + 12);
+	assert_true(n > 0);
+	size_t p = 12 + n;
+	w[p++] = (uint8_t)(type >> 8);
+	w[p++] = (uint8_t)type;
+	uint16_t cls = o && o->qclass ? o->qclass : 1;
+	w[p++] = (uint8_t)(cls >> 8);
+	w[p++] = (uint8_t)cls;
+	if (o && o->edns >= 0) {
+		w[11] = 1;
+		w[p++] = 0;
+		w[p++] = 0;
+		w[p++] = 41;
+		w[p++] = (uint8_t)(o->edns >> 8);
+		w[p++] = (uint8_t)o->edns;
+		w[p++] = 0;
+		w[p++] = (uint8_t)o->version;
+		w[p++] = o->dobit ? 0x80 : 0;
+		w[p++] = 0;
+		w[p++] = 0;
+		w[p++] = o->nsid ? 4 : 0;
+		if (o->nsid) {
+			w[p++] = 0;
+			w[p++] = 3;
+			w[p++] = 0;
+			w[p++] = 0;
+		}
+	}
+	return p;
+}
+
+static uint8_t resp[65536];
+static size_t resp_len;
+
+static ldns_pkt *ask_raw(const uint8_t *q, size_t qlen, int tcp)
+{
+	struct eng_xport x = { tcp ? ENG_TCP : ENG_UDP, NULL };
+	resp_len = eng_answer(&conf, zs, q, qlen, resp, sizeof(resp), &x);
+	if (resp_len == 0)
+		return NULL;
+	ldns_pkt *p = NULL;
+	ldns_status st = ldns_wire2pkt(&p, resp, resp_len);
+	if (st != LDNS_STATUS_OK)
+		fail_msg("response does not parse: %s", ldns_get_errorstr_by_id(st));
+	return p;
+}
+
+static ldns_pkt *ask(const char *name, uint16_t type, const struct qopt *o)
+{
+	uint8_t q[600];
+	size_t n = mkquery(q, name, type, o);
+	return ask_raw(q, n, o ? o->tcp : 0);
+}
+
+static const struct qopt EDNS = { .edns = 1232, .qclass = 1 };
+static const struct qopt DO = { .edns = 1232, .dobit = 1, .qclass = 1 };
+
+static int count_type(const ldns_rr_list *l, ldns_rr_type t)
+{
+	int n = 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++)
+		n += ldns_rr_get_type(ldns_rr_list_rr(l, i)) == t;
+	return n;
+}
+
+static int has_rr(const ldns_rr_list *l, const char *text)
+{
+	ldns_rr *want = NULL;
+	assert_int_equal(ldns_rr_new_frm_str(&want, text, 0, NULL, NULL), LDNS_STATUS_OK);
+	int found = 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++)
+		found |= ldns_rr_compare(ldns_rr_list_rr(l, i), want) == 0;
+	ldns_rr_free(want);
+	return found;
+}
+
+static const char *const EXAMPLE[] = {
+	"example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 7 7200 3600 1209600 300",
+	"example.com. 3600 IN NS ns1.example.com.",
+	"example.com. 3600 IN NS ns2.example.net.",
+	"example.com. 3600 IN MX 10 mail.example.com.",
+	"ns1.example.com. 3600 IN A 192.0.2.1",
+	"mail.example.com. 3600 IN A 192.0.2.2",
+	"mail.example.com. 3600 IN AAAA 2001:db8::2",
+	"www.example.com. 3600 IN CNAME web.example.com.",
+	"web.example.com. 3600 IN A 192.0.2.3",
+	"loop1.example.com. 3600 IN CNAME loop2.example.com.",
+	"loop2.example.com. 3600 IN CNAME loop1.example.com.",
+	"out.example.com. 3600 IN CNAME www.example.org.",
+	"sub.example.com. 3600 IN NS ns.sub.example.com.",
+	"sub.example.com. 3600 IN DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	"ns.sub.example.com. 3600 IN A 192.0.2.4",
+	"*.wild.example.com. 3600 IN TXT \"wild\"",
+	"a.ent.example.com. 3600 IN A 192.0.2.5",
+	"*.example.com. 3600 IN A 192.0.2.9",
+	"d.example.com. 3600 IN DNAME example.net.",
+	"dd.example.com. 3600 IN DNAME "
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+	"ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.",
+	"big.example.com. 3600 IN TXT \"0123456789012345678901234567890123456789012345678901234567890123456789\"",
+	"big.example.com. 3600 IN TXT \"1123456789012345678901234567890123456789012345678901234567890123456789\"",
+	"big.example.com. 3600 IN TXT \"2123456789012345678901234567890123456789012345678901234567890123456789\"",
+	"big.example.com. 3600 IN TXT \"3123456789012345678901234567890123456789012345678901234567890123456789\"",
+	"big.example.com. 3600 IN TXT \"4123456789012345678901234567890123456789012345678901234567890123456789\"",
+	"big.example.com. 3600 IN TXT \"5123456789012345678901234567890123456789012345678901234567890123456789\"",
+	"big.example.com. 3600 IN TXT \"6123456789012345678901234567890123456789012345678901234567890123456789\"",
+	"big.example.com. 3600 IN TXT \"7123456789012345678901234567890123456789012345678901234567890123456789\"",
+	NULL,
+};
+
+static int setup_example(void **state)
+{
+	(void)state;
+	add_zone("example.com.", EXAMPLE);
+	make_set();
+	return 0;
+}
+
+/* ---- tests: lookup (RFC 1034 4.3.2) ------------------------------------ */
+
+static void test_exact_match(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("mail.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_true(ldns_pkt_qr(p));
+	assert_true(ldns_pkt_rd(p));
+	assert_int_equal(ldns_pkt_id(p), 0x1234);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_true(has_rr(ldns_pkt_answer(p), "mail.example.com. 3600 IN A 192.0.2.2"));
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+}
+
+static void test_case_copied(void **state)
+{
+	(void)state;
+	uint8_t q[300];
+	size_t n = mkquery(q, "MaIl.ExAmPlE.cOm.", LDNS_RR_TYPE_A, NULL);
+	ldns_pkt *p = ask_raw(q, n, 0);
+	assert_non_null(p);
+	/* question bytes identical, including case */
+	assert_memory_equal(resp + 12, q + 12, n - 12);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+}
+
+static void test_nxdomain(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("nope.ent.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	/* SOA with min(TTL, MINIMUM) = 300 */
+	assert_true(has_rr(ldns_pkt_authority(p),
+	            "example.com. 300 IN SOA ns1.example.com. hostmaster.example.com. 7 7200 3600 1209600 300"));
+	ldns_pkt_free(p);
+}
+
+static void test_nodata(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("web.example.com.", LDNS_RR_TYPE_AAAA, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_SOA), 1);
+	ldns_pkt_free(p);
+}
+
+static void test_empty_non_terminal(void **state)
+{
+	(void)state;
+	/* ent.example.com exists (it has a child): NODATA, and the wildcard
+	 * *.example.com does not apply to it (RFC 4592 2.2.2) */
+	ldns_pkt *p = ask("ent.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_SOA), 1);
+	ldns_pkt_free(p);
+}
+
+static void test_cname_chain(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("www.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_true(has_rr(ldns_pkt_answer(p), "www.example.com. 3600 IN CNAME web.example.com."));
+	assert_true(has_rr(ldns_pkt_answer(p), "web.example.com. 3600 IN A 192.0.2.3"));
+	ldns_pkt_free(p);
+}
+
+static void test_cname_loop_bounded(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("loop1.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_ancount(p) >= 2);
+	assert_true(ldns_pkt_ancount(p) <= ENG_CNAME_CHAIN_MAX + 1);
+	ldns_pkt_free(p);
+}
+
+static void test_cname_out_of_zone(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("out.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_CNAME), 1);
+	ldns_pkt_free(p);
+}
+
+static void test_dname(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("x.y.d.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_true(has_rr(ldns_pkt_answer(p), "d.example.com. 3600 IN DNAME example.net."));
+	assert_true(has_rr(ldns_pkt_answer(p), "x.y.d.example.com. 3600 IN CNAME x.y.example.net."));
+	ldns_pkt_free(p);
+	/* the DNAME owner itself is not rewritten */
+	p = ask("d.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+}
+
+static void test_dname_overflow_yxdomain(void **state)
+{
+	(void)state;
+	/* 63-octet labels: prefix + target > 255 octets */
+	char q[300];
+	snprintf(q, sizeof(q), "%s.%s.dd.example.com.",
+	         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	         "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");
+	ldns_pkt *p = ask(q, LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_YXDOMAIN);
+	assert_int_equal(count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_DNAME), 1);
+	assert_int_equal(count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_CNAME), 0);
+	ldns_pkt_free(p);
+}
+
+static void test_wildcard(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("a.b.wild.example.com.", LDNS_RR_TYPE_TXT, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(has_rr(ldns_pkt_answer(p), "a.b.wild.example.com. 3600 IN TXT \"wild\""));
+	ldns_pkt_free(p);
+	/* wildcard NODATA */
+	p = ask("a.wild.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	/* an existing name is never wildcard-synthesized */
+	p = ask("web.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_true(has_rr(ldns_pkt_answer(p), "web.example.com. 3600 IN A 192.0.2.3"));
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+	/* apex wildcard for a missing name */
+	p = ask("missing.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_true(has_rr(ldns_pkt_answer(p), "missing.example.com. 3600 IN A 192.0.2.9"));
+	ldns_pkt_free(p);
+}
+
+static void test_referral(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("www.sub.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_false(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_true(has_rr(ldns_pkt_authority(p), "sub.example.com. 3600 IN NS ns.sub.example.com."));
+	assert_true(has_rr(ldns_pkt_additional(p), "ns.sub.example.com. 3600 IN A 192.0.2.4"));
+	ldns_pkt_free(p);
+	/* at the cut itself, and glue below it: referral too */
+	p = ask("ns.sub.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_false(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_NS), 1);
+	ldns_pkt_free(p);
+}
+
+static void test_ds_at_delegation(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("sub.example.com.", LDNS_RR_TYPE_DS, NULL);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_DS), 1);
+	ldns_pkt_free(p);
+}
+
+static void test_additional_for_mx(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("example.com.", LDNS_RR_TYPE_MX, NULL);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_true(has_rr(ldns_pkt_additional(p), "mail.example.com. 3600 IN A 192.0.2.2"));
+	assert_true(has_rr(ldns_pkt_additional(p), "mail.example.com. 3600 IN AAAA 2001:db8::2"));
+	ldns_pkt_free(p);
+}
+
+static void test_refused_outside(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("www.example.org.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	assert_false(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+	p = ask(".", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+}
+
+static void test_any_minimal(void **state)
+{
+	(void)state;
+	/* RFC 8482: one rrset */
+	ldns_pkt *p = ask("mail.example.com.", LDNS_RR_TYPE_ANY, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+}
+
+/* ---- malformed queries ------------------------------------------------- */
+
+static void test_formerr_qdcount(void **state)
+{
+	(void)state;
+	uint8_t q[300];
+	size_t n = mkquery(q, "example.com.", LDNS_RR_TYPE_A, NULL);
+	q[5] = 2;
+	ldns_pkt *p = ask_raw(q, n, 0);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+	q[5] = 0;
+	p = ask_raw(q, n, 0);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+}
+
+static void test_formerr_compression_in_question(void **state)
+{
+	(void)state;
+	static const uint8_t q[] = { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+	                             0xc0, 12, 0, 1, 0, 1 };
+	ldns_pkt *p = ask_raw(q, sizeof(q), 0);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+}
+
+static void test_formerr_truncated(void **state)
+{
+	(void)state;
+	uint8_t q[300];
+	size_t n = mkquery(q, "example.com.", LDNS_RR_TYPE_A, NULL);
+	for (size_t cut = 12; cut < n; cut++) {
+		ldns_pkt *p = ask_raw(q, cut, 0);
+		assert_non_null(p);
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+		ldns_pkt_free(p);
+	}
+	/* shorter than a header, or a response: no answer at all */
+	for (size_t cut = 0; cut < 12; cut++)
+		assert_null(ask_raw(q, cut, 0));
+	q[2] |= 0x80;
+	assert_null(ask_raw(q, n, 0));
+}
+
+static void test_formerr_bad_labels(void **state)
+{
+	(void)state;
+	uint8_t q[600] = { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+	/* label of 64 */
+	q[12] = 64;
+	memset(q + 13, 'a', 64);
+	q[77] = 0;
+	q[78] = 0; q[79] = 1; q[80] = 0; q[81] = 1;
+	ldns_pkt *p = ask_raw(q, 82, 0);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+	/* name of 5 x 63-octet labels: over 255 */
+	size_t o = 12;
+	for (int i = 0; i < 5; i++) {
+		q[o++] = 63;
+		memset(q + o, 'b', 63);
+		o += 63;
+	}
+	q[o++] = 0;
+	q[o++] = 0; q[o++] = 1; q[o++] = 0; q[o++] = 1;
+	p = ask_raw(q, o, 0);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+}
+
+static void test_notimp_opcode(void **state)
+{
+	(void)state;
+	struct qopt o = { .edns = -1, .opcode = 2 };
+	ldns_pkt *p = ask("example.com.", LDNS_RR_TYPE_SOA, &o);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTIMPL);
+	ldns_pkt_free(p);
+	o.opcode = 4;   /* NOTIFY: for control, later */
+	p = ask("example.com.", LDNS_RR_TYPE_SOA, &o);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTIMPL);
+	ldns_pkt_free(p);
+}
+
+/* ---- EDNS and truncation ------------------------------------------------ */
+
+static void test_edns_echo(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("mail.example.com.", LDNS_RR_TYPE_A, &DO);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_edns(p));
+	assert_true(ldns_pkt_edns_do(p));
+	assert_int_equal(ldns_pkt_edns_udp_size(p), ENG_UDP_MAX_DEFAULT);
+	ldns_pkt_free(p);
+	p = ask("mail.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_false(ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+}
+
+static void test_edns_badvers(void **state)
+{
+	(void)state;
+	struct qopt o = { .edns = 1232, .version = 1 };
+	ldns_pkt *p = ask("mail.example.com.", LDNS_RR_TYPE_A, &o);
+	assert_true(ldns_pkt_edns(p));
+	/* BADVERS = 16: 1 in the OPT's extended rcode, 0 in the header */
+	assert_int_equal(ldns_pkt_edns_extended_rcode(p), 1);
+	assert_int_equal(ldns_pkt_get_rcode(p), 0);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+}
+
+static void test_edns_unknown_option_ignored(void **state)
+{
+	(void)state;
+	uint8_t q[300];
+	size_t n = mkquery(q, "mail.example.com.", LDNS_RR_TYPE_A, &EDNS);
+	/* append option 65001 len 2 to the OPT rdata */
+	q[n - 1] = 6;
+	q[n++] = 0xfd; q[n++] = 0xe9; q[n++] = 0; q[n++] = 2; q[n++] = 1; q[n++] = 2;
+	ldns_pkt *p = ask_raw(q, n, 0);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+}
+
+static void test_edns_opt_wrong_section(void **state)
+{
+	(void)state;
+	uint8_t q[300];
+	size_t n = mkquery(q, "mail.example.com.", LDNS_RR_TYPE_A, &EDNS);
+	q[11] = 0;
+	q[7] = 1;   /* the OPT counted in the answer section */
+	ldns_pkt *p = ask_raw(q, n, 0);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+	/* two OPTs */
+	n = mkquery(q, "mail.example.com.", LDNS_RR_TYPE_A, &EDNS);
+	memcpy(q + n, q + n - 11, 11);
+	n += 11;
+	q[11] = 2;
+	p = ask_raw(q, n, 0);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+}
+
+static void test_truncation_whole_rrsets(void **state)
+{
+	(void)state;
+	/* 8 TXT of ~85 octets: > 512, < 1232 */
+	ldns_pkt *p = ask("big.example.com.", LDNS_RR_TYPE_TXT, NULL);
+	assert_true(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);   /* never a partial rrset */
+	assert_true(resp_len <= 512);
+	ldns_pkt_free(p);
+	p = ask("big.example.com.", LDNS_RR_TYPE_TXT, &EDNS);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 8);
+	ldns_pkt_free(p);
+	/* client buffer above our maximum is capped at 1232 */
+	struct qopt big = { .edns = 4096 };
+	p = ask("big.example.com.", LDNS_RR_TYPE_TXT, &big);
+	assert_true(resp_len <= ENG_UDP_MAX_DEFAULT);
+	ldns_pkt_free(p);
+	/* TCP: no limit but the message size */
+	struct qopt tcp = { .edns = -1, .tcp = 1 };
+	p = ask("big.example.com.", LDNS_RR_TYPE_TXT, &tcp);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 8);
+	ldns_pkt_free(p);
+}
+
+/* ---- identity ------------------------------------------------------------ */
+
+static void test_chaos_identity(void **state)
+{
+	(void)state;
+	struct qopt ch = { .edns = -1, .qclass = 3 };
+	ldns_pkt *p = ask("id.server.", LDNS_RR_TYPE_TXT, &ch);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);   /* off by default */
+	ldns_pkt_free(p);
+	conf.id_server = "pop1";
+	p = ask("ID.SERVER.", LDNS_RR_TYPE_TXT, &ch);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(has_rr(ldns_pkt_answer(p), "id.server. 0 CH TXT \"pop1\""));
+	ldns_pkt_free(p);
+	p = ask("version.bind.", LDNS_RR_TYPE_TXT, &ch);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+}
+
+static void test_nsid(void **state)
+{
+	(void)state;
+	conf.nsid = (const uint8_t *)"pop1";
+	conf.nsid_len = 4;
+	struct qopt o = { .edns = 1232, .nsid = 1 };
+	ldns_pkt *p = ask("mail.example.com.", LDNS_RR_TYPE_A, &o);
+	assert_true(ldns_pkt_edns(p));
+	ldns_rdf *d = ldns_pkt_edns_data(p);
+	assert_non_null(d);
+	assert_int_equal(ldns_rdf_size(d), 8);
+	assert_memory_equal(ldns_rdf_data(d), "\0\3\0\4pop1", 8);
+	ldns_pkt_free(p);
+	/* not asked: not sent */
+	p = ask("mail.example.com.", LDNS_RR_TYPE_A, &EDNS);
+	assert_null(ldns_pkt_edns_data(p));
+	ldns_pkt_free(p);
+}
+
+/* ---- zone cut across loaded zones ----------------------------------------- */
+
+static const char *const CHILD[] = {
+	"sub.example.com. 3600 IN SOA ns.sub.example.com. h.example.com. 3 7200 3600 1209600 60",
+	"sub.example.com. 3600 IN NS ns.sub.example.com.",
+	"ns.sub.example.com. 3600 IN A 192.0.2.4",
+	"www.sub.example.com. 3600 IN A 192.0.2.44",
+	NULL,
+};
+
+static int setup_parent_child(void **state)
+{
+	(void)state;
+	add_zone("example.com.", EXAMPLE);
+	add_zone("sub.example.com.", CHILD);
+	make_set();
+	return 0;
+}
+
+static void test_longest_match_zone(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("www.sub.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_true(ldns_pkt_aa(p));
+	assert_true(has_rr(ldns_pkt_answer(p), "www.sub.example.com. 3600 IN A 192.0.2.44"));
+	ldns_pkt_free(p);
+	/* DS is answered by the parent */
+	p = ask("sub.example.com.", LDNS_RR_TYPE_DS, NULL);
+	assert_int_equal(count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_DS), 1);
+	ldns_pkt_free(p);
+	/* the child's NXDOMAIN carries the child's SOA */
+	p = ask("nx.sub.example.com.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_true(has_rr(ldns_pkt_authority(p),
+	            "sub.example.com. 60 IN SOA ns.sub.example.com. h.example.com. 3 7200 3600 1209600 60"));
+	ldns_pkt_free(p);
+}
+
+/* ---- DNSSEC (pre-signed; signatures are opaque to the engine) ----------- */
+
+#define SIG(t, n) " 3600 IN RRSIG " t " 13 " n " 3600 20300101000000 20200101000000 1 sec.test. AAAA"
+
+static const char *const SIGNED[] = {
+	"sec.test. 3600 IN SOA ns.sec.test. h.sec.test. 1 7200 3600 1209600 300",
+	"sec.test." SIG("SOA", "2"),
+	"sec.test. 3600 IN NS ns.sec.test.",
+	"sec.test." SIG("NS", "2"),
+	"sec.test. 300 IN NSEC a.sec.test. NS SOA RRSIG NSEC",
+	"sec.test." SIG("NSEC", "2"),
+	"a.sec.test. 3600 IN A 192.0.2.1",
+	"a.sec.test." SIG("A", "3"),
+	"a.sec.test. 300 IN NSEC ns.sec.test. A RRSIG NSEC",
+	"a.sec.test." SIG("NSEC", "3"),
+	"ns.sec.test. 3600 IN A 192.0.2.2",
+	"ns.sec.test." SIG("A", "3"),
+	"ns.sec.test. 300 IN NSEC sec.test. A RRSIG NSEC",
+	"ns.sec.test." SIG("NSEC", "3"),
+	NULL,
+};
+
+static int setup_signed(void **state)
+{
+	(void)state;
+	add_zone("sec.test.", SIGNED);
+	make_set();
+	return 0;
+}
+
+static void test_dnssec_positive(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("a.sec.test.", LDNS_RR_TYPE_A, &DO);
+	assert_int_equal(count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_A), 1);
+	assert_int_equal(count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_RRSIG), 1);
+	ldns_pkt_free(p);
+	/* without DO: no signatures */
+	p = ask("a.sec.test.", LDNS_RR_TYPE_A, &EDNS);
+	assert_int_equal(count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_RRSIG), 0);
+	ldns_pkt_free(p);
+}
+
+static void test_dnssec_nxdomain_nsec(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("b.sec.test.", LDNS_RR_TYPE_A, &DO);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	const ldns_rr_list *au = ldns_pkt_authority(p);
+	/* a.sec.test NSEC covers b; the apex NSEC covers *.sec.test */
+	assert_true(has_rr(au, "a.sec.test. 300 IN NSEC ns.sec.test. A RRSIG NSEC"));
+	assert_true(has_rr(au, "sec.test. 300 IN NSEC a.sec.test. NS SOA RRSIG NSEC"));
+	assert_int_equal(count_type(au, LDNS_RR_TYPE_SOA), 1);
+	assert_int_equal(count_type(au, LDNS_RR_TYPE_RRSIG), 3);
+	ldns_pkt_free(p);
+}
+
+static void test_dnssec_nodata_nsec(void **state)
+{
+	(void)state;
+	ldns_pkt *p = ask("a.sec.test.", LDNS_RR_TYPE_TXT, &DO);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	const ldns_rr_list *au = ldns_pkt_authority(p);
+	assert_true(has_rr(au, "a.sec.test. 300 IN NSEC ns.sec.test. A RRSIG NSEC"));
+	assert_int_equal(count_type(au, LDNS_RR_TYPE_NSEC), 1);
+	ldns_pkt_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest example[] = {
+		cmocka_unit_test(test_exact_match),
+		cmocka_unit_test(test_case_copied),
+		cmocka_unit_test(test_nxdomain),
+		cmocka_unit_test(test_nodata),
+		cmocka_unit_test(test_empty_non_terminal),
+		cmocka_unit_test(test_cname_chain),
+		cmocka_unit_test(test_cname_loop_bounded),
+		cmocka_unit_test(test_cname_out_of_zone),
+		cmocka_unit_test(test_dname),
+		cmocka_unit_test(test_dname_overflow_yxdomain),
+		cmocka_unit_test(test_wildcard),
+		cmocka_unit_test(test_referral),
+		cmocka_unit_test(test_ds_at_delegation),
+		cmocka_unit_test(test_additional_for_mx),
+		cmocka_unit_test(test_refused_outside),
+		cmocka_unit_test(test_any_minimal),
+		cmocka_unit_test(test_formerr_qdcount),
+		cmocka_unit_test(test_formerr_compression_in_question),
+		cmocka_unit_test(test_formerr_truncated),
+		cmocka_unit_test(test_formerr_bad_labels),
+		cmocka_unit_test(test_notimp_opcode),
+		cmocka_unit_test(test_edns_echo),
+		cmocka_unit_test(test_edns_badvers),
+		cmocka_unit_test(test_edns_unknown_option_ignored),
+		cmocka_unit_test(test_edns_opt_wrong_section),
+		cmocka_unit_test(test_truncation_whole_rrsets),
+		cmocka_unit_test(test_chaos_identity),
+		cmocka_unit_test(test_nsid),
+	};
+	const struct CMUnitTest parent_child[] = {
+		cmocka_unit_test(test_longest_match_zone),
+	};
+	const struct CMUnitTest dnssec[] = {
+		cmocka_unit_test(test_dnssec_positive),
+		cmocka_unit_test(test_dnssec_nxdomain_nsec),
+		cmocka_unit_test(test_dnssec_nodata_nsec),
+	};
+	int fails = 0;
+	fails += cmocka_run_group_tests_name("engine", example, setup_example, teardown);
+	fails += cmocka_run_group_tests_name("engine zone cut", parent_child, setup_parent_child, teardown);
+	fails += cmocka_run_group_tests_name("engine dnssec", dnssec, setup_signed, teardown);
+	return fails != 0;
+}
