@@ -23,6 +23,20 @@
 #define TTL_UNSET 0xfffffffeu
 #define DEFAULT_TTL 3600u
 
+/* Until the zone text or the caller names an origin, ldns is given this
+ * one, so a name it had to complete with the origin carries it as suffix
+ * and is reported instead of silently becoming a name under the root. */
+static const uint8_t no_origin[] = "\x15\x00" "edgedns-origin-unset";
+#define NO_ORIGIN_LEN sizeof(no_origin)   /* with the root label */
+
+static int is_no_origin_name(const ldns_rdf *f)
+{
+	const uint8_t *d = ldns_rdf_data(f);
+	size_t n = ldns_rdf_size(f);
+	return n >= NO_ORIGIN_LEN && dname_check(d, n) != 0 &&
+	       dname_is_sub(d, no_origin);
+}
+
 struct cctx {
 	const struct compile_opts *opts;
 	struct compile_diag *diag;
@@ -229,7 +243,12 @@ static void do_include(struct cctx *c, const char *p, size_t i, size_t end,
                        const ldns_rdf *origin)
 {
 	char fname[4096], oname[1100], path[8192];
-	i += 8;   /* "$INCLUDE" */
+	if (end - i < 8 || memcmp(p + i, "$INCLUDE", 8) != 0) {
+		diagf(c->diag, COMPILE_ERROR, file, line, "cannot read $INCLUDE");
+		c->syntax_errors++;
+		return;
+	}
+	i += 8;
 	if (c->opts->flags & COMPILE_NOINCLUDE) {
 		diagf(c->diag, COMPILE_ERROR, file, line, "$INCLUDE not allowed here");
 		c->syntax_errors++;
@@ -312,6 +331,16 @@ static void add_rr(struct cctx *c, ldns_rr *rr, uint32_t file, unsigned line,
 		memcpy(rdata + rdlen, ldns_rdf_data(f), n);
 		rdlen += n;
 	}
+	int relative = is_no_origin_name(owner);
+	for (size_t k = 0; k < ldns_rr_rd_count(rr) && !relative; k++)
+		if (ldns_rdf_get_type(ldns_rr_rdf(rr, k)) == LDNS_RDF_TYPE_DNAME)
+			relative = is_no_origin_name(ldns_rr_rdf(rr, k));
+	if (relative) {
+		diagf(c->diag, COMPILE_ERROR, file, line,
+		      "relative name but no origin: add $ORIGIN or give the zone name");
+		c->syntax_errors++;
+		return;
+	}
 	uint32_t ttl = ldns_rr_ttl(rr);
 	if (ttl == TTL_UNSET) {
 		ttl = c->dflt_ttl;
@@ -338,8 +367,11 @@ static void add_rr(struct cctx *c, ldns_rr *rr, uint32_t file, unsigned line,
 	}
 	/* Without an origin, relative names after the SOA are relative to its
 	 * owner (as ldns's own zone reader does). */
-	if (type == LDNS_RR_TYPE_SOA && *origin == NULL)
+	if (type == LDNS_RR_TYPE_SOA && (*origin == NULL ||
+	    is_no_origin_name(*origin))) {
+		ldns_rdf_deep_free(*origin);
 		*origin = ldns_rdf_clone(owner);
+	}
 }
 
 /* Parse len octets of zone text; origin is the current $ORIGIN (updated). */
@@ -364,8 +396,15 @@ static int parse_text(struct cctx *c, const char *p, size_t len,
 		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, origin, &prev,
 		                                     &line);
 		long p1 = ftell(fp);
-		if (p0 < 0 || p1 < p0 || (size_t)p1 > len)
-			p1 = p0 = 0;
+		if (p0 < 0 || p1 < p0 || (size_t)p1 > len || (p1 == p0 && !feof(fp))) {
+			/* ldns made no progress: never loop on it */
+			diagf(c->diag, COMPILE_ERROR, file, (unsigned)line,
+			      "parser stuck, giving up");
+			c->syntax_errors++;
+			if (rr != NULL)
+				ldns_rr_free(rr);
+			break;
+		}
 		/* ldns counts lines as it reads and swallows blank lines and
 		 * comments before and after an entry: find where the entry
 		 * itself starts. */
@@ -447,13 +486,20 @@ int compile_zone_text(const char *text, size_t len, const char *name,
 
 	struct cctx c = { .opts = opts, .diag = diag };
 	c.dflt_ttl = opts->default_ttl ? opts->default_ttl : DEFAULT_TTL;
-	c.zc = zc_new(zc_report, &c);
+	c.zc = zc_new(zc_report, &c,
+	              (opts->flags & COMPILE_TTL_FIRST) ? ZC_TTL_FIRST : 0);
 	if (c.zc == NULL) {
 		rc = ED_ENOMEM;
 		goto out;
 	}
-	ldns_rdf *origin = NULL;
+	ldns_rdf *origin = ldns_dname_new_frm_data(NO_ORIGIN_LEN, no_origin);
+	if (origin == NULL) {
+		rc = ED_ENOMEM;
+		goto out;
+	}
 	if (opts->origin != NULL) {
+		ldns_rdf_deep_free(origin);
+		origin = NULL;
 		if (ldns_str2rdf_dname(&origin, opts->origin) != LDNS_STATUS_OK ||
 		    dname_check(ldns_rdf_data(origin), ldns_rdf_size(origin)) == 0) {
 			diagf(diag, COMPILE_ERROR, file, 0, "bad zone name %s",
@@ -571,13 +617,14 @@ int compile_zone_mem(const char *text, size_t len, const char *name,
 	return rc;
 }
 
-int compile_zone_file(const char *zonefile, const struct compile_opts *opts,
-                      const char *out_path, struct compile_result *res,
-                      struct compile_diag *diag)
+int compile_zone_build(const char *zonefile, const struct compile_opts *opts,
+                       struct snapw **w, struct compile_result *res,
+                       struct compile_diag *diag)
 {
 	struct compile_diag own;
 	struct compile_result own_res;
-	struct snapw *w = NULL;
+	if (w != NULL)
+		*w = NULL;
 	if (res == NULL)
 		res = &own_res;
 	memset(res, 0, sizeof(*res));
@@ -591,16 +638,39 @@ int compile_zone_file(const char *zonefile, const struct compile_opts *opts,
 	if (rc != 0) {
 		diagf(d, COMPILE_ERROR, diag_file(d, zonefile), 0, "%s",
 		      strerror(errno));
-		goto out;
+	} else {
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", zonefile);
+		char *slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = 0;
+		else if (slash != NULL)
+			*slash = 0;
+		rc = compile_zone_text(t.p, t.len, zonefile,
+		                       slash != NULL ? dir : NULL, opts, w, res, d);
+		text_release(&t);
 	}
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", zonefile);
-	char *slash = strrchr(dir, '/');
-	if (slash != NULL)
-		*slash = 0;
-	rc = compile_zone_text(t.p, t.len, zonefile, slash != NULL ? dir : NULL,
-	                       opts, out_path != NULL ? &w : NULL, res, d);
-	text_release(&t);
+	if (d == &own)
+		compile_diag_free(&own);
+	return rc;
+}
+
+int compile_zone_file(const char *zonefile, const struct compile_opts *opts,
+                      const char *out_path, struct compile_result *res,
+                      struct compile_diag *diag)
+{
+	struct compile_diag own;
+	struct compile_result own_res;
+	struct snapw *w = NULL;
+	if (res == NULL)
+		res = &own_res;
+	if (diag == NULL) {
+		compile_diag_init(&own);
+		own.keep = 0;
+	}
+	struct compile_diag *d = diag != NULL ? diag : &own;
+	int rc = compile_zone_build(zonefile, opts, out_path != NULL ? &w : NULL,
+	                            res, d);
 	if (rc == 0 && w != NULL) {
 		char err[512] = "";
 		rc = snapw_write(w, out_path, &res->snap, err, sizeof(err));
@@ -610,7 +680,6 @@ int compile_zone_file(const char *zonefile, const struct compile_opts *opts,
 	}
 	if (w != NULL)
 		snapw_free(w);
-out:
 	if (d == &own)
 		compile_diag_free(&own);
 	return rc;

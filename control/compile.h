@@ -33,6 +33,9 @@
 /* compile_opts.flags */
 #define COMPILE_NOINCLUDE 0x1u   /* $INCLUDE is an error (untrusted text,
                                     fuzzing) */
+#define COMPILE_TTL_FIRST 0x2u   /* an RRset with differing TTLs takes its
+                                    first RR's TTL (default: its last
+                                    RR's, as Knot DNS; see zonecheck.h) */
 
 #define COMPILE_MAX_SYNTAX_ERRORS 100   /* then the parser gives up */
 #define COMPILE_INCLUDE_DEPTH 8
@@ -117,6 +120,14 @@ int compile_zone_mem(const char *text, size_t len, const char *name,
                      const struct compile_opts *opts, void **img,
                      size_t *imglen, struct compile_result *res,
                      struct compile_diag *diag);
+
+/* Parse and check the zone file; on success *w is a snapshot builder
+ * holding the checked RRs (caller: snapw_write() or snapw_build(), then
+ * snapw_free()). For callers that pick the output path from the zone name
+ * (res->apex). w NULL: check only. Returns as compile_zone_file(). */
+int compile_zone_build(const char *zonefile, const struct compile_opts *opts,
+                       struct snapw **w, struct compile_result *res,
+                       struct compile_diag *diag);
 
 /* The common core: parse and check text, and on success hand back a
  * snapshot builder *w holding the checked RRs (caller: snapw_write() or

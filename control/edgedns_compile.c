@@ -80,35 +80,27 @@ int main(int argc, char **argv)
 	diag.quiet = quiet;
 	diag.keep = 0;
 
-	/* The default name depends on the zone name, known only after the
-	 * parse: check first, then compile when the name is known. For an
-	 * explicit -z the name is known now and one pass suffices. */
-	char defout[2048];
 	struct compile_result res;
-	int rc;
-	if (out == NULL) {
-		/* Find the name without writing: a check-only compile. */
-		struct compile_diag silent;
-		compile_diag_init(&silent);
-		silent.keep = 0;
-		silent.quiet = 1;
-		rc = compile_zone_file(zonefile, &opts, NULL, &res, &silent);
-		compile_diag_free(&silent);
-		if (rc != 0 || res.origin[0] == 0) {
-			/* Report through the real diag. */
-			rc = compile_zone_file(zonefile, &opts, NULL, &res, &diag);
-			compile_diag_free(&diag);
-			return 1;
-		}
+	struct snapw *w = NULL;
+	int rc = compile_zone_build(zonefile, &opts, &w, &res, &diag);
+	char defout[2048];
+	if (rc == 0 && out == NULL) {
 		default_out(res.apex, defout, sizeof(defout));
 		out = defout;
 	}
-	rc = compile_zone_file(zonefile, &opts, out, &res, &diag);
+	if (rc == 0) {
+		char err[512] = "";
+		rc = snapw_write(w, out, &res.snap, err, sizeof(err));
+		if (rc != 0)
+			fprintf(stderr, "%s: error: %s\n", out,
+			        err[0] ? err : ed_strerror(rc));
+	}
+	if (w != NULL)
+		snapw_free(w);
 	compile_diag_free(&diag);
 	if (rc != 0) {
-		if (!quiet)
-			fprintf(stderr, "%s: %s, no snapshot written\n", zonefile,
-			        ed_strerror(rc));
+		fprintf(stderr, "%s: %s: no snapshot written\n", zonefile,
+		        ed_strerror(rc));
 		return 1;
 	}
 	if (!quiet)

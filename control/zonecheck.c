@@ -33,6 +33,7 @@ enum {
 #define N_NSTARGET 0x040u   /* named as the target of some NS RR */
 #define N_APEX 0x080u
 #define N_DELEG 0x100u      /* NS and not the apex */
+#define N_ENT 0x200u        /* added by zc_run(): an ancestor without RRs */
 
 struct rr {
 	uint64_t data;      /* arena offset of the rdata */
@@ -69,6 +70,7 @@ struct arena {
 
 struct zc {
 	zc_report_fn fn;
+	unsigned flags;         /* ZC_* */
 	void *arg;
 	struct arena data;      /* names and rdata */
 	struct rr *rrs;
@@ -85,6 +87,7 @@ struct zc {
 	struct arena text;
 	int oom;
 	int ran;
+	long add_errors;        /* errors reported by zc_add() */
 	uint8_t apex[DNAME_MAXLEN];
 };
 
@@ -115,7 +118,8 @@ static int64_t arena_put(struct arena *a, const void *src, size_t len)
 	a->p = p;
 	a->cap = cap;
 	int64_t off = (int64_t)a->len;
-	memcpy(a->p + a->len, src, len);
+	if (len > 0)
+		memcpy(a->p + a->len, src, len);
 	a->len += len;
 	return off;
 }
@@ -332,15 +336,29 @@ static void canon_rdata(uint16_t type, uint8_t *rd, size_t len)
 	}
 }
 
+/* 1 for the types canon_rdata() may change. */
+static int canon_type(uint16_t type)
+{
+	switch (type) {
+	case T_NS: case T_MD: case T_MF: case T_CNAME: case T_MB: case T_MG:
+	case T_MR: case T_PTR: case T_DNAME: case T_NXT: case T_SOA:
+	case T_MINFO: case T_RP: case T_MX: case T_AFSDB: case T_RT: case T_KX:
+	case T_PX: case T_SRV: case T_SIG: case T_RRSIG: case T_NAPTR: case T_A6:
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- collecting -------------------------------------------------------- */
 
-struct zc *zc_new(zc_report_fn fn, void *arg)
+struct zc *zc_new(zc_report_fn fn, void *arg, unsigned flags)
 {
 	struct zc *zc = calloc(1, sizeof(*zc));
 	if (zc == NULL)
 		return NULL;
 	zc->fn = fn;
 	zc->arg = arg;
+	zc->flags = flags;
 	zc->soa_name = -1;
 	return zc;
 }
@@ -356,6 +374,18 @@ void zc_free(struct zc *zc)
 	free(zc->slots);
 	free(zc->reps);
 	free(zc);
+}
+
+static const char *class_str(uint16_t c, char *buf, size_t size)
+{
+	switch (c) {
+	case 3: return "CH";
+	case 4: return "HS";
+	case 254: return "NONE";
+	case 255: return "ANY";
+	}
+	snprintf(buf, size, "CLASS%u", c);
+	return buf;
 }
 
 static int is_meta_type(uint16_t type)
@@ -374,10 +404,12 @@ int zc_add(struct zc *zc, const uint8_t *owner, uint16_t type,
 		return ED_EINVAL;
 	dname_lower(lname, owner, len);
 	if (rclass != LDNS_RR_CLASS_IN) {
+		char cb[16];
 		report_now(zc, ZC_ERROR, file, line,
-		           "class %u is not IN: %s %s", rclass,
+		           "class %s is not IN: %s %s", class_str(rclass, cb, sizeof(cb)),
 		           dname_to_str(lname, nb, sizeof(nb)),
 		           zc_type_str(type, tb, sizeof(tb)));
+		zc->add_errors++;
 		return 0;
 	}
 	if (is_meta_type(type)) {
@@ -385,6 +417,7 @@ int zc_add(struct zc *zc, const uint8_t *owner, uint16_t type,
 		           "type %s is not zone data: %s",
 		           zc_type_str(type, tb, sizeof(tb)),
 		           dname_to_str(lname, nb, sizeof(nb)));
+		zc->add_errors++;
 		return 0;
 	}
 	if (zc->nrrs >= UINT32_MAX - 1)
@@ -409,13 +442,15 @@ int zc_add(struct zc *zc, const uint8_t *owner, uint16_t type,
 	r->rclass = rclass;
 	r->rdlen = rdlen;
 	/* A lowercased copy only when lowercasing changes something. */
-	uint8_t crd[65536];
-	memcpy(crd, rdata, rdlen);
-	canon_rdata(type, crd, rdlen);
-	if (memcmp(crd, rdata, rdlen) != 0) {
-		if (arena_put(&zc->data, crd, rdlen) < 0)
-			return ED_ENOMEM;
-		r->flags |= RR_CANON;
+	if (canon_type(type)) {
+		uint8_t crd[65536];
+		memcpy(crd, rdata, rdlen);
+		canon_rdata(type, crd, rdlen);
+		if (memcmp(crd, rdata, rdlen) != 0) {
+			if (arena_put(&zc->data, crd, rdlen) < 0)
+				return ED_ENOMEM;
+			r->flags |= RR_CANON;
+		}
 	}
 	if (type == T_SOA && zc->soa_name < 0)
 		zc->soa_name = ni;
@@ -576,22 +611,29 @@ static void check_rrset(struct zc *zc, const uint32_t *idx, size_t a, size_t b)
 	}
 	if (r0->type == T_RRSIG)
 		return;
+	/* The RR where a TTL first differs from the first RR's (reading the
+	 * zone top down), and the RR whose TTL the set takes: the first one, or
+	 * as Knot does, the last one (duplicates included: Knot takes their TTL
+	 * before it drops them). */
 	const struct rr *first = first_added(zc, idx, a, b, 1);
-	const struct rr *bad = NULL;
+	const struct rr *last = NULL, *bad = NULL;
 	for (size_t k = a; k < b; k++) {
-		struct rr *r = &zc->rrs[idx[k]];
-		if ((r->flags & RR_DROP) || r->ttl == first->ttl)
-			continue;
-		if (bad == NULL || r < bad)
+		const struct rr *r = &zc->rrs[idx[k]];
+		if (last == NULL || r > last)
+			last = r;
+		if (r->ttl != first->ttl && (bad == NULL || r < bad))
 			bad = r;
-		r->ttl = first->ttl;
 	}
-	if (bad != NULL)
-		report(zc, ZC_WARNING, bad->file, bad->line,
-		       "TTL mismatch in RRset %s %s: using %u from line %u",
-		       NAMESTR(zc, bad->name, nb),
-		       zc_type_str(bad->type, tb, sizeof(tb)), first->ttl,
-		       first->line);
+	if (bad == NULL)
+		return;
+	const struct rr *use = (zc->flags & ZC_TTL_FIRST) ? first : last;
+	uint32_t ttl = use->ttl;
+	report(zc, ZC_WARNING, bad->file, bad->line,
+	       "TTL mismatch in RRset %s %s: using %u from line %u",
+	       NAMESTR(zc, bad->name, nb), zc_type_str(bad->type, tb, sizeof(tb)),
+	       ttl, use->line);
+	for (size_t k = a; k < b; k++)
+		zc->rrs[idx[k]].ttl = ttl;
 }
 
 /* The k-th (0-based) RR added of those kept in [a, b). */
@@ -695,9 +737,9 @@ static void check_name_a(struct zc *zc, const uint32_t *idx, size_t a,
 	if (cname != NULL && other != NULL) {
 		const struct rr *at = cname > other ? cname : other;
 		report(zc, ZC_ERROR, at->file, at->line,
-		       "CNAME beside other data at %s (%s at line %u)",
-		       NAMESTR(zc, ni, nb), zc_type_str(other->type, tb, sizeof(tb)),
-		       other->line);
+		       "CNAME beside other data at %s (CNAME at line %u, %s at line %u)",
+		       NAMESTR(zc, ni, nb), cname->line,
+		       zc_type_str(other->type, tb, sizeof(tb)), other->line);
 	}
 }
 
@@ -804,7 +846,8 @@ long zc_run(struct zc *zc, const uint8_t *apex)
 		return ED_ENOMEM;
 	for (size_t i = 0; i < zc->nrrs; i++)
 		idx[i] = (uint32_t)i;
-	qsort_r(idx, zc->nrrs, sizeof(*idx), rr_cmp, zc);
+	if (zc->nrrs > 0)
+		qsort_r(idx, zc->nrrs, sizeof(*idx), rr_cmp, zc);
 
 	/* Pass A: per name. */
 	for (size_t s = 0; s < zc->nrrs;) {
@@ -826,6 +869,30 @@ long zc_run(struct zc *zc, const uint8_t *apex)
 		report(zc, ZC_ERROR, soa->file, soa->line,
 		       "no NS at the zone apex %s",
 		       dname_to_str(zc->apex, ab, sizeof(ab)));
+	}
+
+	/* Empty non-terminals: every ancestor of an in-zone name gets an
+	 * entry, so a closest encloser is found where it really is. */
+	size_t nreal = zc->nnames;
+	for (size_t i = 0; i < nreal; i++) {
+		if (zc->names[i].flags & N_OUTZONE)
+			continue;
+		uint8_t nm[DNAME_MAXLEN];
+		size_t l = zc->names[i].len;
+		memcpy(nm, name_wire(zc, (uint32_t)i), l);
+		const uint8_t *p = nm;
+		unsigned labels = dname_labels(nm);
+		for (unsigned k = labels; k > apex_labels + 1; k--) {
+			p += 1u + *p;
+			size_t pl = l - (size_t)(p - nm);
+			long e = name_find(zc, p, pl, dname_hash(p));
+			if (e >= 0)
+				break;  /* its ancestors are there already */
+			e = name_intern(zc, p, pl);
+			if (e < 0)
+				return ED_ENOMEM;
+			zc->names[e].flags |= N_ENT;
+		}
 	}
 
 	/* NS targets (glue is an address at an NS target), then cuts. */
@@ -865,8 +932,9 @@ long zc_run(struct zc *zc, const uint8_t *apex)
 
 	if (zc->oom)
 		return ED_ENOMEM;
-	long errors = 0;
-	qsort(zc->reps, zc->nreps, sizeof(*zc->reps), report_cmp);
+	long errors = zc->add_errors;
+	if (zc->nreps > 0)
+		qsort(zc->reps, zc->nreps, sizeof(*zc->reps), report_cmp);
 	for (size_t i = 0; i < zc->nreps; i++) {
 		const struct report *r = &zc->reps[i];
 		if (r->sev == ZC_ERROR)

@@ -19,7 +19,9 @@
  *   W duplicate RR (owner, type, class and rdata equal, names in rdata of
  *     the RFC 4034 6.2 types compared case-insensitively): later one dropped
  *   W TTLs differ inside an RRset (RRSIG excepted): the set takes the TTL
- *     of its first RR
+ *     of its last RR, as Knot DNS does (its loader sets the set's TTL to
+ *     each differing TTL in turn); with ZC_TTL_FIRST the first RR's, as
+ *     BIND does
  *   W non-glue data below a delegation (an address record that is no NS
  *     target, or any other type), data below a DNAME, data at a delegation
  *     point other than NS, DS, NSEC, RRSIG and glue: occluded
@@ -57,9 +59,13 @@ struct zc_rr {
 	uint32_t file, line;
 };
 
+/* zc_new() flags */
+#define ZC_TTL_FIRST 0x1u   /* an RRset whose TTLs differ takes its first
+                               RR's TTL (default: its last RR's, as Knot) */
+
 /* New checker; reports go to fn(arg, ...), during zc_add() (class, type)
  * and during zc_run(). NULL when out of memory. */
-struct zc *zc_new(zc_report_fn fn, void *arg);
+struct zc *zc_new(zc_report_fn fn, void *arg, unsigned flags);
 
 /* Add one RR: owner an uncompressed wire name (any case), rdata in wire
  * form with names uncompressed. file and line are echoed in reports.

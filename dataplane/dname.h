@@ -23,30 +23,68 @@ static inline uint8_t dname_lower_octet(uint8_t c)
 	return (uint8_t)(c + ((uint8_t)(c - 'A') < 26u ? 32 : 0));
 }
 
+static inline uint64_t dname_hash_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9fb21c651e98df25ULL;
+	return h ^ (h >> 32);
+}
+
+/* End of a label: spread every input bit over the low bits the index uses. */
+static inline uint64_t dname_hash_fin(uint64_t h)
+{
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 33);
+}
+
 /* Mix one label (its length octet and its octets) into the hash of the
  * suffix to its right. The hash of a name is built from the root leftward:
  * h(root) = DNAME_HASH_SEED, h(label.suffix) = dname_hash_step(h(suffix), label).
  * So one pass from the right yields the hash of every suffix of a name.
- * The label must already be lowercase. Reads exactly 1 + lab[0] octets. */
+ * The label must already be lowercase. Reads exactly 1 + lab[0] octets:
+ * the label in 8-octet words, the last one zero-filled. */
 static inline uint64_t dname_hash_step(uint64_t h, const uint8_t *lab)
 {
 	size_t n = 1u + lab[0];
 	uint64_t w;
-	while (n >= 8) {
+	while (n > 8) {
 		memcpy(&w, lab, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
+		h = dname_hash_mix(h, w);
 		lab += 8;
 		n -= 8;
 	}
-	if (n > 0) {
-		w = 0;
-		memcpy(&w, lab, n);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
+	w = 0;
+	memcpy(&w, lab, n);
+	return dname_hash_fin(dname_hash_mix(h, w));
+}
+
+/* The same value as dname_hash_step(), for a label in a buffer that may be
+ * read up to 8 octets past the label's end (the engine's padded copies):
+ * whole-word loads, the tail masked instead of copied. Little-endian. */
+static inline uint64_t dname_hash_step_padded(uint64_t h, const uint8_t *lab)
+{
+	size_t n = 1u + lab[0];
+	uint64_t w;
+	while (n > 8) {
+		memcpy(&w, lab, 8);
+		h = dname_hash_mix(h, w);
+		lab += 8;
+		n -= 8;
 	}
-	h = (h ^ (h >> 29)) * 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 32);
+	memcpy(&w, lab, 8);
+	if (n < 8)
+		w &= (1ULL << (8 * n)) - 1;
+	return dname_hash_fin(dname_hash_mix(h, w));
+}
+
+/* Lowercase ASCII letters in the 8 octets of w, all at once. */
+static inline uint64_t dname_lower_word(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t low7 = w & (0x7f * ones);
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;      /* bit 7 set: >= 'A' */
+	uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones;  /* bit 7 set: > 'Z' */
+	uint64_t up = ge_a & ~gt_z & ~w & (0x80 * ones);
+	return w | (up >> 2);
 }
 
 /* Length in octets of the wire name at name, which must be well formed. */
@@ -77,6 +115,18 @@ uint64_t dname_hash(const uint8_t *lname);
  * off[] as from dname_label_offsets(), n its return value. */
 void dname_hash_suffixes(const uint8_t *lname, const uint8_t *off, unsigned n,
                          uint64_t *hs);
+
+/* Same, for a name in a buffer readable 8 octets past its end. */
+static inline void dname_hash_suffixes_padded(const uint8_t *lname, const uint8_t *off,
+                                              unsigned n, uint64_t *hs)
+{
+	uint64_t h = DNAME_HASH_SEED;
+	hs[n] = h;
+	for (unsigned i = n; i-- > 0;) {
+		h = dname_hash_step_padded(h, lname + off[i]);
+		hs[i] = h;
+	}
+}
 
 /* DNSSEC canonical order (RFC 4034 6.1) of two lowercase wire names:
  * <0, 0, >0. */

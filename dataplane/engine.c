@@ -37,7 +37,8 @@ enum {
 
 /* A name being resolved: the question name, or a CNAME/DNAME target. */
 struct name {
-	uint8_t lc[DNAME_MAXLEN + 1];    /* lowercase wire form */
+	uint8_t lc[DNAME_MAXLEN + 1 + 8]; /* lowercase wire form; 8 octets of
+	                                     slack for word-wise hashing */
 	uint8_t len;
 	uint8_t nlab;
 	uint16_t pos;                    /* where a copy of it sits in the response */
@@ -358,13 +359,33 @@ full:
 
 /* ---- lookups ----------------------------------------------------------- */
 
+/* Exact lookup in the name index (see snapshot.h); snap_lookup() inlined. */
+static inline const struct snap_node *lookup(const struct snap *s, const uint8_t *ln,
+                                             size_t len, uint64_t h)
+{
+	uint64_t i = h & s->mask;
+	uint32_t fp = (uint32_t)(h >> 32);
+	for (uint32_t p = s->hdr->max_probe; p > 0; p--) {
+		uint64_t slot = s->table[i];
+		if (slot == 0)
+			return NULL;
+		if ((uint32_t)(slot >> 32) == fp) {
+			const struct snap_node *n = &s->nodes[(uint32_t)slot - 1];
+			if (n->namelen == len && memcmp(s->blob + n->name, ln, len) == 0)
+				return n;
+		}
+		i = (i + 1) & s->mask;
+	}
+	return NULL;
+}
+
 /* Closest encloser of n in s: the node of the longest existing suffix,
  * searched from the whole name up to label zl (the apex). */
 static const struct snap_node *closest(const struct snap *s, const struct name *n,
                                        unsigned zl, unsigned *cel)
 {
 	for (unsigned i = 0; i <= zl; i++) {
-		const struct snap_node *nd = snap_lookup(s, n->lc + n->off[i],
+		const struct snap_node *nd = lookup(s, n->lc + n->off[i],
 		                                         (size_t)(n->len - n->off[i]), n->hs[i]);
 		if (nd != NULL) {
 			*cel = i;
@@ -381,7 +402,7 @@ static void name_init(struct name *n, const uint8_t *lc, size_t len, uint16_t po
 	n->len = (uint8_t)len;
 	n->pos = pos;
 	n->nlab = (uint8_t)dname_label_offsets(n->lc, n->off);
-	dname_hash_suffixes(n->lc, n->off, n->nlab, n->hs);
+	dname_hash_suffixes_padded(n->lc, n->off, n->nlab, n->hs);
 }
 
 /* Read the (possibly compressed) name at pos of the response, lowercase. */
@@ -505,7 +526,7 @@ static void nsec3_ce_proof(struct ctx *c, const struct snap *s, const struct nam
                            unsigned i, unsigned zl)
 {
 	for (; i <= zl; i++) {
-		const struct snap_node *nd = snap_lookup(s, n->lc + n->off[i],
+		const struct snap_node *nd = lookup(s, n->lc + n->off[i],
 		                                         (size_t)(n->len - n->off[i]), n->hs[i]);
 		if (nd != NULL && nd->nsec != 0) {
 			put_nsec3(c, s, nd->nsec);
@@ -519,24 +540,24 @@ static void nsec3_ce_proof(struct ctx *c, const struct snap *s, const struct nam
 
 /* ---- answers ------------------------------------------------------------ */
 
-static void put_soa_neg(struct ctx *c, const struct snap *s)
-{
-	enum sect prev = c->sect;
-	c->sect = S_NS;
-	const uint8_t *apex = s->hdr->apex;
-	/* the apex is a suffix of the question name (same zone) when the chain
-	 * did not leave it; put_name finds it either way */
-	struct owner o = { 0, apex, 0, false };
-	put_set(c, s, snap_rrset_at(s, s->hdr->soa), &o, s->hdr->neg_ttl, NULL);
-	c->sect = prev;
-}
-
 /* Placement of the suffix of n that starts at label i. */
 static uint16_t name_suffix(const struct ctx *c, const struct name *n, unsigned i)
 {
 	if (n->pos > PTR_MAX)
 		return 0xffff;
 	return suffix_pos(c->r, n->pos, n->off[i]);
+}
+
+/* The apex SOA for a negative answer about n (apex at label zl of n), with
+ * the negative TTL (RFC 2308 3). */
+static void put_soa_neg(struct ctx *c, const struct snap *s, const struct name *n,
+                        unsigned zl)
+{
+	enum sect prev = c->sect;
+	c->sect = S_NS;
+	struct owner o = { name_suffix(c, n, zl), s->hdr->apex, 0, false };
+	put_set(c, s, snap_rrset_at(s, s->hdr->soa), &o, s->hdr->neg_ttl, NULL);
+	c->sect = prev;
 }
 
 static void referral(struct ctx *c, const struct snap *s, const struct name *n,
@@ -566,10 +587,10 @@ static void referral(struct ctx *c, const struct snap *s, const struct name *n,
 
 /* Denial of the name n (NXDOMAIN), closest encloser ce at label cel. */
 static void nxdomain(struct ctx *c, const struct snap *s, const struct name *n,
-                     const struct snap_node *ce, unsigned cel)
+                     const struct snap_node *ce, unsigned cel, unsigned zl)
 {
 	c->rcode = RC_NXDOMAIN;
-	put_soa_neg(c, s);
+	put_soa_neg(c, s, n, zl);
 	if (!c->dnssec)
 		return;
 	c->sect = S_NS;
@@ -589,7 +610,7 @@ static void nxdomain(struct ctx *c, const struct snap *s, const struct name *n,
 static void nodata(struct ctx *c, const struct snap *s, const struct name *n,
                    const struct snap_node *nd, bool wild, unsigned cel, unsigned zl)
 {
-	put_soa_neg(c, s);
+	put_soa_neg(c, s, n, zl);
 	if (!c->dnssec)
 		return;
 	c->sect = S_NS;
@@ -777,7 +798,7 @@ static enum step resolve(struct ctx *c, const struct snap *s, const struct name 
 			return dname_synth(c, s, n, ce, cel, next);
 		if (ce->wild != 0)
 			return answer_node(c, s, n, &s->nodes[ce->wild - 1], true, cel, zl, next);
-		nxdomain(c, s, n, ce, cel);
+		nxdomain(c, s, n, ce, cel, zl);
 		return STEP_DONE;
 	}
 	if ((ce->flags & SNAP_N_DELEG) && c->qtype != T_DS) {
@@ -800,7 +821,7 @@ static void additional(struct ctx *c)
 		size_t tl = read_name(c->r, c->addl[i], t);
 		if (tl <= 1 || !dname_is_sub(t, s->hdr->apex))
 			continue;
-		const struct snap_node *nd = snap_lookup(s, t, tl, dname_hash(t));
+		const struct snap_node *nd = lookup(s, t, tl, dname_hash(t));
 		if (nd == NULL)
 			continue;
 		bool dup = false;
@@ -945,38 +966,45 @@ static int parse_rest(struct ctx *c, const uint8_t *q, size_t len, size_t p)
 	return RC_NOERROR;
 }
 
-/* Parse the question into c->q; returns the offset after it, or 0. */
+/* Parse the question into c->q; returns the offset after it, or 0.
+ * The name is copied whole, walked by its length octets, then lowercased
+ * and hashed a word at a time. */
 static size_t parse_question(struct ctx *c, const uint8_t *q, size_t len)
 {
-	size_t p = 12, o = 0;
+	size_t avail = len - 12;
+	size_t cp = avail < DNAME_MAXLEN ? avail : DNAME_MAXLEN;
+	uint8_t *lc = c->q.lc;
+	memcpy(lc, q + 12, cp);
+	size_t o = 0;
 	unsigned n = 0;
 	for (;;) {
-		if (p >= len)
-			return 0;
-		uint8_t l = q[p];
+		if (o >= cp)
+			return 0;   /* runs past the message, or over 255 octets */
+		uint8_t l = lc[o];
 		if (l > 63)
-			return 0;   /* compression (or reserved) in a question */
-		if (o + 1u + l > DNAME_MAXLEN || p + 1u + l > len)
-			return 0;
+			return 0;   /* compression (or a reserved label type) in a question */
 		c->q.off[n] = (uint8_t)o;
-		c->q.lc[o] = l;
-		for (unsigned i = 1; i <= l; i++)
-			c->q.lc[o + i] = dname_lower_octet(q[p + i]);
 		o += 1u + l;
-		p += 1u + l;
 		if (l == 0)
 			break;
 		n++;
 	}
-	if (p + 4 > len)
+	if (12 + o + 4 > len)
 		return 0;
+	for (size_t i = 0; i < o; i += 8) {
+		uint64_t w;
+		memcpy(&w, lc + i, 8);
+		w = dname_lower_word(w);
+		memcpy(lc + i, &w, 8);
+	}
 	c->q.len = (uint8_t)o;
 	c->q.nlab = (uint8_t)n;
 	c->q.pos = 12;
-	dname_hash_suffixes(c->q.lc, c->q.off, n, c->q.hs);
-	c->qtype = rd16(q + p);
-	c->qclass = rd16(q + p + 2);
-	return p + 4;
+	dname_hash_suffixes_padded(lc, c->q.off, n, c->q.hs);
+	const uint8_t *t = q + 12 + o;
+	c->qtype = rd16(t);
+	c->qclass = rd16(t + 2);
+	return 12 + o + 4;
 }
 
 static size_t finish(struct ctx *c, const uint8_t *q)

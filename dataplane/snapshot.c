@@ -241,6 +241,8 @@ static int rrsets_check(struct vctx *v, const struct snap_node *nd)
 	uint32_t off = nd->rrsets;
 	int prev = -1;
 	for (unsigned i = 0; i < nd->nrrsets; i++) {
+		if ((off & 3u) != 0)
+			return fail(v, ED_EFORMAT, "node %u: rrset %u not 4-aligned", v->node, i);
 		if (off < 8 || (uint64_t)off + sizeof(struct snap_rrset) > v->bsz)
 			return fail(v, ED_ERANGE, "node %u: rrset %u runs past the blob", v->node, i);
 		const struct snap_rrset *rs = (const struct snap_rrset *)(const void *)(v->blob + off);
@@ -345,9 +347,9 @@ static int links_check(struct vctx *v, uint32_t i)
 	const uint8_t *name = v->blob + nd->name;
 	v->node = i;
 	if (nd->cut != 0) {
-		const struct snap_node *c = &v->nodes[nd->cut - 1];
-		if (nd->cut - 1 >= i || !(c->flags & (SNAP_N_DELEG | SNAP_N_DNAME)) ||
-		    !dname_is_sub(name, v->blob + c->name))
+		if (nd->cut - 1 >= i ||
+		    !(v->nodes[nd->cut - 1].flags & (SNAP_N_DELEG | SNAP_N_DNAME)) ||
+		    !dname_is_sub(name, v->blob + v->nodes[nd->cut - 1].name))
 			return fail(v, ED_EFORMAT, "node %u: bad cut link %u", i, nd->cut);
 	}
 	if (nd->wild != 0) {

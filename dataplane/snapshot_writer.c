@@ -855,14 +855,20 @@ static int classify(struct build *b)
 	b->hd->serial = serial;
 	b->hd->neg_ttl = soa->ttl < minimum ? soa->ttl : minimum;
 
-	/* Chain: NSEC3 when NSEC3PARAM at the apex or NSEC3 records exist. */
+	/* The chain: NSEC3 when the apex has NSEC3PARAM (RFC 5155 10.4: added
+	 * once the NSEC3 chain is complete); else NSEC when any NSEC exists;
+	 * else NSEC3 when NSEC3 records exist (parameters of the first). */
 	const uint8_t *param = NULL;
 	if (apex->tflags & TB_NSEC3PARAM) {
 		for (size_t i = apex->rr_first; i < apex->rr_end && param == NULL; i++)
 			if (w->rrs[i].type == T_NSEC3PARAM)
 				param = rr_rdata(w, &w->rrs[i]);
-	} else if (any_n3) {
-		param = w->rdata + (w->n3_rd >> 16);
+	} else {
+		for (size_t id = 0; id < w->nowners && !b->nsec_mode; id++)
+			if (w->owners[id].tflags & TB_NSEC)
+				b->nsec_mode = 1;
+		if (!b->nsec_mode && any_n3)
+			param = w->rdata + (w->n3_rd >> 16);
 	}
 	if (param != NULL) {
 		b->nsec3_mode = 1;
@@ -891,10 +897,18 @@ static int classify(struct build *b)
 				break;
 			}
 		}
-	} else {
-		for (size_t id = 0; id < w->nowners && !b->nsec_mode; id++)
-			if (w->owners[id].tflags & TB_NSEC)
-				b->nsec_mode = 1;
+	} else if (any_n3) {
+		/* An NSEC3 chain that is not the zone's (NSEC zone in transition):
+		 * unreachable, so not stored. */
+		for (size_t id = 0; id < w->nowners; id++) {
+			struct wowner *o = &w->owners[id];
+			if (!(o->flags & O_N3))
+				continue;
+			o->flags &= (uint8_t)~O_N3;
+			for (size_t k = o->rr_first; k < o->rr_end; k++)
+				if (w->rrs[k].key == T_NSEC3)
+					w->dropped_n3++;
+		}
 	}
 	return 0;
 }

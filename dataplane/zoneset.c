@@ -63,35 +63,3 @@ void zs_free(struct zoneset *zs)
 	free(zs);
 }
 
-const struct snap *zs_find_exact(const struct zoneset *zs, const uint8_t *lname,
-                                 size_t len, uint64_t h)
-{
-	for (uint32_t j = (uint32_t)h & zs->mask;; j = (j + 1) & zs->mask) {
-		const struct zs_slot *sl = &zs->slots[j];
-		if (sl->snap == NULL)
-			return NULL;
-		if (sl->hash == h && sl->snap->hdr->apex_len == len &&
-		    memcmp(sl->snap->hdr->apex, lname, len) == 0)
-			return sl->snap;
-	}
-}
-
-const struct snap *zs_find(const struct zoneset *zs, const uint8_t *lname,
-                           const uint8_t *off, unsigned n, const uint64_t *hs,
-                           unsigned *label)
-{
-	if (zs == NULL || zs->nzones == 0 || n < zs->min_labels)
-		return NULL;
-	/* Longest apex first: start at the suffix with max_labels labels. */
-	unsigned first = n > zs->max_labels ? n - zs->max_labels : 0;
-	unsigned last = n - zs->min_labels;
-	for (unsigned i = first; i <= last; i++) {
-		const struct snap *s = zs_find_exact(zs, lname + off[i],
-		                                     (size_t)(off[n] - off[i]) + 1u, hs[i]);
-		if (s != NULL) {
-			*label = i;
-			return s;
-		}
-	}
-	return NULL;
-}

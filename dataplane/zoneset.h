@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "snapshot.h"
 
@@ -41,16 +42,43 @@ struct zoneset *zs_new(const struct snap *const *snaps, uint32_t n, int *err);
 void zs_free(struct zoneset *zs);
 
 /* Zone whose apex has hash h and equals lname (lowercase), or NULL. */
-const struct snap *zs_find_exact(const struct zoneset *zs, const uint8_t *lname,
-                                 size_t len, uint64_t h);
+static inline const struct snap *zs_find_exact(const struct zoneset *zs,
+                                               const uint8_t *lname, size_t len,
+                                               uint64_t h)
+{
+	for (uint32_t j = (uint32_t)h & zs->mask;; j = (j + 1) & zs->mask) {
+		const struct zs_slot *sl = &zs->slots[j];
+		if (sl->snap == NULL)
+			return NULL;
+		if (sl->hash == h && sl->snap->hdr->apex_len == len &&
+		    memcmp(sl->snap->hdr->apex, lname, len) == 0)
+			return sl->snap;
+	}
+}
 
 /* The zone with the longest apex that is a suffix of the lowercase name
  * whose label offsets (off[0..n]) and suffix hashes (hs[0..n]) are given
  * (see dname_hash_suffixes). *label is set to the index of the label where
  * the apex starts. NULL when no zone encloses the name. Lock-free, no
  * allocation: callable per packet. */
-const struct snap *zs_find(const struct zoneset *zs, const uint8_t *lname,
-                           const uint8_t *off, unsigned n, const uint64_t *hs,
-                           unsigned *label);
+static inline const struct snap *zs_find(const struct zoneset *zs, const uint8_t *lname,
+                                         const uint8_t *off, unsigned n,
+                                         const uint64_t *hs, unsigned *label)
+{
+	if (zs == NULL || zs->nzones == 0 || n < zs->min_labels)
+		return NULL;
+	/* Longest apex first: start at the suffix with max_labels labels. */
+	unsigned first = n > zs->max_labels ? n - zs->max_labels : 0;
+	unsigned last = n - zs->min_labels;
+	for (unsigned i = first; i <= last; i++) {
+		const struct snap *s = zs_find_exact(zs, lname + off[i],
+		                                     (size_t)(off[n] - off[i]) + 1u, hs[i]);
+		if (s != NULL) {
+			*label = i;
+			return s;
+		}
+	}
+	return NULL;
+}
 
 #endif

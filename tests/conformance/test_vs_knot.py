@@ -64,3 +64,49 @@ def _report_for(results, zone):
 def test_print_summary(differential):
     """Always passes; prints the whole report (pytest -s, or -rA) ."""
     print(differential[1])
+
+
+def test_comparison_sees_differences():
+    """The comparison itself: each kind of change to a response is seen."""
+    import dns.flags
+    import dns.message
+    import dns.rrset
+
+    from lib import compare, queries as qmod
+
+    q = qmod.Query(7, "www.rich.test.", 1, 1, "tcp", 1232, True, False, False, "exact", "rich.test.")
+    base = dns.message.make_response(dns.message.from_wire(q.wire()))
+    base.flags |= dns.flags.AA
+    base.answer.append(dns.rrset.from_text("www.rich.test.", 3600, "IN", "A", "192.0.2.80"))
+    base.authority.append(dns.rrset.from_text("rich.test.", 3600, "IN", "NS", "ns1.rich.test."))
+
+    def norm(m):
+        return compare.Norm(m.to_wire(), q)
+
+    assert compare.diff(q, norm(base), norm(base)) == []
+
+    def variant(edit):
+        m = dns.message.from_wire(base.to_wire())
+        edit(m)
+        return [x[0] for x in compare.diff(q, norm(base), norm(m))]
+
+    assert variant(lambda m: setattr(m, "flags", m.flags & ~dns.flags.AA)) == ["flag-AA"]
+    assert variant(lambda m: m.set_rcode(3)) == ["rcode"]
+    assert variant(lambda m: m.answer[0].update_ttl(60)) == ["answer"]
+    assert variant(lambda m: m.answer.__setitem__(0, dns.rrset.from_text(
+        "www.rich.test.", 3600, "IN", "A", "192.0.2.81"))) == ["answer"]
+    assert variant(lambda m: m.authority.__setitem__(0, dns.rrset.from_text(
+        "rich.test.", 3600, "IN", "NS", "NS1.rich.test."))) == ["authority-rdata-case"]
+    assert variant(lambda m: m.additional.append(dns.rrset.from_text(
+        "ns1.rich.test.", 3600, "IN", "A", "192.0.2.53"))) == ["additional"]
+    assert variant(lambda m: m.use_edns(False)) == ["edns"]
+    assert variant(lambda m: m.use_edns(0, dns.flags.DO, 1232)) == ["edns"]
+    assert variant(lambda m: m.question.__setitem__(0, dns.rrset.RRset(
+        dns.name.from_text("WWW.rich.test."), 1, 1))) == ["question"]  # 0x20 case lost
+    # a record sent twice shows only in the counts
+    r = norm(base)
+    dup = norm(base)
+    dup.counts = dict(dup.counts, answer=2)
+    assert [x[0] for x in compare.diff(q, r, dup)] == ["answer-count"]
+    # nothing sent
+    assert [x[0] for x in compare.diff(q, r, compare.Norm(None, q))] == ["presence"]

@@ -74,13 +74,22 @@ class Norm:
 
 
 def _rrsets(section):
+    """{key: (ttl, canonical rdata set, exact rdata set)}.
+
+    Canonical: domain names inside the rdata in lowercase (RFC 4034 6.2 for
+    the types it lists; names compare case-insensitively, RFC 4343). Named
+    rule "rdata-name-case-from-compression": knotd compresses rdata names
+    against the question name, so with a 0x20 query the NS/CNAME/MX/...
+    targets it sends carry the query's case, not the zone's. The exact form
+    is compared only for queries whose name is all lowercase (diff())."""
     out = {}
     for rrset in section:
         key = (rrset.name.to_text().lower(), rrset.rdclass, rrset.rdtype, rrset.covers)
-        rdata = frozenset(rd.to_wire() for rd in rrset)
+        canon = frozenset(rd.to_digestable() for rd in rrset)
+        exact = frozenset(rd.to_wire() for rd in rrset)
         # the same RRset twice in one section merges into one in dnspython;
         # the record counts catch that.
-        out[key] = (rrset.ttl, rdata)
+        out[key] = (rrset.ttl, canon, exact)
     return out
 
 
@@ -93,7 +102,7 @@ def key_text(key):
 
 
 def diff(query, ref, our):
-    """List of (aspect, detail) where our differs from ref (the reference,
+    """List of (aspect, detail, signature) where our differs from ref (the reference,
     knotd). Empty list: identical for the compared aspects."""
     d = []
     if ref.wire is None or our.wire is None:
@@ -101,11 +110,11 @@ def diff(query, ref, our):
             d.append(("presence", "reference %s, ours %s" % (
                 "no answer" if ref.wire is None else "answered",
                 "no answer" if our.wire is None else "answered")))
-        return d
+        return [(a, t, t) for a, t in d]
     if ref.msg is None or our.msg is None:
         if (ref.msg is None) != (our.msg is None):
             d.append(("parse", "reference: %s; ours: %s" % (ref.error or "ok", our.error or "ok")))
-        return d
+        return [(a, t, t) for a, t in d]
     qwire_id = query.qid
     if our.id != qwire_id:
         d.append(("id", "ours %d, query %d" % (our.id, qwire_id)))
@@ -117,7 +126,7 @@ def diff(query, ref, our):
     if ref.opcode != our.opcode:
         d.append(("opcode", "reference %d, ours %d" % (ref.opcode, our.opcode)))
     if query.transport == "udp" and ref.tc and our.tc:
-        return d
+        return [(a, t, t) for a, t in d]
     for name, _ in FLAG_NAMES:
         if (name in ref.flags) != (name in our.flags):
             d.append(("flag-" + name, "reference %s, ours %s" % (
@@ -128,20 +137,43 @@ def diff(query, ref, our):
         a, b = ref.sections[sec], our.sections[sec]
         missing = sorted(set(a) - set(b))
         extra = sorted(set(b) - set(a))
-        changed = sorted(k for k in set(a) & set(b) if a[k] != b[k])
-        parts = []
+        changed = sorted(k for k in set(a) & set(b) if a[k][:2] != b[k][:2])
+        parts, sig = [], []
         if missing:
             parts.append("missing " + ", ".join(key_text(k) for k in missing))
+            sig.append("missing " + _types(missing))
         if extra:
             parts.append("extra " + ", ".join(key_text(k) for k in extra))
+            sig.append("extra " + _types(extra))
         for k in changed:
             if a[k][0] != b[k][0]:
                 parts.append("TTL of %s: %d vs %d" % (key_text(k), a[k][0], b[k][0]))
+                sig.append("TTL of " + _types([k]))
             if a[k][1] != b[k][1]:
                 parts.append("rdata of %s" % key_text(k))
+                sig.append("rdata of " + _types([k]))
         if parts:
-            d.append((sec, "; ".join(parts)))
-        elif ref.counts[sec] != our.counts[sec]:
+            d.append((sec, "; ".join(parts), "; ".join(sig)))
+            continue
+        if query.qname == query.qname.lower():
+            cased = sorted(k for k in set(a) & set(b) if a[k][2] != b[k][2])
+            if cased:
+                d.append((sec + "-rdata-case", "case of names in the rdata of " +
+                          ", ".join(key_text(k) for k in cased), _types(cased)))
+                continue
+        if ref.counts[sec] != our.counts[sec]:
             d.append((sec + "-count", "reference %d, ours %d records" % (
                 ref.counts[sec], our.counts[sec])))
-    return d
+    return [x if len(x) == 3 else (x[0], x[1], x[1]) for x in d]
+
+
+def _types(keys):
+    """Type names of RRset keys, for grouping differences by behaviour."""
+    out = []
+    for _, _, rdtype, covers in keys:
+        t = dns.rdatatype.to_text(rdtype)
+        if rdtype == dns.rdatatype.RRSIG:
+            t += "(" + dns.rdatatype.to_text(covers) + ")"
+        if t not in out:
+            out.append(t)
+    return ",".join(out)

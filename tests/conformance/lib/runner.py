@@ -25,8 +25,11 @@ class Result:
 
     @property
     def category(self):
-        aspect = self.diffs[0][0]
-        return "%s / %s" % (aspect, self.query.tag)
+        """The first difference, with names left out: one behaviour."""
+        aspect, _, sig = self.diffs[0]
+        if aspect in ("id", "question", "edns", "opcode", "presence", "parse"):
+            return aspect
+        return "%s: %s" % (aspect, sig)
 
 
 def _one(query, ref_port, our_port, zones):
@@ -58,10 +61,12 @@ def summary(results, ref_name="knotd", our_name="edgedns", examples=1):
                 len(bad), len(cats))]
     for cat, rs in sorted(cats.items(), key=lambda kv: -len(kv[1])):
         lines.append("")
-        lines.append("=== %s: %d queries" % (cat, len(rs)))
+        tags = collections.Counter(r.query.tag for r in rs)
+        lines.append("=== %s: %d queries (%s)" % (cat, len(rs), ", ".join(
+            "%s %d" % kv for kv in tags.most_common())))
         for r in rs[:examples]:
             lines.append("query: %s" % r.query.describe())
-            for aspect, detail in r.diffs:
+            for aspect, detail, _ in r.diffs:
                 lines.append("  %s: %s" % (aspect, detail))
             lines.append("--- %s:" % ref_name)
             lines.append(_indent(r.ref.text()))
