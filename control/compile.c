@@ -386,11 +386,11 @@ static int parse_text(struct cctx *c, const char *p, size_t len,
 		return ED_ENOMEM;
 	}
 	ldns_rdf *prev = NULL;
-	int line = 1;
+	int line = 1;           /* ldns's count, unused */
+	unsigned at_line = 1;   /* line of the octet at ftell(fp) */
 	while (!feof(fp) && c->fatal == 0 &&
 	       c->syntax_errors < COMPILE_MAX_SYNTAX_ERRORS) {
 		long p0 = ftell(fp);
-		int l0 = line;
 		uint32_t ttl = TTL_UNSET;
 		ldns_rr *rr = NULL;
 		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, origin, &prev,
@@ -398,20 +398,24 @@ static int parse_text(struct cctx *c, const char *p, size_t len,
 		long p1 = ftell(fp);
 		if (p0 < 0 || p1 < p0 || (size_t)p1 > len || (p1 == p0 && !feof(fp))) {
 			/* ldns made no progress: never loop on it */
-			diagf(c->diag, COMPILE_ERROR, file, (unsigned)line,
+			diagf(c->diag, COMPILE_ERROR, file, at_line,
 			      "parser stuck, giving up");
 			c->syntax_errors++;
 			if (rr != NULL)
 				ldns_rr_free(rr);
 			break;
 		}
-		/* ldns counts lines as it reads and swallows blank lines and
-		 * comments before and after an entry: find where the entry
-		 * itself starts. */
+		/* ldns swallows blank lines and comments before and after an
+		 * entry: the entry starts at its first content. Lines are
+		 * counted here, from the octets ldns consumed. */
 		size_t i = (size_t)p0;
 		unsigned nl = 0;
 		int content = skip_blank(p, &i, (size_t)p1, &nl);
-		unsigned sl = (unsigned)l0 + nl;
+		unsigned sl = at_line + nl;
+		for (const char *q = p + i, *qe = p + p1;
+		     (q = memchr(q, '\n', (size_t)(qe - q))) != NULL; q++)
+			nl++;
+		at_line += nl;
 		switch (s) {
 		case LDNS_STATUS_OK:
 			add_rr(c, rr, file, sl, origin);
@@ -617,6 +621,16 @@ int compile_zone_mem(const char *text, size_t len, const char *name,
 	return rc;
 }
 
+const char *compile_writer_msg(const char *err, const char *path, int rc)
+{
+	size_t n = strlen(path);
+	if (err == NULL || err[0] == 0)
+		return ed_strerror(rc);
+	if (strncmp(err, path, n) == 0 && err[n] == ':')
+		return err + n + 1 + (err[n + 1] == ' ');
+	return err;
+}
+
 int compile_zone_build(const char *zonefile, const struct compile_opts *opts,
                        struct snapw **w, struct compile_result *res,
                        struct compile_diag *diag)
@@ -676,7 +690,7 @@ int compile_zone_file(const char *zonefile, const struct compile_opts *opts,
 		rc = snapw_write(w, out_path, &res->snap, err, sizeof(err));
 		if (rc != 0)
 			diagf(d, COMPILE_ERROR, diag_file(d, out_path), 0, "%s",
-			      err[0] ? err : ed_strerror(rc));
+			      compile_writer_msg(err, out_path, rc));
 	}
 	if (w != NULL)
 		snapw_free(w);

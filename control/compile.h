@@ -139,4 +139,8 @@ int compile_zone_text(const char *text, size_t len, const char *name,
                       struct snapw **w, struct compile_result *res,
                       struct compile_diag *diag);
 
+/* The snapshot writer's message err about path without a leading "path: "
+ * (so it reads well after "path: error: "); ed_strerror(rc) when empty. */
+const char *compile_writer_msg(const char *err, const char *path, int rc);
+
 #endif

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 		rc = snapw_write(w, out, &res.snap, err, sizeof(err));
 		if (rc != 0)
 			fprintf(stderr, "%s: error: %s\n", out,
-			        err[0] ? err : ed_strerror(rc));
+			        compile_writer_msg(err, out, rc));
 	}
 	if (w != NULL)
 		snapw_free(w);

@@ -7,24 +7,33 @@
  * opaque position (file index, line) that comes back in the reports, so the
  * caller can print "file:line: error: text".
  *
- * Checks (E error, W warning; an RR a check drops is not kept):
+ * Checks (E error, W warning; an RR a check drops is not kept). Each
+ * report carries the position of the offending RR: for a conflict between
+ * two RRs, the one added later; for a duplicate, the dropped copy.
  *   E class other than IN (RR dropped); meta type (OPT, TSIG, ANY, ...)
- *   E owner not at or below the apex (out-of-zone data)
+ *   E owner not at or below the apex (out-of-zone data; one report per
+ *     name, at its first RR)
  *   E no SOA at the apex; SOA elsewhere; more than one SOA at the apex
  *   E no NS at the apex
  *   E CNAME beside other data (anything except RRSIG and NSEC); two CNAMEs
  *   E more than one DNAME at a name
- *   E missing glue: an NS target of a delegation that is inside the zone,
- *     not below another zone cut and has no A/AAAA (Knot's "missing glue")
+ *   E missing glue (Knot's check, made an error): an NS target of a
+ *     delegation that is at or below the delegation and has no A/AAAA, or
+ *     that is elsewhere in the zone, not below another zone cut, and has
+ *     no A/AAAA (nor a wildcard with one). Targets below another cut are
+ *     that cut's glue and not checked.
  *   W duplicate RR (owner, type, class and rdata equal, names in rdata of
  *     the RFC 4034 6.2 types compared case-insensitively): later one dropped
  *   W TTLs differ inside an RRset (RRSIG excepted): the set takes the TTL
  *     of its last RR, as Knot DNS does (its loader sets the set's TTL to
  *     each differing TTL in turn); with ZC_TTL_FIRST the first RR's, as
  *     BIND does
- *   W non-glue data below a delegation (an address record that is no NS
- *     target, or any other type), data below a DNAME, data at a delegation
- *     point other than NS, DS, NSEC, RRSIG and glue: occluded
+ *   W occluded data, one report per RRset: below a delegation anything but
+ *     an A/AAAA at a name that is the target of some NS RR of the zone
+ *     (glue, sibling glue included); at a delegation point anything but NS,
+ *     DS, NSEC and such glue; anything below a DNAME. RRSIGs are not
+ *     reported (their covered set is). Occluded RRs are kept: the
+ *     snapshot marks them and the engine never answers from them.
  *   W an apex NS target inside the zone without any A/AAAA
  *
  * Cost: O(n log n) in the number of RRs (one sort, hashed name lookups),
@@ -63,8 +72,9 @@ struct zc_rr {
 #define ZC_TTL_FIRST 0x1u   /* an RRset whose TTLs differ takes its first
                                RR's TTL (default: its last RR's, as Knot) */
 
-/* New checker; reports go to fn(arg, ...), during zc_add() (class, type)
- * and during zc_run(). NULL when out of memory. */
+/* New checker; reports go to fn(arg, ...): the class and type checks
+ * at once from zc_add(), all others from zc_run(). NULL when out of
+ * memory. */
 struct zc *zc_new(zc_report_fn fn, void *arg, unsigned flags);
 
 /* Add one RR: owner an uncompressed wire name (any case), rdata in wire
@@ -77,8 +87,9 @@ int zc_add(struct zc *zc, const uint8_t *owner, uint16_t type,
 
 /* Run all checks for the zone whose apex is the wire name apex (any case).
  * Reports are delivered sorted by (file, line). Call once, after the last
- * zc_add(). Returns the number of errors found (0: the zone may be
- * served), or ED_ENOMEM. */
+ * zc_add(). Returns the number of errors found, those of zc_add()
+ * included (0: the zone may be served), or ED_ENOMEM / ED_EINVAL (apex
+ * malformed, called twice). */
 long zc_run(struct zc *zc, const uint8_t *apex);
 
 /* RRs added (not counting those dropped by zc_add()) and, after zc_run(),

@@ -70,6 +70,15 @@ struct ctx {
 	/* proof records written (node indexes), to write each once */
 	uint32_t proofs[MAX_PROOFS];
 	unsigned nproofs;
+	/* wildcard proofs to write in authority once the answer is complete */
+	struct { const struct snap *s; uint32_t nsec, nsec3; } wproof[ENG_CNAME_CHAIN_MAX + 1];
+	unsigned nwproof;
+	/* answer rrsets written (blob offsets), so none is written twice */
+	uint32_t an_sets[ENG_CNAME_CHAIN_MAX + 2];
+	unsigned nan_sets;
+	bool referral;          /* glue that does not fit sets TC */
+	uint16_t dname_rd;      /* where the last DNAME's target was written */
+	unsigned cnames;        /* CNAMEs (incl. DNAME-synthesized) written */
 };
 
 /* ---- small writers ---------------------------------------------------- */
@@ -342,7 +351,7 @@ static bool put_set(struct ctx *c, const struct snap *s, const struct snap_rrset
 		goto full;
 	if (c->dnssec && rs->sigs != 0) {
 		struct owner so = *o;
-		if (!put_rrset(c, snap_rrset_at(s, rs->sigs), &so, 0, NULL)) {
+		if (!put_rrset(c, snap_rrset_at(s, rs->sigs), &so, ttl, NULL)) {
 			c->pos = start;
 			c->cnt[c->sect] = cnt;
 			goto full;
@@ -565,6 +574,7 @@ static void referral(struct ctx *c, const struct snap *s, const struct name *n,
 {
 	if (c->cnt[S_AN] == 0)
 		c->aa = false;
+	c->referral = true;
 	c->sect = S_NS;
 	struct owner o = { name_suffix(c, n, cutl), n->lc + n->off[cutl], 0, false };
 	const struct snap_rrset *ns = snap_node_find(s, cut, T_NS);
@@ -630,20 +640,46 @@ static void nodata(struct ctx *c, const struct snap *s, const struct name *n,
 	}
 }
 
-/* Wildcard answers also prove that the query name itself does not exist. */
+/* Wildcard answers also prove that the query name itself does not exist;
+ * the proof goes to authority after the answer is complete. */
 static void wild_proof(struct ctx *c, const struct snap *s, const struct name *n,
                        unsigned cel)
 {
-	if (!c->dnssec)
+	if (!c->dnssec || c->nwproof >= sizeof(c->wproof) / sizeof(c->wproof[0]))
 		return;
-	enum sect prev = c->sect;
-	c->sect = S_NS;
+	unsigned i = c->nwproof++;
+	c->wproof[i].s = s;
+	c->wproof[i].nsec = 0;
+	c->wproof[i].nsec3 = 0;
 	if (s->hdr->flags & SNAP_F_NSEC3)
-		put_nsec3(c, s, nsec3_cover(s, n->lc + n->off[cel - 1],
-		                            (size_t)(n->len - n->off[cel - 1])));
+		c->wproof[i].nsec3 = nsec3_cover(s, n->lc + n->off[cel - 1],
+		                                 (size_t)(n->len - n->off[cel - 1]));
 	else
-		put_nsec(c, s, s->nodes[canon_pred(s, n->lc)].nsec);
-	c->sect = prev;
+		c->wproof[i].nsec = s->nodes[canon_pred(s, n->lc)].nsec;
+}
+
+static void put_wild_proofs(struct ctx *c)
+{
+	c->sect = S_NS;
+	for (unsigned i = 0; i < c->nwproof; i++) {
+		if (c->wproof[i].nsec3 != 0)
+			put_nsec3(c, c->wproof[i].s, c->wproof[i].nsec3);
+		else
+			put_nsec(c, c->wproof[i].s, c->wproof[i].nsec);
+	}
+}
+
+/* Whether the answer already holds the rrset at blob offset off; notes it
+ * otherwise. */
+static bool answer_has(struct ctx *c, const struct snap *s, const struct snap_rrset *rs)
+{
+	uint32_t off = (uint32_t)((const uint8_t *)rs - s->blob);
+	for (unsigned i = 0; i < c->nan_sets; i++)
+		if (c->an_sets[i] == off)
+			return true;
+	if (c->nan_sets < sizeof(c->an_sets) / sizeof(c->an_sets[0]))
+		c->an_sets[c->nan_sets++] = off;
+	return false;
 }
 
 enum step { STEP_DONE, STEP_FOLLOW };
@@ -660,6 +696,31 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 	c->sect = S_AN;
 	const struct snap_rrset *rs = NULL;
 
+	if (c->qtype == T_ANY && nd->nrrsets > 0) {
+		/* RFC 8482: one rrset, the first by type, where (as in Knot
+		 * DNS) all the signatures at the name count as type RRSIG. */
+		const struct snap_rrset *first = snap_rrset_at(s, nd->rrsets);
+		if (first->type > T_RRSIG) {
+			bool any = false;
+			uint32_t off = nd->rrsets;
+			for (unsigned i = 0; i < nd->nrrsets; i++) {
+				const struct snap_rrset *x = snap_rrset_at(s, off);
+				if (x->sigs != 0) {
+					if (!put_rrset(c, snap_rrset_at(s, x->sigs), &o, 0, NULL)) {
+						c->tc = true;
+						return STEP_DONE;
+					}
+					any = true;
+				}
+				off = snap_rrset_next(off, x);
+			}
+			if (any) {
+				if (wild)
+					wild_proof(c, s, n, cel);
+				return STEP_DONE;
+			}
+		}
+	}
 	if (c->qtype == T_ANY || c->qtype == T_RRSIG) {
 		/* RFC 8482: one rrset (the first by type); for RRSIG the
 		 * signatures of the first signed rrset. */
@@ -694,6 +755,9 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 	}
 	if (nd->flags & SNAP_N_CNAME) {
 		rs = snap_node_find(s, nd, T_CNAME);
+		if (c->cnames >= ENG_CNAME_CHAIN_MAX || answer_has(c, s, rs))
+			return STEP_DONE;      /* chain too long, or a loop: it ends here */
+		c->cnames++;
 		uint16_t rd = 0;
 		if (!put_set(c, s, rs, &o, 0, &rd))
 			return STEP_DONE;
@@ -719,15 +783,35 @@ static enum step dname_synth(struct ctx *c, const struct snap *s, const struct n
 	const struct snap_rrset *rs = snap_node_find(s, dn, T_DNAME);
 	struct owner o = { name_suffix(c, n, dl), n->lc + n->off[dl], 0, false };
 	uint16_t rd = 0;
-	if (!put_set(c, s, rs, &o, 0, &rd))
-		return STEP_DONE;
+	if (answer_has(c, s, rs)) {
+		/* written before in this chain: point at its first copy */
+		rd = c->dname_rd;
+	} else {
+		if (!put_set(c, s, rs, &o, 0, &rd))
+			return STEP_DONE;
+		c->dname_rd = rd;
+	}
 	const uint8_t *target = snap_rrset_wire(rs) + 12;
 	size_t tlen = dname_len(target);
 	size_t plen = n->off[dl];
 	if (plen + tlen > DNAME_MAXLEN) {
+		/* RFC 6672 2.2; Knot DNS adds the SOA and denies the name
+		 * below the DNAME as for NXDOMAIN */
 		c->rcode = RC_YXDOMAIN;
+		put_soa_neg(c, s, n, n->nlab - (unsigned)dname_labels(s->hdr->apex));
+		if (c->dnssec) {
+			c->sect = S_NS;
+			if (s->hdr->flags & SNAP_F_NSEC3)
+				put_nsec3(c, s, nsec3_cover(s, n->lc + n->off[dl - 1],
+				                            (size_t)(n->len - n->off[dl - 1])));
+			else
+				put_nsec(c, s, s->nodes[canon_pred(s, n->lc)].nsec);
+		}
 		return STEP_DONE;
 	}
+	if (c->cnames >= ENG_CNAME_CHAIN_MAX)
+		return STEP_DONE;
+	c->cnames++;
 	/* CNAME n -> <prefix of n>.<target>, TTL of the DNAME */
 	size_t start = c->pos;
 	size_t need = 2 + 10 + plen + 2;
@@ -809,15 +893,16 @@ static enum step resolve(struct ctx *c, const struct snap *s, const struct name 
 }
 
 /* Targets of NS, MX and SRV in the answer and authority: their A and AAAA
- * from the same zone, as room allows (never TC for these). */
+ * from the same zone, then (DNSSEC) their signatures, as room allows, as
+ * Knot DNS orders them. Only glue of a referral that does not fit sets TC. */
 static void additional(struct ctx *c)
 {
 	const struct snap *s = c->addl_zone;
-	const struct snap_node *done[MAX_ADDL];
-	unsigned ndone = 0;
+	struct { const struct snap_rrset *rs; uint16_t pos; const struct snap_node *nd; } put[2 * MAX_ADDL];
+	unsigned nput = 0;
 	c->sect = S_AR;
 	for (unsigned i = 0; i < c->naddl; i++) {
-		uint8_t t[DNAME_MAXLEN + 1];
+		uint8_t t[DNAME_MAXLEN + 1 + 8];
 		size_t tl = read_name(c->r, c->addl[i], t);
 		if (tl <= 1 || !dname_is_sub(t, s->hdr->apex))
 			continue;
@@ -825,18 +910,35 @@ static void additional(struct ctx *c)
 		if (nd == NULL)
 			continue;
 		bool dup = false;
-		for (unsigned j = 0; j < ndone; j++)
-			dup |= done[j] == nd;
+		for (unsigned j = 0; j < nput; j++)
+			dup |= put[j].nd == nd;
 		if (dup)
 			continue;
-		done[ndone++] = nd;
-		struct owner o = { c->addl[i], t, 0, false };
-		const struct snap_rrset *a = snap_node_find(s, nd, T_A);
-		const struct snap_rrset *aaaa = snap_node_find(s, nd, T_AAAA);
-		if (a != NULL)
-			put_set(c, s, a, &o, 0, NULL);
-		if (aaaa != NULL)
-			put_set(c, s, aaaa, &o, 0, NULL);
+		static const uint16_t types[2] = { T_A, T_AAAA };
+		for (unsigned k = 0; k < 2; k++) {
+			const struct snap_rrset *rs = snap_node_find(s, nd, types[k]);
+			if (rs == NULL)
+				continue;
+			struct owner o = { c->addl[i], nd == NULL ? t : snap_node_name(s, nd), 0, false };
+			if (!put_rrset(c, rs, &o, 0, NULL)) {
+				if (c->referral && nd->cut != 0)
+					c->tc = true;   /* glue below the cut is needed */
+				return;
+			}
+			put[nput].rs = rs;
+			put[nput].pos = c->addl[i];
+			put[nput].nd = nd;
+			nput++;
+		}
+	}
+	if (!c->dnssec)
+		return;
+	for (unsigned j = 0; j < nput; j++) {
+		if (put[j].rs->sigs == 0)
+			continue;
+		struct owner o = { put[j].pos, snap_node_name(s, put[j].nd), 0, false };
+		if (!put_rrset(c, snap_rrset_at(s, put[j].rs->sigs), &o, 0, NULL))
+			return;
 	}
 }
 
@@ -848,12 +950,15 @@ static void answer_in(struct ctx *c, const struct snap *s, unsigned zl)
 	c->dnssec = c->do_bit && (s->hdr->flags & SNAP_F_SIGNED);
 	for (unsigned hop = 0;; hop++) {
 		struct name *next = &buf[hop & 1];
-		if (resolve(c, s, n, zl, next) != STEP_FOLLOW || c->tc ||
-		    hop >= ENG_CNAME_CHAIN_MAX)
+		/* bounded: each FOLLOW wrote one more of at most
+		 * ENG_CNAME_CHAIN_MAX CNAMEs */
+		if (resolve(c, s, n, zl, next) != STEP_FOLLOW || c->tc)
 			break;
 		n = next;
 		zl = n->nlab - (unsigned)dname_labels(s->hdr->apex);
 	}
+	if (c->nwproof > 0 && !c->tc)
+		put_wild_proofs(c);
 	if (!c->tc && c->naddl > 0)
 		additional(c);
 }
@@ -1011,6 +1116,7 @@ static size_t finish(struct ctx *c, const uint8_t *q)
 {
 	uint8_t *r = c->r;
 	r[2] = (uint8_t)(0x80 | (q[2] & 0x79) | (c->aa ? 0x04 : 0) | (c->tc ? 0x02 : 0));
+	/* RA and AD clear; CD copied (RFC 4035 3.2.2) */
 	r[3] = (uint8_t)((q[3] & 0x10) | (c->rcode & 0x0f));
 	wr16(r + 6, c->cnt[S_AN]);
 	wr16(r + 8, c->cnt[S_NS]);
@@ -1060,6 +1166,11 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	c.cap = cap;
 	c.naddl = 0;
 	c.nproofs = 0;
+	c.nwproof = 0;
+	c.nan_sets = 0;
+	c.referral = false;
+	c.dname_rd = 0;
+	c.cnames = 0;
 	c.addl_zone = NULL;
 	c.sect = S_AN;
 	c.limit = c.tcp ? ENG_TCP_MAX : 512;

@@ -17,7 +17,7 @@
 
 #define ENG_UDP_MAX_DEFAULT 1232   /* our EDNS payload size (DNS flag day 2020) */
 #define ENG_TCP_MAX 65535
-#define ENG_CNAME_CHAIN_MAX 8      /* CNAMEs followed in one answer */
+#define ENG_CNAME_CHAIN_MAX 5      /* CNAME records in one answer (as Knot DNS) */
 
 /* Server identity answers, from configuration. NULL/0: off. */
 struct eng_conf {

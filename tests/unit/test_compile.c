@@ -131,6 +131,13 @@ static void test_origin_from_soa(void **state)
 	expect_clean();
 	assert_string_equal(res.origin, "example.org.");
 	assert_int_equal(res.serial, 7);
+	/* A relative name before anything names the origin is an error, not
+	 * a name under the root. */
+	assert_int_equal(run("www 60 A 192.0.2.1\n"
+	                     "example.org. 300 IN SOA ns1.example.org. h.example.org. 7 1 1 1 1\n"
+	                     "x.example.org. 60 CNAME y\n"), ED_ESYNTAX);
+	expect_msg(COMPILE_ERROR, 1, "relative name but no origin");
+	assert_int_equal(diag.errors, 1);
 }
 
 static void test_opts_origin(void **state)

@@ -317,8 +317,8 @@ static void test_cname_loop_bounded(void **state)
 	(void)state;
 	ldns_pkt *p = ask("loop1.example.com.", LDNS_RR_TYPE_A, NULL);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
-	assert_true(ldns_pkt_ancount(p) >= 2);
-	assert_true(ldns_pkt_ancount(p) <= ENG_CNAME_CHAIN_MAX + 1);
+	/* the loop stops where an rrset would repeat */
+	assert_int_equal(ldns_pkt_ancount(p), 2);
 	ldns_pkt_free(p);
 }
 
