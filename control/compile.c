@@ -302,7 +302,9 @@ static void do_include(struct cctx *c, const char *p, size_t i, size_t end,
 	}
 	uint32_t f = diag_file(c->diag, path);
 	char *slash = strrchr(path, '/');
-	if (slash != NULL)
+	if (slash == path)
+		slash[1] = 0;   /* "/x.zone": the directory is "/" */
+	else if (slash != NULL)
 		*slash = 0;
 	c->depth++;
 	parse_text(c, t.p, t.len, f, slash != NULL ? path : dir, &inc_origin);

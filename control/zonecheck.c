@@ -35,6 +35,8 @@ enum {
 #define N_DELEG 0x100u      /* NS and not the apex */
 #define N_ENT 0x200u        /* added by zc_run(): an ancestor without RRs */
 
+#define ZC_REPORT_MAX 100000
+
 struct rr {
 	uint64_t data;      /* arena offset of the rdata */
 	uint32_t name;      /* index into names[] */
@@ -88,6 +90,7 @@ struct zc {
 	int oom;
 	int ran;
 	long add_errors;        /* errors reported by zc_add() */
+	unsigned long unshown[2]; /* errors, warnings over ZC_REPORT_MAX */
 	uint8_t apex[DNAME_MAXLEN];
 };
 
@@ -234,12 +237,18 @@ static void report_now(struct zc *zc, enum zc_severity sev, uint32_t file,
 		zc->fn(zc->arg, sev, file, line, buf);
 }
 
-/* Buffered report (during zc_run()), delivered sorted by position. */
+/* Buffered report (during zc_run()), delivered sorted by position. Past
+ * ZC_REPORT_MAX they are only counted (a broken 10M-RR zone must not
+ * take gigabytes of messages). */
 static void report(struct zc *zc, enum zc_severity sev, uint32_t file,
                    uint32_t line, const char *fmt, ...)
 {
 	char buf[1400];
 	va_list ap;
+	if (zc->nreps >= ZC_REPORT_MAX) {
+		zc->unshown[sev == ZC_ERROR ? 0 : 1]++;
+		return;
+	}
 	va_start(ap, fmt);
 	vformat(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -556,7 +565,7 @@ static int has_address(const struct zc *zc, const uint8_t *lname, int wild,
 	for (unsigned i = 1; i + apex_labels <= n; i++) {
 		long e = name_find(zc, lname + off[i], len - off[i], hs[i]);
 		if (e < 0)
-			continue;   /* an empty non-terminal is not in names[] */
+			continue;   /* not in the zone: go on up to the closest encloser */
 		uint8_t w[DNAME_MAXLEN];
 		size_t el = len - off[i];
 		if (el + 2 > DNAME_MAXLEN)
@@ -675,7 +684,7 @@ static void check_name_a(struct zc *zc, const uint32_t *idx, size_t a,
 	}
 	if (ni == apex_i)
 		n->flags |= N_APEX;
-	const struct rr *cname = NULL, *dname = NULL, *other = NULL;
+	const struct rr *cname = NULL, *other = NULL;
 	for (size_t s = a; s < b;) {
 		size_t e = s + 1;
 		uint16_t t = zc->rrs[idx[s]].type;
@@ -683,20 +692,20 @@ static void check_name_a(struct zc *zc, const uint32_t *idx, size_t a,
 			e++;
 		check_rrset(zc, idx, s, e);
 		const struct rr *f = first_added(zc, idx, s, e, 1);
+		/* For SOA, CNAME, DNAME: a second RR (after duplicates went). */
+		const struct rr *second = (t == T_SOA || t == T_CNAME ||
+		                           t == T_DNAME) ?
+		                          nth_added(zc, idx, s, e, 1) : NULL;
 		switch (t) {
 		case T_SOA:
 			n->flags |= N_SOA;
-			if (ni != apex_i) {
+			if (ni != apex_i)
 				report(zc, ZC_ERROR, f->file, f->line,
 				       "SOA not at the zone apex: %s",
 				       NAMESTR(zc, ni, nb));
-			} else {
-				const struct rr *second = nth_added(zc, idx, s, e, 1);
-				if (second != NULL)
-					report(zc, ZC_ERROR, second->file, second->line,
-					       "more than one SOA at %s",
-					       NAMESTR(zc, ni, nb));
-			}
+			else if (second != NULL)
+				report(zc, ZC_ERROR, second->file, second->line,
+				       "more than one SOA at %s", NAMESTR(zc, ni, nb));
 			break;
 		case T_NS:
 			n->flags |= N_NS;
@@ -706,20 +715,15 @@ static void check_name_a(struct zc *zc, const uint32_t *idx, size_t a,
 		case T_CNAME:
 			n->flags |= N_CNAME;
 			cname = f;
-			const struct rr *c2 = nth_added(zc, idx, s, e, 1);
-			if (c2 != NULL)
-				report(zc, ZC_ERROR, c2->file, c2->line,
-				       "more than one CNAME at %s",
-				       NAMESTR(zc, ni, nb));
+			if (second != NULL)
+				report(zc, ZC_ERROR, second->file, second->line,
+				       "more than one CNAME at %s", NAMESTR(zc, ni, nb));
 			break;
 		case T_DNAME:
 			n->flags |= N_DNAME;
-			dname = f;
-			const struct rr *d2 = nth_added(zc, idx, s, e, 1);
-			if (d2 != NULL)
-				report(zc, ZC_ERROR, d2->file, d2->line,
-				       "more than one DNAME at %s",
-				       NAMESTR(zc, ni, nb));
+			if (second != NULL)
+				report(zc, ZC_ERROR, second->file, second->line,
+				       "more than one DNAME at %s", NAMESTR(zc, ni, nb));
 			break;
 		case T_A:
 		case T_AAAA:
@@ -733,7 +737,6 @@ static void check_name_a(struct zc *zc, const uint32_t *idx, size_t a,
 			other = f;
 		s = e;
 	}
-	(void)dname;
 	if (cname != NULL && other != NULL) {
 		const struct rr *at = cname > other ? cname : other;
 		report(zc, ZC_ERROR, at->file, at->line,
@@ -792,8 +795,9 @@ static void check_name_b(struct zc *zc, const uint32_t *idx, size_t a,
 		if (f == NULL || t == T_RRSIG) {
 			/* signatures follow the data they cover */
 		} else if (cut != NULL && (cut->flags & N_DNAME)) {
-			report(zc, ZC_WARNING, f->file, f->line,
-			       "%s at %s is occluded by the DNAME at %s",
+			/* RFC 6672 2.3: no RRs below a DNAME owner (Knot: error). */
+			report(zc, ZC_ERROR, f->file, f->line,
+			       "%s at %s is below the DNAME at %s",
 			       zc_type_str(t, tb, sizeof(tb)), NAMESTR(zc, ni, nb),
 			       NAMESTR(zc, n->cut - 1, cb));
 		} else if (cut != NULL) {
@@ -942,6 +946,13 @@ long zc_run(struct zc *zc, const uint8_t *apex)
 		if (zc->fn != NULL)
 			zc->fn(zc->arg, (enum zc_severity)r->sev, r->file, r->line,
 			       (const char *)zc->text.p + r->text);
+	}
+	errors += (long)zc->unshown[0];
+	if ((zc->unshown[0] || zc->unshown[1]) && zc->fn != NULL) {
+		char buf[128];
+		snprintf(buf, sizeof(buf), "%lu more errors and %lu more warnings "
+		         "not shown", zc->unshown[0], zc->unshown[1]);
+		zc->fn(zc->arg, zc->unshown[0] ? ZC_ERROR : ZC_WARNING, 0, 0, buf);
 	}
 	return errors;
 }

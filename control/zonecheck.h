@@ -16,7 +16,8 @@
  *   E no SOA at the apex; SOA elsewhere; more than one SOA at the apex
  *   E no NS at the apex
  *   E CNAME beside other data (anything except RRSIG and NSEC); two CNAMEs
- *   E more than one DNAME at a name
+ *   E more than one DNAME at a name; any RR below a DNAME owner (RFC 6672
+ *     2.3, Knot's "child record exists under DNAME"; RRSIGs not reported)
  *   E missing glue (Knot's check, made an error): an NS target of a
  *     delegation that is at or below the delegation and has no A/AAAA, or
  *     that is elsewhere in the zone, not below another zone cut, and has
@@ -31,7 +32,7 @@
  *   W occluded data, one report per RRset: below a delegation anything but
  *     an A/AAAA at a name that is the target of some NS RR of the zone
  *     (glue, sibling glue included); at a delegation point anything but NS,
- *     DS, NSEC and such glue; anything below a DNAME. RRSIGs are not
+ *     DS, NSEC and such glue. RRSIGs are not
  *     reported (their covered set is). Occluded RRs are kept: the
  *     snapshot marks them and the engine never answers from them.
  *   W an apex NS target inside the zone without any A/AAAA

@@ -1068,6 +1068,8 @@ static int parse_rest(struct ctx *c, const uint8_t *q, size_t len, size_t p)
 		}
 		p = rd + rdlen;
 	}
+	if (p != len)
+		return RC_FORMERR;  /* octets after the last record */
 	return RC_NOERROR;
 }
 
@@ -1152,8 +1154,16 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
                   const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
                   const struct eng_xport *x)
 {
-	if (qlen < 12 || cap < 12 || (q[2] & 0x80))
-		return 0;           /* too short to answer, or a response */
+	if (qlen < 4 || cap < 12 || (q[2] & 0x80))
+		return 0;           /* no ID and flags to answer with, or a response */
+	if (qlen < 12) {
+		/* a header cut short: FORMERR with what it has (as Knot DNS) */
+		memcpy(resp, q, 4);
+		resp[2] = (uint8_t)(0x80 | (q[2] & 0x79));
+		resp[3] = RC_FORMERR;
+		memset(resp + 4, 0, 8);
+		return 12;
+	}
 
 	struct ctx c;
 	c.conf = conf;

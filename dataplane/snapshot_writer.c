@@ -1111,15 +1111,18 @@ static int link_nodes(struct build *b)
 	return 0;
 }
 
+/* Emit every node; in the measuring run (no blob) nothing is stored. */
 static int emit_all(struct build *b, struct emit *e)
 {
+	struct snap_node scratch;
 	for (uint32_t i = 0; i < b->ncanon; i++) {
-		int rc = emit_node(e, b->corder[i], 0, &b->nodes[i]);
+		struct snap_node *nd = e->blob ? &b->nodes[i] : &scratch;
+		int rc = emit_node(e, b->corder[i], 0, nd);
 		if (rc != 0)
 			return rc;
 	}
 	for (uint32_t i = 0; i < b->nn3; i++) {
-		struct snap_node *nd = &b->nodes[b->ncanon + i];
+		struct snap_node *nd = e->blob ? &b->nodes[b->ncanon + i] : &scratch;
 		int rc = emit_node(e, b->n3[i].id, 1, nd);
 		if (rc != 0)
 			return rc;
@@ -1149,13 +1152,7 @@ static int build_image(struct snapw *w, uint8_t **img, size_t *imglen,
 		rc = canon_order(&b);
 	if (rc == 0)
 		rc = nsec3_order(&b);
-	if (rc == 0) {
-		b.nodes = calloc((size_t)b.ncanon + b.nn3, sizeof(*b.nodes));
-		rc = b.nodes ? 0 : ED_ENOMEM;
-	}
-	if (rc == 0)
-		rc = link_nodes(&b);
-	/* Dry run: measure the blob. */
+	/* Dry run: measure the blob, so the whole file is one allocation. */
 	if (rc == 0) {
 		e.pos = 8;
 		rc = emit_all(&b, &e);
@@ -1191,13 +1188,16 @@ static int build_image(struct snapw *w, uint8_t **img, size_t *imglen,
 		goto out;
 	}
 
+	b.nodes = (struct snap_node *)(void *)(out + hd.nodes_off);
+	rc = link_nodes(&b);
+	if (rc != 0)
+		goto out;
 	e.blob = out + hd.blob_off;
 	e.pos = 8;
 	e.nrrs = e.nrrsets = e.nsigsets = 0;
 	rc = emit_all(&b, &e);
 	if (rc != 0)
 		goto out;
-	memcpy(out + hd.nodes_off, b.nodes, nnodes * sizeof(struct snap_node));
 
 	uint64_t *table = (uint64_t *)(void *)(out + hd.table_off);
 	uint64_t mask = slots - 1;
@@ -1257,7 +1257,6 @@ out:
 	free(out);
 	free(b.corder);
 	free(b.n3);
-	free(b.nodes);
 	free(b.parent);
 	free(e.setoff);
 	if (rc == ED_ENOMEM)

@@ -307,11 +307,14 @@ static void test_two_dnames(void **state)
 	assert_int_equal(run(HEAD "old DNAME example.net.\nold DNAME example.org.\n"),
 	                 ED_EZONE);
 	expect_msg(COMPILE_ERROR, 7, "more than one DNAME at old.example.com.");
-	/* One DNAME beside other data is fine; data below it is occluded. */
+	/* One DNAME beside other data is fine; data below it is an error
+	 * (RFC 6672 2.3). */
+	assert_int_equal(run(HEAD "old DNAME example.net.\nold A 192.0.2.1\n"), 0);
+	expect_clean();
 	assert_int_equal(run(HEAD "old DNAME example.net.\nold A 192.0.2.1\n"
-	                     "x.old A 192.0.2.2\n"), 0);
-	expect_msg(COMPILE_WARNING, 8, "occluded by the DNAME at old.example.com.");
-	assert_int_equal(diag.warnings, 1);
+	                     "x.old A 192.0.2.2\n"), ED_EZONE);
+	expect_msg(COMPILE_ERROR, 8, "A at x.old.example.com. is below the DNAME at old.example.com.");
+	assert_int_equal(diag.errors, 1);
 }
 
 static void test_out_of_zone(void **state)

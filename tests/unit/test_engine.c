@@ -482,8 +482,16 @@ static void test_formerr_truncated(void **state)
 		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
 		ldns_pkt_free(p);
 	}
-	/* shorter than a header, or a response: no answer at all */
-	for (size_t cut = 0; cut < 12; cut++)
+	/* a header cut short: FORMERR from the ID and flags it has */
+	for (size_t cut = 4; cut < 12; cut++) {
+		ldns_pkt *p = ask_raw(q, cut, 0);
+		assert_non_null(p);
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+		assert_int_equal(ldns_pkt_id(p), 0x1234);
+		ldns_pkt_free(p);
+	}
+	/* no ID and flags, or a response: no answer at all */
+	for (size_t cut = 0; cut < 4; cut++)
 		assert_null(ask_raw(q, cut, 0));
 	q[2] |= 0x80;
 	assert_null(ask_raw(q, n, 0));
@@ -554,6 +562,18 @@ static void test_edns_badvers(void **state)
 	assert_int_equal(ldns_pkt_edns_extended_rcode(p), 1);
 	assert_int_equal(ldns_pkt_get_rcode(p), 0);
 	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+}
+
+static void test_formerr_trailing_octets(void **state)
+{
+	(void)state;
+	uint8_t q[300];
+	size_t n = mkquery(q, "mail.example.com.", LDNS_RR_TYPE_A, NULL);
+	q[n++] = 0xde;
+	q[n++] = 0xad;
+	ldns_pkt *p = ask_raw(q, n, 0);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
 	ldns_pkt_free(p);
 }
 
@@ -785,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_formerr_truncated),
 		cmocka_unit_test(test_formerr_bad_labels),
 		cmocka_unit_test(test_notimp_opcode),
+		cmocka_unit_test(test_formerr_trailing_octets),
 		cmocka_unit_test(test_edns_echo),
 		cmocka_unit_test(test_edns_badvers),
 		cmocka_unit_test(test_edns_unknown_option_ignored),
