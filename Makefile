@@ -96,10 +96,15 @@ $(B)/fuzz/%: tests/fuzz/%.c $(DP_SRCS) tests/fuzz/fuzz_common.h
 	clang $(FUZZ_CFLAGS) -Itests/fuzz -o $@ $< $(DP_SRCS) $(LIBS)
 fuzz: $(FUZZ_TARGETS)
 	@set -e; for f in $(FUZZ_TARGETS); do n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus-$$n; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus-$$n tests/fuzz/seeds-$$n; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(B)/fuzz/ \
+	    $(B)/fuzz/corpus-$$n tests/fuzz/seeds-$$n; done
+# A short run of each fuzzer; a crash fails the test run (artifact in build/fuzz/).
 fuzz-smoke: $(FUZZ_TARGETS)
 	@set -e; for f in $(FUZZ_TARGETS); do n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus-$$n; \
-	  echo "== fuzz smoke $$n"; $$f -max_total_time=10 -runs=200000 $(B)/fuzz/corpus-$$n tests/fuzz/seeds-$$n 2>&1 | tail -3; done
+	  echo "== fuzz smoke $$n"; \
+	  if ! $$f -max_total_time=10 -runs=200000 -artifact_prefix=$(B)/fuzz/ \
+	      $(B)/fuzz/corpus-$$n tests/fuzz/seeds-$$n > $(B)/fuzz/$$n.log 2>&1; then \
+	    tail -40 $(B)/fuzz/$$n.log; exit 1; fi; tail -1 $(B)/fuzz/$$n.log; done
 
 # ---- benchmark and demo -------------------------------------------------
 bench: deps

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dname.h"
 #include "error.h"
 
 /* ---- JSON text ------------------------------------------------------- */
@@ -172,8 +173,14 @@ static void cmd_drop(const struct cmdsock_conf *c, struct jbuf *b, char **w,
 		jb_error(b, err[0] ? err : ed_strerror(rc));
 		return;
 	}
+	/* The name as the other replies write it: lowercase, final dot. */
+	uint8_t wire[DNAME_MAXLEN];
+	char name[1024];
+	size_t wl = dname_from_str(w[1], wire);
+	dname_lower(wire, wire, wl);
+	dname_to_str(wire, name, sizeof(name));
 	JB_LIT(b, "{\"ok\":true,\"zone\":");
-	jb_str(b, w[1]);
+	jb_str(b, name);
 	JB_LIT(b, "}");
 }
 

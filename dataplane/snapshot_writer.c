@@ -5,6 +5,22 @@
  * place so that every rrset is one run (its RRSIGs the run right after it),
  * sorts the canonical names once, measures the blob in a dry run and then
  * fills one allocation holding the whole file.
+ *
+ * Choices where snapshot.h leaves room:
+ *  - An RRSIG whose covered type has no rrset at its owner is accepted by
+ *    snapw_add_rr() and then not stored (nothing could reach it); nor is
+ *    it counted in nrrs, which counts the RRs in the file.
+ *  - One class per zone: an RR of another class than the first is EINVAL.
+ *  - The chain: NSEC3 when the apex has NSEC3PARAM; else NSEC when any NSEC
+ *    exists; else NSEC3 (parameters of the first NSEC3 added) when NSEC3
+ *    records exist. Exactly one of SNAP_F_NSEC/SNAP_F_NSEC3 is set. NSEC3
+ *    records of another chain (alg, iterations, salt) are not stored.
+ *  - An NSEC3 owner whose first label is not 32 base32hex characters, or
+ *    two owners with one hash: ED_EZONE.
+ *  - An owner with NSEC3 and other types: a canonical node for the others,
+ *    an NSEC3 node for the NSEC3 set (and its RRSIGs).
+ *  - wnsec (NSEC3): the entry matching H(*.name), else the one with the
+ *    largest hash below it, wrapping to the last entry.
  */
 #include "snapshot_writer.h"
 
@@ -96,7 +112,7 @@ struct snapw {
 	size_t nowners, owners_cap;
 	uint8_t *names;
 	size_t names_len, names_cap;
-	uint32_t *htab;         /* owner id + 1, 0 empty */
+	uint64_t *htab;         /* hash >> 32 << 32 | (owner id + 1), 0 empty */
 	size_t hmask;
 
 	/* Results of the last build, for messages and tests. */
@@ -161,19 +177,21 @@ static uint32_t owner_find(const struct snapw *w, const uint8_t *lname, size_t l
                            uint64_t h)
 {
 	for (size_t i = h & w->hmask;; i = (i + 1) & w->hmask) {
-		uint32_t v = w->htab[i];
+		uint64_t v = w->htab[i];
 		if (v == 0)
 			return NONE;
-		const struct wowner *o = &w->owners[v - 1];
+		if ((v >> 32) != (h >> 32))
+			continue;   /* most misses end here, without touching owners[] */
+		const struct wowner *o = &w->owners[(uint32_t)v - 1];
 		if (o->hash == h && o->len == len &&
 		    memcmp(oname(w, o), lname, len) == 0)
-			return v - 1;
+			return (uint32_t)v - 1;
 	}
 }
 
 static int owner_rehash(struct snapw *w, size_t slots)
 {
-	uint32_t *t = calloc(slots, sizeof(*t));
+	uint64_t *t = calloc(slots, sizeof(*t));
 	if (t == NULL)
 		return ED_ENOMEM;
 	size_t mask = slots - 1;
@@ -181,7 +199,7 @@ static int owner_rehash(struct snapw *w, size_t slots)
 		size_t i = w->owners[id].hash & mask;
 		while (t[i] != 0)
 			i = (i + 1) & mask;
-		t[i] = (uint32_t)id + 1;
+		t[i] = (w->owners[id].hash >> 32 << 32) | ((uint32_t)id + 1);
 	}
 	free(w->htab);
 	w->htab = t;
@@ -223,7 +241,7 @@ static int owner_intern(struct snapw *w, const uint8_t *lname, size_t len,
 	size_t i = h & w->hmask;
 	while (w->htab[i] != 0)
 		i = (i + 1) & w->hmask;
-	w->htab[i] = (uint32_t)w->nowners + 1;
+	w->htab[i] = (h >> 32 << 32) | ((uint32_t)w->nowners + 1);
 	*id = (uint32_t)w->nowners++;
 	return 0;
 }

@@ -227,7 +227,8 @@ static int install(struct zonedb *db, struct snap *snap, const char *path,
 		seterr(err, errlen, "out of memory");
 		return ED_ENOMEM;
 	}
-	memcpy(ents, db->ents, n * sizeof(*ents));
+	if (n > 0)
+		memcpy(ents, db->ents, n * sizeof(*ents));
 	struct zent old = { 0 };
 	if (found) {
 		old = ents[pos];
@@ -350,7 +351,8 @@ int zonedb_drop(struct zonedb *db, const char *zone, char *err, size_t errlen)
 		seterr(err, errlen, "out of memory");
 		return ED_ENOMEM;
 	}
-	memcpy(ents, db->ents, n * sizeof(*ents));
+	if (n > 0)
+		memcpy(ents, db->ents, n * sizeof(*ents));
 	struct zent old = ents[pos];
 	memmove(&ents[pos], &ents[pos + 1], (n - pos - 1) * sizeof(*ents));
 	int rc = publish(db, ents, n - 1);
@@ -503,7 +505,8 @@ int zonedb_load_dir(struct zonedb *db, const char *dir,
 			seterr(err, errlen, "%s: %s", dir, ed_strerror(rc));
 			goto out;
 		}
-		memcpy(ents, db->ents, n * sizeof(*ents));
+		if (n > 0)
+			memcpy(ents, db->ents, n * sizeof(*ents));
 		time_t now = time(NULL);
 		for (unsigned i = 0; i < ncand; i++) {
 			unsigned pos;

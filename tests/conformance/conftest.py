@@ -78,7 +78,8 @@ def conf_queries(conf_zones):
 def differential(knotd_server, edgedns_server, conf_zones, conf_queries):
     """Every generated query sent to both servers and compared; the report
     is written to REPORT as well."""
-    results = runner.run(conf_queries, knotd_server.port, edgedns_server.port, conf_zones)
+    results = runner.run(conf_queries, knotd_server.port, edgedns_server.port, conf_zones,
+                         alive=lambda: knotd_server.alive() and edgedns_server.alive())
     text = runner.summary(results, "knotd", edgedns_server.name)
     try:
         os.makedirs(os.path.dirname(REPORT), exist_ok=True)

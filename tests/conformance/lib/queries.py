@@ -216,6 +216,8 @@ def _rich_specials(g, zn):
     """Queries that only mean something for rich.zone.in."""
     rng = g.rng
     w = "w." + zn
+    target = 3 * 64 + len(dns.name.from_text(zn).to_wire())
+    edge = 255 - target - 1  # label length giving a 255-octet synthesised name
     for q, t, tag in [
         # RFC 4592 2.2.1 examples
         ("host3." + w, T.MX, "wildcard"), ("host3." + w, T.A, "wildcard-nodata"),
@@ -256,9 +258,13 @@ def _rich_specials(g, zn):
         ("www.dnameself." + zn, T.A, "dname"), ("x.dnameself." + zn, T.A, "dname-nxdomain"),
         ("www.dnameself.dnameself." + zn, T.A, "dname"),
         ("a.big." + zn, T.TXT, "dname"), ("nx.big." + zn, T.TXT, "dname-nxdomain"),
-        ("x" * 50 + ".big." + zn, T.TXT, "dname-yxdomain"),
-        ("x" * 40 + ".y.big." + zn, T.A, "dname-yxdomain"),
-        ("x" * 38 + ".big." + zn, T.TXT, "dname-edge"),
+        # big DNAMEs to three 63-octet labels under the apex: a synthesised
+        # name of exactly 255 octets, and one octet more (YXDOMAIN)
+        ("x" * edge + ".big." + zn, T.TXT, "dname-edge"),
+        ("x" * (edge + 1) + ".big." + zn, T.TXT, "dname-yxdomain"),
+        ("x" * (edge - 2) + ".y.big." + zn, T.A, "dname-edge"),
+        ("x" * (edge - 1) + ".y.big." + zn, T.A, "dname-yxdomain"),
+        ("x" * 63 + ".big." + zn, T.TXT, "dname-yxdomain"),
         ("dname." + zn, T.DNAME, "dname"), ("dname." + zn, T.A, "dname"),
         ("dname." + zn, T.CNAME, "dname"), ("x.dname." + zn, T.DNAME, "dname"),
         ("x.dname." + zn, T.CNAME, "dname"), ("x.dname." + zn, T.DS, "dname"),
@@ -284,7 +290,6 @@ def _rich_specials(g, zn):
 
 
 def _parent_child_specials(g, zn):
-    rng = g.rng
     if zn == "parent.test.":
         qs = [("child.parent.test.", T.DS, "ds-child-apex"), ("child.parent.test.", T.NS, "child-apex"),
               ("child.parent.test.", T.SOA, "child-apex"), ("child.parent.test.", T.A, "child-apex"),

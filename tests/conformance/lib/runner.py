@@ -7,6 +7,7 @@ responses), so a developer can go straight to the rule that is wrong.
 
 import collections
 import concurrent.futures
+import time
 
 from . import allowed, compare, dnsio
 
@@ -35,8 +36,8 @@ class Result:
         return "%s: %s" % (aspect, sig)
 
 
-TRUNCATED_REF = "reference-truncated-ours-fits"
-TRUNCATED_RCODE = "truncated-rcode-as-over-tcp"
+TRUNCATED_REF = allowed.TRUNCATED_REF.name
+TRUNCATED_RCODE = allowed.TRUNCATED_RCODE.name
 
 
 def _one(query, ref_port, our_port, zones):
@@ -77,10 +78,27 @@ def _udp_limit(query):
     return min(max(query.payload, 512), 1232)
 
 
-def run(queries, ref_port, our_port, zones, workers=WORKERS):
-    """Results for every query, in query order."""
+def run(queries, ref_port, our_port, zones, workers=WORKERS, alive=None, budget=150.0):
+    """Results for every query, in query order. alive() (when given) is
+    asked before each query: once a server has died, the remaining queries
+    fail at once instead of each waiting out its timeouts; queries not
+    started within budget seconds fail as not run."""
+    deadline = time.monotonic() + budget
+
+    def one(q):
+        if alive is not None and not alive():
+            return _not_run(q, "a server died during the run")
+        if time.monotonic() > deadline:
+            return _not_run(q, "not run: the %.0fs time budget ran out" % budget)
+        return _one(q, ref_port, our_port, zones)
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
-        return list(ex.map(lambda q: _one(q, ref_port, our_port, zones), queries))
+        return list(ex.map(one, queries))
+
+
+def _not_run(query, why):
+    none = compare.Norm(None, query)
+    d = [("presence", why, why)]
+    return Result(query, none, none, d, d, [])
 
 
 def summary(results, ref_name="knotd", our_name="edgedns", examples=1):
@@ -119,8 +137,9 @@ def summary(results, ref_name="knotd", our_name="edgedns", examples=1):
     if ok_rules:
         lines.append("")
         lines.append("allowed differences used (lib/allowed.py):")
+        reasons = {r.name: r.reason for r in allowed.ALLOWED + allowed.TRUNCATION_RULES}
         for name, n in ok_rules.most_common():
-            lines.append("  %s: %d responses" % (name, n))
+            lines.append("  %s: %d responses (%s)" % (name, n, reasons.get(name, "?")))
     return "\n".join(lines)
 
 

@@ -1,0 +1,720 @@
+"""The kernel-socket server of edgedns-dataplane: UDP and TCP on 127.0.0.1
+and ::1, RFC 7766 framing (pipelining, split messages, idle timeout,
+connection limit, garbage), the command socket, and zone reloads under
+query load (no query lost, every answer from one of the two snapshots).
+
+One server for the module, on a random free port, started from snapshots
+that build/edgedns-compile makes from small zones written here. The server
+is always killed by its pid and the temporary directory removed, also when
+a test or the fixture fails. Every loop is bounded in count and time.
+"""
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("EDGEDNS_BUILD", os.path.join(REPO, "build"))
+COMPILE = os.path.join(BUILD, "edgedns-compile")
+DATAPLANE = os.path.join(BUILD, "edgedns-dataplane")
+
+V4 = "127.0.0.1"
+V6 = "::1"
+IDLE_MS = 1000
+MAX_CONNS = 8
+
+ZONE = """$ORIGIN {zone}
+$TTL 300
+@    IN SOA ns1 hostmaster {serial} 3600 600 86400 300
+@    IN NS  ns1
+ns1  IN A   192.0.2.1
+www  IN A   192.0.2.2
+mail IN A   192.0.2.3
+@    IN MX  10 mail
+"""
+
+
+def compile_zone(tmp, zone, serial, out):
+    src = os.path.join(tmp, "%s-%d.zone" % (zone.rstrip("."), serial))
+    with open(src, "w") as f:
+        f.write(ZONE.format(zone=zone, serial=serial))
+    p = subprocess.run([COMPILE, "-o", out, "-z", zone, src], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    assert p.returncode == 0 and os.path.exists(out), p.stdout.decode("utf-8", "replace")
+    return out
+
+
+def free_port(tries=50):
+    """A port free for UDP and TCP on both 127.0.0.1 and ::1."""
+    for _ in range(tries):
+        socks = []
+        try:
+            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(t)
+            t.bind((V4, 0))
+            port = t.getsockname()[1]
+            for fam, addr, typ in ((socket.AF_INET, V4, socket.SOCK_DGRAM),
+                                   (socket.AF_INET6, V6, socket.SOCK_STREAM),
+                                   (socket.AF_INET6, V6, socket.SOCK_DGRAM)):
+                s = socket.socket(fam, typ)
+                socks.append(s)
+                s.bind((addr, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port on 127.0.0.1 and ::1")
+
+
+class Server:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.snapdir = os.path.join(tmp, "snapshots")
+        self.ctl = os.path.join(tmp, "dataplane.sock")
+        self.log = os.path.join(tmp, "dataplane.log")
+        self.pidfile = os.path.join(tmp, "dataplane.pid")
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        # A port found free may be taken before the server binds it: a few
+        # attempts, each bounded.
+        for _ in range(3):
+            self.port = free_port()
+            argv = [DATAPLANE, "--io", "socket", "--snapshots", self.snapdir,
+                    "--listen", "%s@%d" % (V4, self.port), "--listen", "[%s]@%d" % (V6, self.port),
+                    "--control", self.ctl, "--threads", "2",
+                    "--tcp-idle-ms", str(IDLE_MS), "--tcp-max-conns", str(MAX_CONNS),
+                    "--pidfile", self.pidfile, "--nsid", "edgedns-test"]
+            with open(self.log, "ab") as logf:
+                self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, start_new_session=True)
+            if self.wait_ready():
+                return
+            self.stop()
+        raise RuntimeError("server did not start:\n" + self.log_text())
+
+    def wait_ready(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if cmd(self.ctl, "ping")["ok"]:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read()[-8000:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        """Kill by pid (SIGTERM, then SIGKILL after a bounded wait); returns
+        the exit status. Safe to call twice."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.kill(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=5)
+        return self.proc.returncode
+
+
+def cmd(path, line, timeout=10.0):
+    """One command on a fresh connection to the command socket."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall(line.encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    finally:
+        s.close()
+    return json.loads(buf.decode())
+
+
+class CmdConn:
+    """A persistent command connection (several commands, in order)."""
+
+    def __init__(self, path, timeout=10.0):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.f = self.s.makefile("rb")
+
+    def __call__(self, line):
+        self.s.sendall(line.encode() + b"\n")
+        return json.loads(self.f.readline().decode())
+
+    def close(self):
+        self.f.close()
+        self.s.close()
+
+
+@pytest.fixture(scope="module")
+def srv():
+    if not (os.access(DATAPLANE, os.X_OK) and os.access(COMPILE, os.X_OK)):
+        pytest.fail("not built: %s and %s (run make first)" % (DATAPLANE, COMPILE))
+    tmp = tempfile.mkdtemp(prefix="edgedns-socket-")
+    server = Server(tmp)
+    try:
+        os.makedirs(server.snapdir)
+        compile_zone(tmp, "example.com.", 1, os.path.join(server.snapdir, "example.com.snap"))
+        compile_zone(tmp, "flip.test.", 1000, os.path.join(server.snapdir, "flip.test.snap"))
+        server.flip_a = compile_zone(tmp, "flip.test.", 1001, os.path.join(tmp, "flip-a.snap"))
+        server.flip_b = compile_zone(tmp, "flip.test.", 1002, os.path.join(tmp, "flip-b.snap"))
+        server.other = compile_zone(tmp, "other.test.", 7, os.path.join(tmp, "other.snap"))
+        server.hup_file = compile_zone(tmp, "hup.test.", 1, os.path.join(tmp, "hup-1.snap"))
+        server.hup_file2 = compile_zone(tmp, "hup.test.", 2, os.path.join(tmp, "hup-2.snap"))
+        with open(os.path.join(server.snapdir, "broken.snap"), "wb") as f:
+            f.write(b"EDNSSNAP not really a snapshot")
+        server.start()
+        yield server
+        assert server.alive(), "server died:\n" + server.log_text()
+        # A clean stop: SIGTERM gives exit status 0 (and, in a SAN=1
+        # build, no sanitizer or leak report).
+        assert server.stop() == 0, server.log_text()
+        assert not os.path.exists(server.ctl), "command socket left behind"
+        assert not os.path.exists(server.pidfile), "pidfile left behind"
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def query(name, rdtype="SOA", **kw):
+    q = dns.message.make_query(name, rdtype)
+    q.flags &= ~dns.flags.RD
+    return q
+
+
+def soa_serial(r):
+    for rrset in r.answer:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            return rrset[0].serial
+    return None
+
+
+def tcp_connect(srv, host=V4, timeout=5.0):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((host, srv.port))
+    return s
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        if not d:
+            raise EOFError("connection closed after %d of %d octets" % (len(buf), n))
+        buf += d
+    return buf
+
+
+def recv_msg(s):
+    (n,) = struct.unpack("!H", recv_exact(s, 2))
+    return dns.message.from_wire(recv_exact(s, n))
+
+
+def frame(wire):
+    return struct.pack("!H", len(wire)) + wire
+
+
+# ---- UDP and TCP -----------------------------------------------------------
+
+@pytest.mark.parametrize("host", [V4, V6])
+def test_udp_answers(srv, host):
+    r = dns.query.udp(query("example.com.", "SOA"), host, port=srv.port, timeout=2)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert soa_serial(r) == 1
+    r = dns.query.udp(query("www.example.com.", "A"), host, port=srv.port, timeout=2)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert r.answer[0][0].address == "192.0.2.2"
+    r = dns.query.udp(query("nope.example.com.", "A"), host, port=srv.port, timeout=2)
+    assert r.rcode() == dns.rcode.NXDOMAIN
+
+
+@pytest.mark.parametrize("host", [V4, V6])
+def test_tcp_answers(srv, host):
+    r = dns.query.tcp(query("example.com.", "SOA"), host, port=srv.port, timeout=2)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert soa_serial(r) == 1
+    r = dns.query.tcp(query("www.example.com.", "A"), host, port=srv.port, timeout=2)
+    assert r.answer[0][0].address == "192.0.2.2"
+
+
+def test_udp_not_served_zone_refused(srv):
+    r = dns.query.udp(query("example.org.", "SOA"), V4, port=srv.port, timeout=2)
+    assert r.rcode() == dns.rcode.REFUSED
+
+
+def test_tcp_pipelining_in_order(srv):
+    names = [("example.com.", "SOA"), ("www.example.com.", "A"), ("nope.example.com.", "A"),
+             ("example.com.", "NS"), ("mail.example.com.", "A"), ("example.com.", "MX")]
+    qs = []
+    for i, (n, t) in enumerate(names):
+        q = query(n, t)
+        q.id = 1000 + i
+        qs.append(q)
+    s = tcp_connect(srv)
+    try:
+        s.sendall(b"".join(frame(q.to_wire()) for q in qs))   # one write
+        for q in qs:
+            r = recv_msg(s)
+            assert r.id == q.id
+            assert r.question[0].name == q.question[0].name
+            assert r.question[0].rdtype == q.question[0].rdtype
+    finally:
+        s.close()
+
+
+def test_tcp_message_split_across_writes(srv):
+    q = query("www.example.com.", "A")
+    q.id = 4242
+    data = frame(q.to_wire())
+    s = tcp_connect(srv, V6)
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # One octet of the length, then the rest in small pieces.
+        for part in (data[:1], data[1:2], data[2:7], data[7:20], data[20:]):
+            if part:
+                s.sendall(part)
+                time.sleep(0.03)
+        r = recv_msg(s)
+        assert r.id == 4242 and r.answer[0][0].address == "192.0.2.2"
+        # Two messages where the boundary falls inside the second's length.
+        q2 = query("example.com.", "SOA")
+        q2.id = 4243
+        both = data + frame(q2.to_wire())
+        cut = len(data) + 1
+        s.sendall(both[:cut])
+        time.sleep(0.05)
+        s.sendall(both[cut:])
+        assert recv_msg(s).id == 4242
+        assert recv_msg(s).id == 4243
+    finally:
+        s.close()
+
+
+def test_tcp_backpressure_client_not_reading(srv):
+    """Many pipelined queries while the client does not read: the answers
+    queue up to the server's cap, then the server stops reading; once the
+    client reads, every answer arrives, in order."""
+    n = 6000
+    qs = []
+    for i in range(n):
+        q = query("example.com.", "MX" if i % 2 else "NS")
+        q.id = i & 0xffff
+        qs.append(frame(q.to_wire()))
+    data = b"".join(qs)
+    s = tcp_connect(srv)
+    errors = []
+
+    def sender():
+        try:
+            s.sendall(data)
+        except OSError as e:
+            errors.append(repr(e))
+
+    t = threading.Thread(target=sender)
+    try:
+        t.start()
+        time.sleep(0.5)     # not reading: the server must hold back
+        s.settimeout(10)
+        for i in range(n):
+            r = recv_msg(s)
+            assert r.id == i & 0xffff
+        t.join(timeout=10)
+        assert not t.is_alive() and errors == []
+    finally:
+        s.close()
+        t.join(timeout=10)
+
+
+def test_tcp_idle_timeout_closes(srv):
+    s = tcp_connect(srv)
+    try:
+        s.settimeout(IDLE_MS / 1000.0 + 4)
+        t0 = time.monotonic()
+        try:
+            d = s.recv(1)
+        except ConnectionResetError:
+            d = b""
+        elapsed = time.monotonic() - t0
+        assert d == b""
+        assert elapsed >= IDLE_MS / 1000.0 * 0.8, "closed too early: %.2fs" % elapsed
+        assert elapsed <= IDLE_MS / 1000.0 + 3, "closed too late: %.2fs" % elapsed
+    finally:
+        s.close()
+    assert cmd(srv.ctl, "stats")["tcp_timeouts"] >= 1
+
+
+def test_tcp_connection_limit(srv):
+    before = cmd(srv.ctl, "stats")["tcp_refused"]
+    conns = []
+    try:
+        for i in range(MAX_CONNS):
+            s = tcp_connect(srv)
+            conns.append(s)
+            q = query("example.com.", "SOA")
+            q.id = i
+            s.sendall(frame(q.to_wire()))
+            assert recv_msg(s).id == i      # accepted and served
+        extra = tcp_connect(srv)
+        try:
+            extra.settimeout(3)
+            try:
+                extra.sendall(frame(query("example.com.", "SOA").to_wire()))
+                d = extra.recv(2)
+            except (ConnectionResetError, BrokenPipeError):
+                d = b""
+            assert d == b"", "a connection over the limit was served"
+        finally:
+            extra.close()
+        assert cmd(srv.ctl, "stats")["tcp_refused"] >= before + 1
+    finally:
+        for s in conns:
+            s.close()
+    # Once they are closed, new connections are served again (bounded wait).
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            r = dns.query.tcp(query("example.com.", "SOA"), V4, port=srv.port, timeout=1)
+            assert r.rcode() == dns.rcode.NOERROR
+            break
+        except (EOFError, ConnectionError, OSError, dns.exception.Timeout):
+            if time.monotonic() > deadline:
+                raise
+
+
+def test_tcp_64k_garbage_no_crash(srv):
+    rng = random.Random(7)
+    garbage = bytes(rng.getrandbits(8) for _ in range(65535))
+    for host in (V4, V6):
+        s = tcp_connect(srv, host)
+        try:
+            s.sendall(struct.pack("!H", 65535) + garbage)
+            # The server may answer (FORMERR) or say nothing; it must not die.
+            s.settimeout(2)
+            try:
+                s.recv(65537)
+            except (socket.timeout, ConnectionResetError):
+                pass
+        finally:
+            s.close()
+    # Garbage with a header that looks like a query, then a good query on
+    # the same connection.
+    s = tcp_connect(srv)
+    try:
+        junk = struct.pack("!HHHHHH", 77, 0, 1, 0, 0, 0) + garbage[:60000]
+        q = query("example.com.", "SOA")
+        q.id = 78
+        s.sendall(frame(junk) + frame(q.to_wire()))
+        s.settimeout(3)
+        got = []
+        for _ in range(2):
+            try:
+                (n,) = struct.unpack("!H", recv_exact(s, 2))
+                got.append(struct.unpack("!H", recv_exact(s, n)[:2])[0])
+            except (socket.timeout, EOFError):
+                break
+        assert 78 in got
+    finally:
+        s.close()
+    # Short messages (0 and 5 octets) must not break the stream either.
+    s = tcp_connect(srv)
+    try:
+        q = query("example.com.", "SOA")
+        q.id = 79
+        s.sendall(frame(b"") + frame(b"\x01\x02\x03\x04\x05") + frame(q.to_wire()))
+        deadline = time.monotonic() + 3
+        while True:
+            r = recv_msg(s)
+            if r.id == 79:
+                break
+            assert time.monotonic() < deadline
+    finally:
+        s.close()
+    assert srv.alive()
+    r = dns.query.udp(query("example.com.", "SOA"), V4, port=srv.port, timeout=2)
+    assert r.rcode() == dns.rcode.NOERROR
+
+
+def test_udp_garbage_no_crash(srv):
+    rng = random.Random(11)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for n in (0, 1, 11, 12, 13, 100, 512, 4096, 65000):
+            s.sendto(bytes(rng.getrandbits(8) for _ in range(n)), (V4, srv.port))
+    finally:
+        s.close()
+    r = dns.query.udp(query("example.com.", "SOA"), V4, port=srv.port, timeout=2)
+    assert r.rcode() == dns.rcode.NOERROR and srv.alive()
+
+
+# ---- command socket ----------------------------------------------------------
+
+def test_cmd_ping(srv):
+    r = cmd(srv.ctl, "ping")
+    assert r["ok"] is True
+    assert r["pid"] == srv.proc.pid
+    assert isinstance(r["uptime"], int) and r["uptime"] >= 0
+    with open(srv.pidfile) as f:
+        assert int(f.read().strip()) == srv.proc.pid
+
+
+def test_cmd_zones_at_start(srv):
+    r = cmd(srv.ctl, "zones")
+    assert r["ok"] is True
+    zones = {z["zone"]: z for z in r["zones"]}
+    assert "example.com." in zones and "flip.test." in zones
+    assert zones["example.com."]["serial"] == 1
+    assert zones["example.com."]["file"].endswith("/example.com.snap")
+    # The broken file was reported and skipped, the others loaded.
+    assert "broken.snap" in srv.log_text()
+    assert "zone example.com. serial 1 loaded from" in srv.log_text()
+
+
+def test_cmd_load_drop(srv):
+    c = CmdConn(srv.ctl)
+    try:
+        r = c("load other.test %s" % srv.other)
+        assert r == {"ok": True, "zone": "other.test.", "serial": 7}
+        # Served as soon as the reply came.
+        a = dns.query.udp(query("other.test.", "SOA"), V4, port=srv.port, timeout=2)
+        assert soa_serial(a) == 7
+        assert any(z["zone"] == "other.test." for z in c("zones")["zones"])
+        r = c("drop Other.Test")
+        assert r == {"ok": True, "zone": "other.test."}
+        a = dns.query.udp(query("other.test.", "SOA"), V4, port=srv.port, timeout=2)
+        assert a.rcode() == dns.rcode.REFUSED
+        assert not any(z["zone"] == "other.test." for z in c("zones")["zones"])
+        # Errors.
+        r = c("drop other.test.")
+        assert r["ok"] is False and "not served" in r["error"]
+        r = c("load example.com. %s" % srv.other)        # wrong apex
+        assert r["ok"] is False and "other.test." in r["error"]
+        r = c("load example.com. %s" % os.path.join(srv.tmp, "missing.snap"))
+        assert r["ok"] is False and "missing.snap" in r["error"]
+        r = c("load example.com. %s" % os.path.join(srv.snapdir, "broken.snap"))
+        assert r["ok"] is False
+        r = c("frobnicate")
+        assert r["ok"] is False and "error" in r
+        r = c("load")
+        assert r["ok"] is False
+        # The zone that was there is untouched by the failures.
+        a = dns.query.udp(query("example.com.", "SOA"), V4, port=srv.port, timeout=2)
+        assert soa_serial(a) == 1
+    finally:
+        c.close()
+
+
+def test_cmd_stats(srv):
+    before = cmd(srv.ctl, "stats")
+    for _ in range(5):
+        dns.query.udp(query("example.com.", "SOA"), V4, port=srv.port, timeout=2)
+    dns.query.udp(query("example.org.", "SOA"), V4, port=srv.port, timeout=2)
+    dns.query.tcp(query("example.com.", "SOA"), V6, port=srv.port, timeout=2)
+    after = cmd(srv.ctl, "stats")
+    assert after["ok"] is True
+    assert after["queries_udp"] >= before["queries_udp"] + 6
+    assert after["queries_tcp"] >= before["queries_tcp"] + 1
+    assert after["rcodes"]["NOERROR"] >= before["rcodes"]["NOERROR"] + 6
+    assert after["rcodes"]["REFUSED"] >= before["rcodes"]["REFUSED"] + 1
+    assert after["tcp_accepted"] >= before["tcp_accepted"] + 1
+    assert after["queries"] == after["queries_udp"] + after["queries_tcp"]
+    for k in ("dropped", "tcp_timeouts", "tcp_refused", "tcp_open", "zones"):
+        assert isinstance(after[k], int)
+
+
+def test_cmd_reload_and_sighup(srv):
+    path = os.path.join(srv.snapdir, "hup.test.snap")
+    shutil.copy(srv.hup_file, path + ".tmp")
+    os.rename(path + ".tmp", path)
+    r = cmd(srv.ctl, "reload")
+    assert r["ok"] is True and r["loaded"] == 1 and r["failed"] == 1
+    a = dns.query.udp(query("hup.test.", "SOA"), V4, port=srv.port, timeout=2)
+    assert soa_serial(a) == 1
+    r = cmd(srv.ctl, "reload")
+    assert r["loaded"] == 0 and r["unchanged"] >= 3
+    # SIGHUP re-scans the directory as well.
+    shutil.copy(srv.hup_file2, path + ".tmp")
+    os.rename(path + ".tmp", path)
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while True:
+        a = dns.query.udp(query("hup.test.", "SOA"), V4, port=srv.port, timeout=2)
+        if soa_serial(a) == 2:
+            break
+        assert time.monotonic() < deadline, "SIGHUP did not reload hup.test."
+        time.sleep(0.05)
+
+
+def test_cmd_protocol_edges(srv):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(srv.ctl)
+        # Several commands in one write, CRLF, answered in order.
+        s.sendall(b"ping\r\nzones\nstats\n")
+        f = s.makefile("rb")
+        replies = [json.loads(f.readline()) for _ in range(3)]
+        assert "pid" in replies[0] and "zones" in replies[1] and "queries" in replies[2]
+        # A line over the limit is refused, and the connection still works.
+        s.sendall(b"x" * 10000 + b"\nping\n")
+        r = json.loads(f.readline())
+        assert r["ok"] is False
+        assert json.loads(f.readline())["ok"] is True
+        f.close()
+    finally:
+        s.close()
+
+
+# ---- reload under load ---------------------------------------------------------
+
+def test_reload_under_load(srv):
+    """Queries from two threads (UDP and one TCP connection) while the test
+    swaps flip.test. between two snapshots: no query lost, every serial one
+    of the two (or the first one, before any swap)."""
+    n_udp, n_tcp = 1500, 1000
+    serials = {1000, 1001, 1002}
+    results = {"udp": [], "tcp": [], "errors": []}
+    stop_at = time.monotonic() + 5.0
+
+    def udp_worker():
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        try:
+            for i in range(n_udp):
+                if time.monotonic() > stop_at:
+                    break
+                q = query("flip.test.", "SOA")
+                q.id = i & 0xffff
+                s.sendto(q.to_wire(), (V6, srv.port))
+                try:
+                    r = dns.message.from_wire(s.recv(65535))
+                except socket.timeout:
+                    results["errors"].append("udp %d: no answer" % i)
+                    continue
+                results["udp"].append((r.id == q.id, r.rcode(), soa_serial(r)))
+        finally:
+            s.close()
+
+    def tcp_worker():
+        try:
+            s = tcp_connect(srv, V4)
+        except OSError as e:
+            results["errors"].append("tcp connect: %r" % e)
+            return
+        try:
+            for i in range(n_tcp):
+                if time.monotonic() > stop_at:
+                    break
+                q = query("flip.test.", "SOA")
+                q.id = i
+                s.sendall(frame(q.to_wire()))
+                r = recv_msg(s)
+                results["tcp"].append((r.id == q.id, r.rcode(), soa_serial(r)))
+        except Exception as e:  # noqa: BLE001 - recorded and asserted below
+            results["errors"].append("tcp: %r" % e)
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=udp_worker), threading.Thread(target=tcp_worker)]
+    for t in threads:
+        t.start()
+    loads = 0
+    c = CmdConn(srv.ctl)
+    try:
+        for i in range(400):
+            if not any(t.is_alive() for t in threads) or time.monotonic() > stop_at:
+                break
+            serial, path = (1001, srv.flip_a) if i % 2 == 0 else (1002, srv.flip_b)
+            r = c("load flip.test. %s" % path)
+            assert r == {"ok": True, "zone": "flip.test.", "serial": serial}, r
+            loads += 1
+            # "ok" means the new serial is served already.
+            a = dns.query.udp(query("flip.test.", "SOA"), V4, port=srv.port, timeout=2)
+            assert soa_serial(a) == serial
+    finally:
+        c.close()
+        for t in threads:
+            t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+    assert results["errors"] == []
+    assert loads >= 4
+    for proto in ("udp", "tcp"):
+        got = results[proto]
+        assert len(got) > 0
+        assert all(ok for ok, _, _ in got), proto + ": answer with a wrong id"
+        assert all(rc == dns.rcode.NOERROR for _, rc, _ in got), proto
+        assert all(s in serials for _, _, s in got), proto + ": " + repr(
+            sorted({s for _, _, s in got} - serials))
+    seen = {s for _, _, s in results["udp"] + results["tcp"]}
+    assert seen & {1001, 1002}, "no answer came from a reloaded snapshot"
+    assert srv.alive()
+
+
+# ---- command line ----------------------------------------------------------------
+
+def test_io_dpdk_not_built_yet():
+    p = subprocess.run([DATAPLANE, "--io", "dpdk", "--snapshots", "/nonexistent"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+    assert p.returncode == 2
+    assert b"not built yet" in p.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["--snapshots", "/tmp"],                                     # no --io
+    ["--io", "socket"],                                          # no --snapshots
+    ["--io", "socket", "--snapshots", "/tmp", "--listen", "nowhere@x"],
+    ["--io", "socket", "--snapshots", "/tmp", "--threads", "-1"],
+    ["--io", "socket", "--snapshots", "/tmp", "--nsid-hex", "abc"],
+    ["--io", "warp", "--snapshots", "/tmp"],
+])
+def test_bad_options_exit_2(args):
+    p = subprocess.run([DATAPLANE] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=10)
+    assert p.returncode == 2, p.stdout
