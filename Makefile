@@ -50,7 +50,7 @@ $(B)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # Files that include DPDK headers get DPDK's flags.
-$(B)/dataplane/zonedb.o $(B)/dataplane/main.o: CFLAGS += $(DPDK_CFLAGS)
+$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/tests/unit/test_zonedb.o: CFLAGS += $(DPDK_CFLAGS)
 
 $(B)/libedgedns-dp.a: $(DP_OBJS)
 	@rm -f $@; ar rcs $@ $^
@@ -63,6 +63,11 @@ $(B)/edgedns-compile: $(COMPILE_OBJS) $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/edgedns-bench: $(B)/tests/bench/bench_engine.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# test_zonedb links the zonedb (and DPDK's librte_rcu).
+$(B)/tests/test_zonedb: $(B)/tests/unit/test_zonedb.o $(B)/dataplane/zonedb.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS) -lcmocka
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	@mkdir -p $(dir $@)

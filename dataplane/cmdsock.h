@@ -13,8 +13,12 @@
  * Any failure: {"ok":false,"error":"..."}. A "load" or "drop" reply is
  * sent only after the new zone set is published and the grace period has
  * passed: once the client reads "ok", every query is answered from the
- * new set. Words are separated by blanks; file names with blanks are not
- * supported. Lines are at most CMD_LINE_MAX octets.
+ * new set. "reload" is zonedb_load_dir() on the snapshot directory (new or
+ * changed *.snap files are loaded, zones without a file are kept). Words
+ * are separated by blanks; file names with blanks are not supported, and
+ * relative file names are relative to the dataplane's working directory.
+ * Blank lines are ignored (no reply). Lines are at most CMD_LINE_MAX
+ * octets: a longer line gets an error reply and is skipped.
  *
  * The command socket runs its own thread; its commands are zonedb writers.
  */

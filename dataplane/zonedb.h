@@ -95,7 +95,9 @@ struct zonedb_dir_result {
  * apex), in one publication. A file identical (device, inode, size, mtime)
  * to the one a zone is served from is not reopened. A bad file, or two
  * files with the same apex, is reported through the log and skipped; the
- * others still load. Zones not found in dir are kept. Returns 0 (res
+ * others still load. Zones not found in dir are kept; a zone served from
+ * a file elsewhere (zonedb_load) is replaced by its file in dir, if there
+ * is one and it differs from the served file. Returns 0 (res
  * filled when not NULL) or a negative ED_E* code when dir cannot be read
  * (message in err). */
 int zonedb_load_dir(struct zonedb *db, const char *dir,
