@@ -79,6 +79,11 @@ struct ctx {
 	bool referral;          /* glue that does not fit sets TC */
 	uint16_t dname_rd;      /* where the last DNAME's target was written */
 	unsigned cnames;        /* CNAMEs (incl. DNAME-synthesized) written */
+	/* an rrset that does not fit is written again with its rdata names
+	 * compressed against each other (NS sets of other providers) */
+	bool squeeze;
+	unsigned nsq;
+	uint16_t sq_pos[32];
 };
 
 /* ---- small writers ---------------------------------------------------- */
@@ -188,11 +193,82 @@ struct owner {
 	bool wild;             /* stored owner is "*.<suffix>", placed is lc */
 };
 
+static size_t read_name(const uint8_t *r, size_t pos, uint8_t *out);
+
+/* Squeeze mode: write the rdata name at src (its leading labels, then the
+ * root or an owner-relative pointer) compressed against the rdata names
+ * written before it in this rrset, when one of them shares a suffix that
+ * starts within the leading labels. *used gets the stored octets consumed.
+ * Returns false when nothing was found to point to (nothing written). */
+static bool squeeze_name(struct ctx *c, const uint8_t *src, const struct owner *o,
+                         size_t *used, bool *fit)
+{
+	uint8_t lc[DNAME_MAXLEN + 1], off[DNAME_MAXLABELS];
+	size_t lit = 0;
+	while (src[lit] != 0 && src[lit] < 0xc0)
+		lit += 1u + src[lit];
+	size_t len;
+	if (src[lit] == 0) {
+		len = lit + 1;
+		*used = len;
+	} else {
+		if (o->wild)
+			return false;
+		unsigned k = (unsigned)(((src[lit] & 0x3f) << 8) | src[lit + 1]) - 12u;
+		size_t tail = dname_len(o->lc + k);
+		if (lit + tail > DNAME_MAXLEN)
+			return false;
+		memcpy(lc + lit, o->lc + k, tail);
+		len = lit + tail;
+		*used = lit + 2;
+	}
+	memcpy(lc, src, lit);
+	dname_lower(lc, lc, len);
+	unsigned n = dname_label_offsets(lc, off);
+	for (unsigned j = 0; j < n && off[j] < lit; j++) {
+		size_t slen = len - off[j];
+		for (unsigned i = 0; i < c->nsq; i++) {
+			uint8_t b[DNAME_MAXLEN + 1], boff[DNAME_MAXLABELS];
+			size_t bl = read_name(c->r, c->sq_pos[i], b);
+			if (bl < slen || memcmp(b + bl - slen, lc + off[j], slen) != 0)
+				continue;
+			unsigned bn = dname_label_offsets(b, boff);
+			bool boundary = false;
+			for (unsigned k = 0; k <= bn; k++)
+				boundary |= boff[k] == bl - slen;
+			if (!boundary)
+				continue;
+			uint16_t at = suffix_pos(c->r, c->sq_pos[i], (unsigned)(bl - slen));
+			if (at > PTR_MAX)
+				continue;
+			*fit = room(c, (size_t)off[j] + 2);
+			if (*fit) {
+				memcpy(c->r + c->pos, src, off[j]);
+				c->pos += off[j];
+				wr16(c->r + c->pos, (uint16_t)(0xc000u | at));
+				c->pos += 2;
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Copy one rdata name from the snapshot wire at *src, translating the
  * owner-relative pointers to where the owner really is. */
 static bool copy_rdname(struct ctx *c, const uint8_t **src, const struct owner *o)
 {
 	const uint8_t *s = *src;
+	if (c->squeeze) {
+		size_t at = c->pos, used = 0;
+		bool fit = true, done = squeeze_name(c, s, o, &used, &fit);
+		if (fit && c->nsq < sizeof(c->sq_pos) / sizeof(c->sq_pos[0]) && at <= PTR_MAX)
+			c->sq_pos[c->nsq++] = (uint16_t)at;
+		if (done) {
+			*src = s + used;
+			return fit;
+		}
+	}
 	for (;;) {
 		uint8_t l = *s;
 		if (l == 0) {
@@ -239,18 +315,24 @@ static bool put_rrset(struct ctx *c, const struct snap_rrset *rs, struct owner *
 {
 	const uint8_t *w = snap_rrset_wire(rs);
 	size_t start = c->pos;
+	uint16_t opos = o->pos;
 	uint16_t first_rdata = 0;
 
-	if (o->pos == 12 && !o->wild && ttl == 0) {
+	bool compressible = rs->type == T_NS || rs->type == T_MX || rs->type == T_CNAME ||
+	                    rs->type == T_PTR || rs->type == T_SOA;
+	if (o->pos == 12 && !o->wild && ttl == 0 && !c->squeeze) {
 		/* The owner is the question name: the stored bytes are final. */
-		if (!room(c, rs->wlen))
+		if (room(c, rs->wlen)) {
+			memcpy(c->r + c->pos, w, rs->wlen);
+			c->pos += rs->wlen;
+			first_rdata = (uint16_t)(start + 12);
+			goto done;
+		}
+		if (!compressible)
 			return false;
-		memcpy(c->r + c->pos, w, rs->wlen);
-		c->pos += rs->wlen;
-		first_rdata = (uint16_t)(start + 12);
-		goto done;
+		/* too big as stored: try the slow path, which can squeeze */
 	}
-	bool reloc = (rs->flags & SNAP_RRSET_RELOC) != 0;
+	bool reloc = (rs->flags & SNAP_RRSET_RELOC) != 0 || (c->squeeze && compressible);
 	for (unsigned i = 0; i < rs->count; i++) {
 		uint16_t rdlen = rd16(w + 10);
 		/* owner */
@@ -314,6 +396,14 @@ done:
 	return true;
 full:
 	c->pos = start;
+	o->pos = opos;
+	if (!c->squeeze && compressible && rs->count > 1) {
+		c->squeeze = true;
+		c->nsq = 0;
+		bool ok = put_rrset(c, rs, o, ttl, rdata0);
+		c->squeeze = false;
+		return ok;
+	}
 	return false;
 }
 
@@ -1181,6 +1271,8 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	c.referral = false;
 	c.dname_rd = 0;
 	c.cnames = 0;
+	c.squeeze = false;
+	c.nsq = 0;
 	c.addl_zone = NULL;
 	c.sect = S_AN;
 	c.limit = c.tcp ? ENG_TCP_MAX : 512;

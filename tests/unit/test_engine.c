@@ -215,6 +215,26 @@ static const char *const EXAMPLE[] = {
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
 	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
 	"ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-01.provider-01.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-02.provider-02.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-03.provider-03.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-04.provider-04.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-05.provider-05.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-06.provider-06.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-07.provider-07.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-08.provider-08.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-09.provider-09.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-10.provider-10.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-11.provider-11.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-12.provider-12.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-13.provider-13.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-14.provider-14.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-15.provider-15.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-16.provider-16.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-17.provider-17.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-18.provider-18.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-19.provider-19.other.com.",
+	"huge.example.com. 3600 IN NS nameserver-with-a-long-name-20.provider-20.other.com.",
 	"big.example.com. 3600 IN TXT \"0123456789012345678901234567890123456789012345678901234567890123456789\"",
 	"big.example.com. 3600 IN TXT \"1123456789012345678901234567890123456789012345678901234567890123456789\"",
 	"big.example.com. 3600 IN TXT \"2123456789012345678901234567890123456789012345678901234567890123456789\"",
@@ -637,6 +657,22 @@ static void test_truncation_whole_rrsets(void **state)
 	ldns_pkt_free(p);
 }
 
+static void test_referral_compressed_to_fit(void **state)
+{
+	(void)state;
+	/* 20 NS names of other providers: 1300 octets as stored, under 1232
+	 * once the names share their common suffix */
+	ldns_pkt *p = ask("huge.example.com.", LDNS_RR_TYPE_NS, &EDNS);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_NS), 20);
+	assert_true(resp_len <= 1232);
+	ldns_pkt_free(p);
+	p = ask("www.huge.example.com.", LDNS_RR_TYPE_A, &EDNS);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_NS), 20);
+	ldns_pkt_free(p);
+}
+
 /* ---- identity ------------------------------------------------------------ */
 
 static void test_chaos_identity(void **state)
@@ -811,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_edns_unknown_option_ignored),
 		cmocka_unit_test(test_edns_opt_wrong_section),
 		cmocka_unit_test(test_truncation_whole_rrsets),
+		cmocka_unit_test(test_referral_compressed_to_fit),
 		cmocka_unit_test(test_chaos_identity),
 		cmocka_unit_test(test_nsid),
 	};
