@@ -1240,10 +1240,126 @@ static size_t finish(struct ctx *c, const uint8_t *q)
 	return c->pos;
 }
 
+/* The common case without the general machinery: a plain QUERY (no EDNS
+ * options, no DO) for IN data that exists at exactly the question name,
+ * whose answer needs no additional section and fits. Everything else, and
+ * everything malformed, returns 0 and takes the general path, which gives
+ * the same bytes for what this path answers (the fuzzer compares them). */
+static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
+                          const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+                          bool tcp)
+{
+	if (qlen < 17 || cap < 512 || (q[2] & 0xf8) != 0 || q[4] != 0 || q[5] != 1 ||
+	    (q[6] | q[7] | q[8] | q[9] | q[10]) != 0 || q[11] > 1)
+		return 0;
+	uint8_t off[DNAME_MAXLABELS];
+	size_t p = 12;
+	unsigned n = 0;
+	for (;;) {
+		if (p >= qlen || p - 12 >= DNAME_MAXLEN)
+			return 0;
+		uint8_t l = q[p];
+		if (l > 63)
+			return 0;
+		off[n] = (uint8_t)(p - 12);
+		p += 1u + l;
+		if (l == 0)
+			break;
+		n++;
+	}
+	size_t len = p - 12;
+	size_t end = p + 4;
+	if (end > qlen)
+		return 0;
+	uint16_t qtype = rd16(q + p);
+	if (rd16(q + p + 2) != C_IN)
+		return 0;
+	switch (qtype) {
+	case 0: case T_NS: case T_MX: case T_SRV: case T_DS: case T_RRSIG:
+	case T_OPT: case T_IXFR: case T_AXFR: case T_ANY:
+		return 0;
+	}
+	size_t limit = tcp ? ENG_TCP_MAX : 512;
+	bool edns = q[11] == 1;
+	if (edns) {
+		/* exactly one bare OPT: root owner, version 0, no DO, no options */
+		const uint8_t *o = q + end;
+		if (end + 11 != qlen || o[0] != 0 || rd16(o + 1) != T_OPT || o[6] != 0 ||
+		    (o[7] & 0x80) != 0 || rd16(o + 9) != 0)
+			return 0;
+		if (!tcp) {
+			size_t size = rd16(o + 3), lim = conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT;
+			limit = size < 512 ? 512 : size;
+			if (limit > lim)
+				limit = lim;
+		}
+	} else if (end != qlen) {
+		return 0;
+	}
+	if (limit > cap)
+		limit = cap;
+
+	/* lowercase copy, a word at a time (resp is read past the question,
+	 * within its first 512 octets) */
+	memcpy(resp, q, end);
+	uint8_t lc[DNAME_MAXLEN + 1 + 8];
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w;
+		memcpy(&w, resp + 12 + i, 8);
+		w = dname_lower_word(w);
+		memcpy(lc + i, &w, 8);
+	}
+	uint64_t hs[DNAME_MAXLABELS + 1];
+	dname_hash_suffixes_padded(lc, off, n, hs);
+	unsigned zl;
+	const struct snap *s = zs_find(zs, lc, off, n, hs, &zl);
+	if (s == NULL)
+		return 0;
+	const struct snap_node *nd = lookup(s, lc, len, hs[0]);
+	if (nd == NULL || nd->cut != 0 || (nd->flags & SNAP_N_DELEG))
+		return 0;
+	const struct snap_rrset *rs = NULL;
+	uint32_t roff = nd->rrsets;
+	for (unsigned i = 0; i < nd->nrrsets; i++) {
+		const struct snap_rrset *x = snap_rrset_at(s, roff);
+		if (x->type >= qtype) {
+			if (x->type == qtype)
+				rs = x;
+			break;
+		}
+		roff = snap_rrset_next(roff, x);
+	}
+	size_t optlen = edns ? 11 : 0;
+	if (rs == NULL || end + rs->wlen + optlen > limit)
+		return 0;
+	memcpy(resp + end, snap_rrset_wire(rs), rs->wlen);
+	size_t pos = end + rs->wlen;
+	resp[2] = (uint8_t)(0x80 | 0x04 | (q[2] & 0x01));
+	resp[3] = (uint8_t)(q[3] & 0x10);
+	resp[6] = (uint8_t)(rs->count >> 8);
+	resp[7] = (uint8_t)rs->count;
+	if (edns) {
+		uint8_t *o = resp + pos;
+		uint16_t udp = conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT;
+		o[0] = 0;
+		wr16(o + 1, T_OPT);
+		wr16(o + 3, udp);
+		memset(o + 5, 0, 6);
+		pos += 11;
+	}
+	return pos;
+}
+
 size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
                   const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
                   const struct eng_xport *x)
 {
+	if (!conf->no_fast_path) {
+		size_t n = fast_answer(conf, zs, q, qlen, resp, cap,
+		                       x != NULL && x->transport == ENG_TCP);
+		if (n != 0)
+			return n;
+	}
 	if (qlen < 4 || cap < 12 || (q[2] & 0x80))
 		return 0;           /* no ID and flags to answer with, or a response */
 	if (qlen < 12) {

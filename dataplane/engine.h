@@ -28,6 +28,8 @@ struct eng_conf {
 	const char *hostname_bind; /* CHAOS TXT hostname.bind. */
 	const char *version_bind;  /* CHAOS TXT version.bind. (off by default) */
 	const char *version_server;/* CHAOS TXT version.server. (off by default) */
+	uint8_t no_fast_path;      /* tests and fuzzers: answer everything through
+	                              the general path, to compare the two */
 };
 
 enum eng_transport { ENG_UDP = 0, ENG_TCP = 1 };

@@ -1,4 +1,5 @@
-/* fuzz_engine.c: any bytes as a query; the response must parse and fit. */
+/* fuzz_engine.c: any bytes as a query; the response must parse and fit,
+ * and the fast path must give the very bytes the general path gives. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,11 @@ static struct zoneset *zs;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t resp[65536];
+	static uint8_t resp[65536], slow[65536];
 	static const struct eng_conf conf = { .nsid = (const uint8_t *)"fz", .nsid_len = 2,
 	                                      .id_server = "fuzz" };
+	static const struct eng_conf slow_conf = { .nsid = (const uint8_t *)"fz", .nsid_len = 2,
+	                                           .id_server = "fuzz", .no_fast_path = 1 };
 	if (zs == NULL) {
 		void *img;
 		size_t len;
@@ -33,6 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = eng_answer(&conf, zs, data + 1, size - 1, resp, cap, &x);
 	if (n > cap)
 		abort();
+	size_t sn = eng_answer(&slow_conf, zs, data + 1, size - 1, slow, cap, &x);
+	if (sn != n || memcmp(slow, resp, n) != 0)
+		abort();   /* the two paths disagree */
 	if (n > 0) {
 		if (x.transport == ENG_UDP && n > ENG_UDP_MAX_DEFAULT)
 			abort();
