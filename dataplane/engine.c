@@ -79,6 +79,7 @@ struct ctx {
 	bool referral;          /* glue that does not fit sets TC */
 	uint16_t dname_rd;      /* where the last DNAME's target was written */
 	unsigned cnames;        /* CNAMEs (incl. DNAME-synthesized) written */
+	unsigned apex_labels;   /* labels of the answering zone's apex */
 	/* an rrset that does not fit is written again with its rdata names
 	 * compressed against each other (NS sets of other providers) */
 	bool squeeze;
@@ -228,7 +229,7 @@ static bool squeeze_name(struct ctx *c, const uint8_t *src, const struct owner *
 	for (unsigned j = 0; j < n && off[j] < lit; j++) {
 		size_t slen = len - off[j];
 		for (unsigned i = 0; i < c->nsq; i++) {
-			uint8_t b[DNAME_MAXLEN + 1], boff[DNAME_MAXLABELS];
+			uint8_t b[DNAME_MAXLEN + 1 + 8], boff[DNAME_MAXLABELS];
 			size_t bl = read_name(c->r, c->sq_pos[i], b);
 			if (bl < slen || memcmp(b + bl - slen, lc + off[j], slen) != 0)
 				continue;
@@ -495,16 +496,27 @@ static const struct snap_node *closest(const struct snap *s, const struct name *
 	return &s->nodes[0];
 }
 
-static void name_init(struct name *n, const uint8_t *lc, size_t len, uint16_t pos)
+/* Whether the name n is at or below the apex of s (apex_labels labels). */
+static inline bool name_in_zone(const struct name *n, const struct snap *s,
+                                unsigned apex_labels)
 {
-	memcpy(n->lc, lc, len);
+	return n->nlab >= apex_labels &&
+	       n->len - n->off[n->nlab - apex_labels] == s->hdr->apex_len &&
+	       memcmp(n->lc + n->off[n->nlab - apex_labels], s->hdr->apex,
+	              s->hdr->apex_len) == 0;
+}
+
+/* Labels and suffix hashes of the len-octet name already in n->lc. */
+static void name_setup(struct name *n, size_t len, uint16_t pos)
+{
 	n->len = (uint8_t)len;
 	n->pos = pos;
 	n->nlab = (uint8_t)dname_label_offsets(n->lc, n->off);
 	dname_hash_suffixes_padded(n->lc, n->off, n->nlab, n->hs);
 }
 
-/* Read the (possibly compressed) name at pos of the response, lowercase. */
+/* Read the (possibly compressed) name at pos of the response, lowercase,
+ * into out, which must have 8 octets of slack past DNAME_MAXLEN + 1. */
 static size_t read_name(const uint8_t *r, size_t pos, uint8_t *out)
 {
 	size_t o = 0;
@@ -516,12 +528,17 @@ static size_t read_name(const uint8_t *r, size_t pos, uint8_t *out)
 		}
 		if (o + 1u + l > DNAME_MAXLEN)
 			return 0;
-		out[o] = l;
-		for (unsigned i = 1; i <= l; i++)
-			out[o + i] = dname_lower_octet(r[pos + i]);
+		memcpy(out + o, r + pos, 1u + l);
 		o += 1u + l;
-		if (l == 0)
+		if (l == 0) {
+			for (size_t i = 0; i < o; i += 8) {
+				uint64_t w;
+				memcpy(&w, out + i, 8);
+				w = dname_lower_word(w);
+				memcpy(out + i, &w, 8);
+			}
 			return o;
+		}
 		pos += 1u + l;
 	}
 	return 0;
@@ -853,12 +870,11 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 			return STEP_DONE;
 		if (wild)
 			wild_proof(c, s, n, cel);
-		uint8_t t[DNAME_MAXLEN + 1];
-		size_t tl = read_name(c->r, rd, t);
-		if (tl == 0 || !dname_is_sub(t, s->hdr->apex))
+		size_t tl = read_name(c->r, rd, next->lc);
+		if (tl == 0)
 			return STEP_DONE;
-		name_init(next, t, tl, rd);
-		return STEP_FOLLOW;
+		name_setup(next, tl, rd);
+		return name_in_zone(next, s, c->apex_labels) ? STEP_FOLLOW : STEP_DONE;
 	}
 	nodata(c, s, n, nd, wild, cel, zl);
 	return STEP_DONE;
@@ -888,7 +904,7 @@ static enum step dname_synth(struct ctx *c, const struct snap *s, const struct n
 		/* RFC 6672 2.2; Knot DNS adds the SOA and denies the name
 		 * below the DNAME as for NXDOMAIN */
 		c->rcode = RC_YXDOMAIN;
-		put_soa_neg(c, s, n, n->nlab - (unsigned)dname_labels(s->hdr->apex));
+		put_soa_neg(c, s, n, n->nlab - c->apex_labels);
 		if (c->dnssec) {
 			c->sect = S_NS;
 			if (s->hdr->flags & SNAP_F_NSEC3)
@@ -938,13 +954,10 @@ static enum step dname_synth(struct ctx *c, const struct snap *s, const struct n
 	c->pos = start + need;
 	c->cnt[S_AN]++;
 
-	uint8_t t[DNAME_MAXLEN + 1];
-	memcpy(t, n->lc, plen);
-	dname_lower(t + plen, target, tlen);
-	if (!dname_is_sub(t, s->hdr->apex))
-		return STEP_DONE;
-	name_init(next, t, plen + tlen, (uint16_t)(start + 12));
-	return STEP_FOLLOW;
+	memcpy(next->lc, n->lc, plen);
+	dname_lower(next->lc + plen, target, tlen);
+	name_setup(next, plen + tlen, (uint16_t)(start + 12));
+	return name_in_zone(next, s, c->apex_labels) ? STEP_FOLLOW : STEP_DONE;
 }
 
 /* Resolve one name within zone s (its apex at label zl of n). */
@@ -1038,6 +1051,7 @@ static void answer_in(struct ctx *c, const struct snap *s, unsigned zl)
 	const struct name *n = &c->q;
 	c->aa = true;
 	c->dnssec = c->do_bit && (s->hdr->flags & SNAP_F_SIGNED);
+	c->apex_labels = c->q.nlab - zl;
 	for (unsigned hop = 0;; hop++) {
 		struct name *next = &buf[hop & 1];
 		/* bounded: each FOLLOW wrote one more of at most
@@ -1045,7 +1059,7 @@ static void answer_in(struct ctx *c, const struct snap *s, unsigned zl)
 		if (resolve(c, s, n, zl, next) != STEP_FOLLOW || c->tc)
 			break;
 		n = next;
-		zl = n->nlab - (unsigned)dname_labels(s->hdr->apex);
+		zl = n->nlab - c->apex_labels;
 	}
 	if (c->nwproof > 0 && !c->tc)
 		put_wild_proofs(c);
@@ -1245,14 +1259,24 @@ static size_t finish(struct ctx *c, const uint8_t *q)
  * whose answer needs no additional section and fits. Everything else, and
  * everything malformed, returns 0 and takes the general path, which gives
  * the same bytes for what this path answers (the fuzzer compares them). */
+/* What the fast path learnt before handing over: the parsed question
+ * (qend != 0) and its zone (zone != NULL), so the general path does not
+ * parse and hash the name again. */
+struct fast_state {
+	size_t qend;
+	uint16_t qtype, qclass;
+	const struct snap *zone;
+	unsigned zl;
+};
+
 static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
                           const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
-                          bool tcp)
+                          bool tcp, struct name *qn, struct fast_state *fs)
 {
 	if (qlen < 17 || cap < 512 || (q[2] & 0xf8) != 0 || q[4] != 0 || q[5] != 1 ||
 	    (q[6] | q[7] | q[8] | q[9] | q[10]) != 0 || q[11] > 1)
 		return 0;
-	uint8_t off[DNAME_MAXLABELS];
+	uint8_t *off = qn->off;
 	size_t p = 12;
 	unsigned n = 0;
 	for (;;) {
@@ -1271,8 +1295,27 @@ static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	size_t end = p + 4;
 	if (end > qlen)
 		return 0;
+
+	/* lowercase copy, a word at a time (resp is read past the question,
+	 * within its first 512 octets), and the hashes of every suffix */
+	memcpy(resp, q, end);
+	uint8_t *lc = qn->lc;
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w;
+		memcpy(&w, resp + 12 + i, 8);
+		w = dname_lower_word(w);
+		memcpy(lc + i, &w, 8);
+	}
+	uint64_t *hs = qn->hs;
+	dname_hash_suffixes_padded(lc, off, n, hs);
+	qn->len = (uint8_t)len;
+	qn->nlab = (uint8_t)n;
+	qn->pos = 12;
 	uint16_t qtype = rd16(q + p);
-	if (rd16(q + p + 2) != C_IN)
+	fs->qtype = qtype;
+	fs->qclass = rd16(q + p + 2);
+	fs->qend = end;
+	if (fs->qclass != C_IN)
 		return 0;
 	switch (qtype) {
 	case 0: case T_NS: case T_MX: case T_SRV: case T_DS: case T_RRSIG:
@@ -1299,22 +1342,12 @@ static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	if (limit > cap)
 		limit = cap;
 
-	/* lowercase copy, a word at a time (resp is read past the question,
-	 * within its first 512 octets) */
-	memcpy(resp, q, end);
-	uint8_t lc[DNAME_MAXLEN + 1 + 8];
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t w;
-		memcpy(&w, resp + 12 + i, 8);
-		w = dname_lower_word(w);
-		memcpy(lc + i, &w, 8);
-	}
-	uint64_t hs[DNAME_MAXLABELS + 1];
-	dname_hash_suffixes_padded(lc, off, n, hs);
 	unsigned zl;
 	const struct snap *s = zs_find(zs, lc, off, n, hs, &zl);
 	if (s == NULL)
 		return 0;
+	fs->zone = s;
+	fs->zl = zl;
 	const struct snap_node *nd = lookup(s, lc, len, hs[0]);
 	if (nd == NULL || nd->cut != 0 || (nd->flags & SNAP_N_DELEG))
 		return 0;
@@ -1354,16 +1387,19 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
                   const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
                   const struct eng_xport *x)
 {
+	struct ctx c;
+	struct fast_state fs = { 0, 0, 0, NULL, 0 };
 	if (!conf->no_fast_path) {
 		size_t n = fast_answer(conf, zs, q, qlen, resp, cap,
-		                       x != NULL && x->transport == ENG_TCP);
+		                       x != NULL && x->transport == ENG_TCP, &c.q, &fs);
 		if (n != 0)
 			return n;
 	}
 	if (qlen < 4 || cap < 12 || (q[2] & 0x80))
 		return 0;           /* no ID and flags to answer with, or a response */
 	if (qlen < 12) {
-		/* a header cut short: FORMERR with what it has (as Knot DNS) */
+		/* a header cut short: FORMERR with the ID and flags it has
+		 * (knotd drops it; an answer tells the client what is wrong) */
 		memcpy(resp, q, 4);
 		resp[2] = (uint8_t)(0x80 | (q[2] & 0x79));
 		resp[3] = RC_FORMERR;
@@ -1371,7 +1407,6 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 		return 12;
 	}
 
-	struct ctx c;
 	c.conf = conf;
 	c.zs = zs;
 	c.r = resp;
@@ -1399,8 +1434,13 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 
 	unsigned opcode = (q[2] >> 3) & 0x0f;
 	size_t qend = 0;
-	if (rd16(q + 4) == 1)
+	if (fs.qend != 0) {
+		qend = fs.qend;        /* parsed by the fast path */
+		c.qtype = fs.qtype;
+		c.qclass = fs.qclass;
+	} else if (rd16(q + 4) == 1) {
 		qend = parse_question(&c, q, qlen);
+	}
 	if (qend != 0) {
 		/* echo the question byte for byte (0x20 case preserved) */
 		size_t ql = qend - 12;
@@ -1469,7 +1509,10 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	 * searched from the parent name first. */
 	unsigned zl = 0;
 	const struct snap *s = NULL;
-	if (c.qtype == T_DS && c.q.nlab > 0) {
+	if (fs.zone != NULL && c.qtype != T_DS) {
+		s = fs.zone;
+		zl = fs.zl;
+	} else if (c.qtype == T_DS && c.q.nlab > 0) {
 		s = zs_find(zs, c.q.lc, c.q.off + 1, c.q.nlab - 1u, c.q.hs + 1, &zl);
 		zl++;
 	}
