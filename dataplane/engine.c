@@ -62,7 +62,7 @@ struct ctx {
 	bool tcp;
 	size_t cap;
 	enum sect sect;
-	struct name q;
+	struct name *q;        /* the question name (the caller's storage) */
 	/* targets of NS/MX/SRV written, for the additional section */
 	uint16_t addl[MAX_ADDL];
 	unsigned naddl;
@@ -159,16 +159,16 @@ static uint16_t put_name(struct ctx *c, const uint8_t *lc)
 	unsigned n = dname_label_offsets(lc, off);
 	size_t len = (size_t)off[n] + 1;
 	/* Longest common label suffix with the question name. */
-	unsigned i = n, j = c->q.nlab;
+	unsigned i = n, j = c->q->nlab;
 	while (i > 0 && j > 0) {
-		unsigned li = lc[off[i - 1]], lj = c->q.lc[c->q.off[j - 1]];
-		if (li != lj || memcmp(lc + off[i - 1], c->q.lc + c->q.off[j - 1], li + 1u) != 0)
+		unsigned li = lc[off[i - 1]], lj = c->q->lc[c->q->off[j - 1]];
+		if (li != lj || memcmp(lc + off[i - 1], c->q->lc + c->q->off[j - 1], li + 1u) != 0)
 			break;
 		i--;
 		j--;
 	}
 	uint16_t at = (uint16_t)c->pos;
-	if (i == n && j == c->q.nlab) {
+	if (i == n && j == c->q->nlab) {
 		/* Only the root in common: write it whole. */
 		if (!room(c, len))
 			return 0;
@@ -181,7 +181,7 @@ static uint16_t put_name(struct ctx *c, const uint8_t *lc)
 		return 0;
 	memcpy(c->r + c->pos, lc, lit);
 	c->pos += lit;
-	wr16(c->r + c->pos, (uint16_t)(0xc000u | (12u + c->q.off[j])));
+	wr16(c->r + c->pos, (uint16_t)(0xc000u | (12u + c->q->off[j])));
 	c->pos += 2;
 	return at;
 }
@@ -1048,10 +1048,10 @@ static void additional(struct ctx *c)
 static void answer_in(struct ctx *c, const struct snap *s, unsigned zl)
 {
 	struct name buf[2];
-	const struct name *n = &c->q;
+	const struct name *n = c->q;
 	c->aa = true;
 	c->dnssec = c->do_bit && (s->hdr->flags & SNAP_F_SIGNED);
-	c->apex_labels = c->q.nlab - zl;
+	c->apex_labels = c->q->nlab - zl;
 	for (unsigned hop = 0;; hop++) {
 		struct name *next = &buf[hop & 1];
 		/* bounded: each FOLLOW wrote one more of at most
@@ -1081,7 +1081,7 @@ static void answer_chaos(struct ctx *c)
 		return;
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		size_t nl = strlen(ids[i].name) + 1;
-		if (nl != c->q.len || memcmp(ids[i].name, c->q.lc, nl) != 0)
+		if (nl != c->q->len || memcmp(ids[i].name, c->q->lc, nl) != 0)
 			continue;
 		const char *val = *(const char *const *)(const void *)((const char *)c->conf + ids[i].off);
 		if (val == NULL)
@@ -1184,7 +1184,7 @@ static size_t parse_question(struct ctx *c, const uint8_t *q, size_t len)
 {
 	size_t avail = len - 12;
 	size_t cp = avail < DNAME_MAXLEN ? avail : DNAME_MAXLEN;
-	uint8_t *lc = c->q.lc;
+	uint8_t *lc = c->q->lc;
 	memcpy(lc, q + 12, cp);
 	size_t o = 0;
 	unsigned n = 0;
@@ -1194,7 +1194,7 @@ static size_t parse_question(struct ctx *c, const uint8_t *q, size_t len)
 		uint8_t l = lc[o];
 		if (l > 63)
 			return 0;   /* compression (or a reserved label type) in a question */
-		c->q.off[n] = (uint8_t)o;
+		c->q->off[n] = (uint8_t)o;
 		o += 1u + l;
 		if (l == 0)
 			break;
@@ -1208,10 +1208,10 @@ static size_t parse_question(struct ctx *c, const uint8_t *q, size_t len)
 		w = dname_lower_word(w);
 		memcpy(lc + i, &w, 8);
 	}
-	c->q.len = (uint8_t)o;
-	c->q.nlab = (uint8_t)n;
-	c->q.pos = 12;
-	dname_hash_suffixes_padded(lc, c->q.off, n, c->q.hs);
+	c->q->len = (uint8_t)o;
+	c->q->nlab = (uint8_t)n;
+	c->q->pos = 12;
+	dname_hash_suffixes_padded(lc, c->q->off, n, c->q->hs);
 	const uint8_t *t = q + 12 + o;
 	c->qtype = rd16(t);
 	c->qclass = rd16(t + 2);
@@ -1254,37 +1254,45 @@ static size_t finish(struct ctx *c, const uint8_t *q)
 	return c->pos;
 }
 
-/* The common case without the general machinery: a plain QUERY (no EDNS
- * options, no DO) for IN data that exists at exactly the question name,
- * whose answer needs no additional section and fits. Everything else, and
- * everything malformed, returns 0 and takes the general path, which gives
- * the same bytes for what this path answers (the fuzzer compares them). */
-/* What the fast path learnt before handing over: the parsed question
- * (qend != 0) and its zone (zone != NULL), so the general path does not
- * parse and hash the name again. */
+/* The fast path: the common case without the general machinery, a plain
+ * QUERY (no EDNS options, no DO) for IN data that exists at exactly the
+ * question name, whose answer needs no additional section and fits.
+ * Everything else, and everything malformed, takes the general path, which
+ * gives the same bytes for what this path answers (the fuzzer compares
+ * them). It runs in stages so a burst can prefetch between them:
+ * fast_parse (question, hashes, zone), fast_probe (index slot),
+ * fast_node (node), fast_finish (answer). */
+
+/* What the fast path learnt: the parsed question (qend != 0) and its zone
+ * (zone != NULL), handed to the general path so it does not parse and hash
+ * the name again; and, for fast_finish, the limits. */
 struct fast_state {
 	size_t qend;
 	uint16_t qtype, qclass;
 	const struct snap *zone;
 	unsigned zl;
+	size_t limit;
+	bool edns;
+	bool ok;                /* still a fast-path candidate */
+	const struct snap_node *node;   /* prefetch hint from fast_probe */
 };
 
-static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
-                          const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
-                          bool tcp, struct name *qn, struct fast_state *fs)
+static bool fast_parse(const struct eng_conf *conf, const struct zoneset *zs,
+                       const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+                       bool tcp, struct name *qn, struct fast_state *fs)
 {
 	if (qlen < 17 || cap < 512 || (q[2] & 0xf8) != 0 || q[4] != 0 || q[5] != 1 ||
 	    (q[6] | q[7] | q[8] | q[9] | q[10]) != 0 || q[11] > 1)
-		return 0;
+		return false;
 	uint8_t *off = qn->off;
 	size_t p = 12;
 	unsigned n = 0;
 	for (;;) {
 		if (p >= qlen || p - 12 >= DNAME_MAXLEN)
-			return 0;
+			return false;
 		uint8_t l = q[p];
 		if (l > 63)
-			return 0;
+			return false;
 		off[n] = (uint8_t)(p - 12);
 		p += 1u + l;
 		if (l == 0)
@@ -1294,7 +1302,7 @@ static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	size_t len = p - 12;
 	size_t end = p + 4;
 	if (end > qlen)
-		return 0;
+		return false;
 
 	/* lowercase copy, a word at a time (resp is read past the question,
 	 * within its first 512 octets), and the hashes of every suffix */
@@ -1316,11 +1324,11 @@ static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	fs->qclass = rd16(q + p + 2);
 	fs->qend = end;
 	if (fs->qclass != C_IN)
-		return 0;
+		return false;
 	switch (qtype) {
 	case 0: case T_NS: case T_MX: case T_SRV: case T_DS: case T_RRSIG:
 	case T_OPT: case T_IXFR: case T_AXFR: case T_ANY:
-		return 0;
+		return false;
 	}
 	size_t limit = tcp ? ENG_TCP_MAX : 512;
 	bool edns = q[11] == 1;
@@ -1329,7 +1337,7 @@ static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
 		const uint8_t *o = q + end;
 		if (end + 11 != qlen || o[0] != 0 || rd16(o + 1) != T_OPT || o[6] != 0 ||
 		    (o[7] & 0x80) != 0 || rd16(o + 9) != 0)
-			return 0;
+			return false;
 		if (!tcp) {
 			size_t size = rd16(o + 3), lim = conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT;
 			limit = size < 512 ? 512 : size;
@@ -1337,18 +1345,52 @@ static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
 				limit = lim;
 		}
 	} else if (end != qlen) {
-		return 0;
+		return false;
 	}
 	if (limit > cap)
 		limit = cap;
+	fs->limit = limit;
+	fs->edns = edns;
 
 	unsigned zl;
 	const struct snap *s = zs_find(zs, lc, off, n, hs, &zl);
 	if (s == NULL)
-		return 0;
+		return false;
 	fs->zone = s;
 	fs->zl = zl;
-	const struct snap_node *nd = lookup(s, lc, len, hs[0]);
+	__builtin_prefetch(&s->table[hs[0] & s->mask]);
+	return true;
+}
+
+/* Prefetch the node the index slot names (hint only: fast_finish looks up
+ * for real). */
+static inline void fast_probe(const struct name *qn, struct fast_state *fs)
+{
+	const struct snap *s = fs->zone;
+	uint64_t slot = s->table[qn->hs[0] & s->mask];
+	fs->node = NULL;
+	if (slot != 0 && (uint32_t)(slot >> 32) == (uint32_t)(qn->hs[0] >> 32)) {
+		fs->node = &s->nodes[(uint32_t)slot - 1];
+		__builtin_prefetch(fs->node);
+	}
+}
+
+static inline void fast_node(const struct fast_state *fs)
+{
+	if (fs->node != NULL) {
+		__builtin_prefetch(fs->zone->blob + fs->node->name);
+		__builtin_prefetch(fs->zone->blob + fs->node->rrsets);
+	}
+}
+
+static size_t fast_finish(const struct eng_conf *conf, const uint8_t *q, uint8_t *resp,
+                          const struct name *qn, const struct fast_state *fs)
+{
+	const struct snap *s = fs->zone;
+	size_t end = fs->qend, limit = fs->limit;
+	uint16_t qtype = fs->qtype;
+	bool edns = fs->edns;
+	const struct snap_node *nd = lookup(s, qn->lc, qn->len, qn->hs[0]);
 	if (nd == NULL || nd->cut != 0 || (nd->flags & SNAP_N_DELEG))
 		return 0;
 	const struct snap_rrset *rs = NULL;
@@ -1383,18 +1425,25 @@ static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	return pos;
 }
 
-size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
-                  const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
-                  const struct eng_xport *x)
+static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
+                          const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+                          bool tcp, struct name *qn, struct fast_state *fs)
+{
+	if (!fast_parse(conf, zs, q, qlen, resp, cap, tcp, qn, fs))
+		return 0;
+	return fast_finish(conf, q, resp, qn, fs);
+}
+
+/* Everything the fast path does not answer. qn is the question name's
+ * storage, already filled when fs->qend != 0. */
+static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
+                      const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+                      const struct eng_xport *x, struct name *qn,
+                      const struct fast_state *pre)
 {
 	struct ctx c;
-	struct fast_state fs = { 0, 0, 0, NULL, 0 };
-	if (!conf->no_fast_path) {
-		size_t n = fast_answer(conf, zs, q, qlen, resp, cap,
-		                       x != NULL && x->transport == ENG_TCP, &c.q, &fs);
-		if (n != 0)
-			return n;
-	}
+	struct fast_state fs = *pre;
+	c.q = qn;
 	if (qlen < 4 || cap < 12 || (q[2] & 0x80))
 		return 0;           /* no ID and flags to answer with, or a response */
 	if (qlen < 12) {
@@ -1512,12 +1561,12 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	if (fs.zone != NULL && c.qtype != T_DS) {
 		s = fs.zone;
 		zl = fs.zl;
-	} else if (c.qtype == T_DS && c.q.nlab > 0) {
-		s = zs_find(zs, c.q.lc, c.q.off + 1, c.q.nlab - 1u, c.q.hs + 1, &zl);
+	} else if (c.qtype == T_DS && c.q->nlab > 0) {
+		s = zs_find(zs, c.q->lc, c.q->off + 1, c.q->nlab - 1u, c.q->hs + 1, &zl);
 		zl++;
 	}
 	if (s == NULL)
-		s = zs_find(zs, c.q.lc, c.q.off, c.q.nlab, c.q.hs, &zl);
+		s = zs_find(zs, c.q->lc, c.q->off, c.q->nlab, c.q->hs, &zl);
 	if (s == NULL) {
 		c.rcode = RC_REFUSED;
 		goto out;
@@ -1525,4 +1574,51 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	answer_in(&c, s, zl);
 out:
 	return finish(&c, q);
+}
+
+size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
+                  const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+                  const struct eng_xport *x)
+{
+	struct name qn;
+	struct fast_state fs = { 0 };
+	if (!conf->no_fast_path) {
+		size_t n = fast_answer(conf, zs, q, qlen, resp, cap,
+		                       x != NULL && x->transport == ENG_TCP, &qn, &fs);
+		if (n != 0)
+			return n;
+	}
+	return general(conf, zs, q, qlen, resp, cap, x, &qn, &fs);
+}
+
+void eng_answer_burst(const struct eng_conf *conf, const struct zoneset *zs,
+                      struct eng_msg *m, unsigned n, const struct eng_xport *x)
+{
+	struct name qn[ENG_BURST_MAX];
+	struct fast_state fs[ENG_BURST_MAX];
+	bool tcp = x != NULL && x->transport == ENG_TCP;
+	if (n > ENG_BURST_MAX)
+		n = ENG_BURST_MAX;
+	/* stage 1: parse, hash, find the zone, prefetch the index slot */
+	for (unsigned i = 0; i < n; i++) {
+		memset(&fs[i], 0, sizeof(fs[i]));
+		fs[i].ok = !conf->no_fast_path &&
+		           fast_parse(conf, zs, m[i].q, m[i].qlen, m[i].resp, m[i].cap, tcp,
+		                      &qn[i], &fs[i]);
+	}
+	/* stage 2: the slot, prefetch the node; stage 3: prefetch its data */
+	for (unsigned i = 0; i < n; i++)
+		if (fs[i].ok)
+			fast_probe(&qn[i], &fs[i]);
+	for (unsigned i = 0; i < n; i++)
+		if (fs[i].ok)
+			fast_node(&fs[i]);
+	/* stage 4: answer */
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = fs[i].ok ? fast_finish(conf, m[i].q, m[i].resp, &qn[i], &fs[i]) : 0;
+		if (len == 0)
+			len = general(conf, zs, m[i].q, m[i].qlen, m[i].resp, m[i].cap, x,
+			              &qn[i], &fs[i]);
+		m[i].rlen = len;
+	}
 }

@@ -50,4 +50,23 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
                   const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
                   const struct eng_xport *x);
 
+#define ENG_BURST_MAX 32
+
+/* One query of a burst: in q/qlen/resp/cap, out rlen (0: send nothing). */
+struct eng_msg {
+	const uint8_t *q;
+	size_t qlen;
+	uint8_t *resp;
+	size_t cap;
+	size_t rlen;
+};
+
+/* Answer up to ENG_BURST_MAX queries at once, the same answers as
+ * eng_answer() gives one by one, with the memory of all of them
+ * prefetched in stages (parse and hash all, then fetch index slots, nodes,
+ * data) so their cache misses overlap. Same rules as eng_answer(): no
+ * I/O, no allocation, no locks. */
+void eng_answer_burst(const struct eng_conf *conf, const struct zoneset *zs,
+                      struct eng_msg *m, unsigned n, const struct eng_xport *x);
+
 #endif

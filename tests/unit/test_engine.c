@@ -673,6 +673,45 @@ static void test_referral_compressed_to_fit(void **state)
 	ldns_pkt_free(p);
 }
 
+static void test_burst_same_as_single(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+		"mail.example.com.", "MAIL.example.com.", "www.example.com.", "x.y.d.example.com.",
+		"nope.ent.example.com.", "a.b.wild.example.com.", "www.sub.example.com.",
+		"example.com.", "big.example.com.", "huge.example.com.", "www.example.org.",
+		"loop1.example.com.", "missing.example.com.", "ent.example.com.",
+	};
+	static const uint16_t types[] = { 1, 28, 2, 15, 16, 5, 43, 255, 6, 46 };
+	static uint8_t qs[ENG_BURST_MAX][600], single[65536], rs[ENG_BURST_MAX][4096];
+	struct eng_msg m[ENG_BURST_MAX];
+	struct eng_xport x = { ENG_UDP, NULL };
+	unsigned k = 0, total = 0;
+	for (size_t ni = 0; ni < sizeof(names) / sizeof(names[0]); ni++) {
+		for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
+			struct qopt o = { .edns = (int)((ni + ti) % 3 == 0 ? -1 : 1232),
+			                  .dobit = (int)(ti & 1) };
+			m[k].qlen = mkquery(qs[k], names[ni], types[ti], &o);
+			m[k].q = qs[k];
+			m[k].resp = rs[k];
+			m[k].cap = sizeof(rs[k]);
+			if (++k == ENG_BURST_MAX || (ni + 1 == sizeof(names) / sizeof(names[0]) &&
+			                             ti + 1 == sizeof(types) / sizeof(types[0]))) {
+				eng_answer_burst(&conf, zs, m, k, &x);
+				for (unsigned j = 0; j < k; j++) {
+					size_t n = eng_answer(&conf, zs, m[j].q, m[j].qlen, single,
+					                      m[j].cap, &x);
+					assert_int_equal(n, m[j].rlen);
+					assert_memory_equal(single, m[j].resp, n);
+					total++;
+				}
+				k = 0;
+			}
+		}
+	}
+	assert_int_equal(total, 140);
+}
+
 /* ---- identity ------------------------------------------------------------ */
 
 static void test_chaos_identity(void **state)
@@ -848,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_edns_opt_wrong_section),
 		cmocka_unit_test(test_truncation_whole_rrsets),
 		cmocka_unit_test(test_referral_compressed_to_fit),
+		cmocka_unit_test(test_burst_same_as_single),
 		cmocka_unit_test(test_chaos_identity),
 		cmocka_unit_test(test_nsid),
 	};
