@@ -194,7 +194,7 @@ struct owner {
 	bool wild;             /* stored owner is "*.<suffix>", placed is lc */
 };
 
-static size_t read_name(const uint8_t *r, size_t pos, uint8_t *out);
+static size_t read_name(const uint8_t *r, size_t pos, size_t end, uint8_t *out);
 
 /* Squeeze mode: write the rdata name at src (its leading labels, then the
  * root or an owner-relative pointer) compressed against the rdata names
@@ -230,7 +230,7 @@ static bool squeeze_name(struct ctx *c, const uint8_t *src, const struct owner *
 		size_t slen = len - off[j];
 		for (unsigned i = 0; i < c->nsq; i++) {
 			uint8_t b[DNAME_MAXLEN + 1 + 8], boff[DNAME_MAXLABELS];
-			size_t bl = read_name(c->r, c->sq_pos[i], b);
+			size_t bl = read_name(c->r, c->sq_pos[i], c->pos, b);
 			if (bl < slen || memcmp(b + bl - slen, lc + off[j], slen) != 0)
 				continue;
 			unsigned bn = dname_label_offsets(b, boff);
@@ -516,17 +516,23 @@ static void name_setup(struct name *n, size_t len, uint16_t pos)
 }
 
 /* Read the (possibly compressed) name at pos of the response, lowercase,
- * into out, which must have 8 octets of slack past DNAME_MAXLEN + 1. */
-static size_t read_name(const uint8_t *r, size_t pos, uint8_t *out)
+ * into out, which must have 8 octets of slack past DNAME_MAXLEN + 1. The
+ * name may come from rdata copied verbatim (SRV), so it is checked: only
+ * octets before end are read; 0 when it is not a well-formed name. */
+static size_t read_name(const uint8_t *r, size_t pos, size_t end, uint8_t *out)
 {
 	size_t o = 0;
 	for (unsigned guard = 0; guard < 128; guard++) {
+		if (pos >= end)
+			return 0;
 		uint8_t l = r[pos];
 		if (l >= 0xc0) {
+			if (pos + 1 >= end)
+				return 0;
 			pos = (size_t)(((l & 0x3f) << 8) | r[pos + 1]);
 			continue;
 		}
-		if (o + 1u + l > DNAME_MAXLEN)
+		if (l > DNAME_LABEL_MAX || o + 1u + l > DNAME_MAXLEN || pos + 1u + l > end)
 			return 0;
 		memcpy(out + o, r + pos, 1u + l);
 		o += 1u + l;
@@ -870,7 +876,7 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 			return STEP_DONE;
 		if (wild)
 			wild_proof(c, s, n, cel);
-		size_t tl = read_name(c->r, rd, next->lc);
+		size_t tl = read_name(c->r, rd, c->pos, next->lc);
 		if (tl == 0)
 			return STEP_DONE;
 		name_setup(next, tl, rd);
@@ -1006,7 +1012,7 @@ static void additional(struct ctx *c)
 	c->sect = S_AR;
 	for (unsigned i = 0; i < c->naddl; i++) {
 		uint8_t t[DNAME_MAXLEN + 1 + 8];
-		size_t tl = read_name(c->r, c->addl[i], t);
+		size_t tl = read_name(c->r, c->addl[i], c->pos, t);
 		if (tl <= 1 || !dname_is_sub(t, s->hdr->apex))
 			continue;
 		const struct snap_node *nd = lookup(s, t, tl, dname_hash(t));
