@@ -1598,11 +1598,11 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 }
 
 void eng_answer_burst(const struct eng_conf *conf, const struct zoneset *zs,
-                      struct eng_msg *m, unsigned n, const struct eng_xport *x)
+                      struct eng_msg *m, unsigned n, enum eng_transport transport)
 {
 	struct name qn[ENG_BURST_MAX];
 	struct fast_state fs[ENG_BURST_MAX];
-	bool tcp = x != NULL && x->transport == ENG_TCP;
+	bool tcp = transport == ENG_TCP;
 	if (n > ENG_BURST_MAX)
 		n = ENG_BURST_MAX;
 	/* stage 1: parse, hash, find the zone, prefetch the index slot */
@@ -1622,9 +1622,11 @@ void eng_answer_burst(const struct eng_conf *conf, const struct zoneset *zs,
 	/* stage 4: answer */
 	for (unsigned i = 0; i < n; i++) {
 		size_t len = fs[i].ok ? fast_finish(conf, m[i].q, m[i].resp, &qn[i], &fs[i]) : 0;
-		if (len == 0)
-			len = general(conf, zs, m[i].q, m[i].qlen, m[i].resp, m[i].cap, x,
+		if (len == 0) {
+			struct eng_xport x = { transport, m[i].client };
+			len = general(conf, zs, m[i].q, m[i].qlen, m[i].resp, m[i].cap, &x,
 			              &qn[i], &fs[i]);
+		}
 		m[i].rlen = len;
 	}
 }

@@ -52,12 +52,14 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 
 #define ENG_BURST_MAX 32
 
-/* One query of a burst: in q/qlen/resp/cap, out rlen (0: send nothing). */
+/* One query of a burst: in q/qlen/resp/cap/client, out rlen (0: send
+ * nothing). */
 struct eng_msg {
 	const uint8_t *q;
 	size_t qlen;
 	uint8_t *resp;
 	size_t cap;
+	const struct sockaddr *client;   /* may be NULL */
 	size_t rlen;
 };
 
@@ -67,6 +69,6 @@ struct eng_msg {
  * data) so their cache misses overlap. Same rules as eng_answer(): no
  * I/O, no allocation, no locks. */
 void eng_answer_burst(const struct eng_conf *conf, const struct zoneset *zs,
-                      struct eng_msg *m, unsigned n, const struct eng_xport *x);
+                      struct eng_msg *m, unsigned n, enum eng_transport transport);
 
 #endif

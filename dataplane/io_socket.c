@@ -265,6 +265,8 @@ static size_t udp_reply_ctl(struct udpw *w, unsigned i, unsigned t)
 
 /* Answer one received batch of n datagrams on socket s and send the
  * answers. The zoneset is used only between online and quiescent. */
+_Static_assert(IOS_BATCH <= ENG_BURST_MAX, "a UDP batch is one engine burst");
+
 static void udp_batch(struct udpw *w, const struct tag *s, unsigned n)
 {
 	struct ios *ios = w->ios;
@@ -272,21 +274,33 @@ static void udp_batch(struct udpw *w, const struct tag *s, unsigned n)
 	const struct zoneset *zs = zonedb_current(ios->conf.db);
 	uint64_t rc[16] = { 0 };
 	unsigned nq = 0, ndrop = 0, ntc = 0, t = 0;
+	struct eng_msg m[IOS_BATCH];
+	unsigned idx[IOS_BATCH];
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *rm = &w->rx[i].msg_hdr;
 		if (rm->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 			ndrop++;
 			continue;
 		}
+		m[nq].q = w->rxiov[i].iov_base;
+		m[nq].qlen = w->rx[i].msg_len;
+		m[nq].resp = w->txbuf + (size_t)nq * TXBUF_SIZE;
+		m[nq].cap = TXBUF_SIZE;
+		m[nq].client = (const struct sockaddr *)&w->peer[i];
+		idx[nq] = i;
 		nq++;
-		uint8_t *resp = w->txbuf + (size_t)t * TXBUF_SIZE;
-		struct eng_xport x = { ENG_UDP, (const struct sockaddr *)&w->peer[i] };
-		size_t len = eng_answer(conf, zs, w->rxiov[i].iov_base, w->rx[i].msg_len,
-		                        resp, TXBUF_SIZE, &x);
+	}
+	/* one burst: the engine overlaps the memory fetches of all of them */
+	eng_answer_burst(conf, zs, m, nq, ENG_UDP);
+	for (unsigned j = 0; j < nq; j++) {
+		unsigned i = idx[j];
+		struct msghdr *rm = &w->rx[i].msg_hdr;
+		size_t len = m[j].rlen;
 		if (len == 0) {
 			ndrop++;
 			continue;
 		}
+		uint8_t *resp = m[j].resp;
 		rc[resp[3] & 15]++;
 		ntc += (resp[2] >> 1) & 1;
 		struct msghdr *tm = &w->tx[t].msg_hdr;
@@ -296,6 +310,7 @@ static void udp_batch(struct udpw *w, const struct tag *s, unsigned n)
 		tm->msg_controllen = rm->msg_controllen ? udp_reply_ctl(w, i, t) : 0;
 		if (tm->msg_controllen == 0)
 			tm->msg_control = NULL;
+		w->txiov[t].iov_base = resp;
 		w->txiov[t].iov_len = len;
 		t++;
 	}

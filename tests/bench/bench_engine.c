@@ -87,8 +87,9 @@ __attribute__((noinline)) uint64_t run_queries(const struct zoneset *zs,
 			m[j].qlen = qs[i + j].len;
 			m[j].resp = resp[j];
 			m[j].cap = sizeof(resp[j]);
+			m[j].client = NULL;
 		}
-		eng_answer_burst(&conf, zs, m, k, &xp);
+		eng_answer_burst(&conf, zs, m, k, ENG_UDP);
 		for (unsigned j = 0; j < k; j++) {
 			sum += m[j].rlen;
 			rcodes[resp[j][3] & 0xf]++;

@@ -695,9 +695,10 @@ static void test_burst_same_as_single(void **state)
 			m[k].q = qs[k];
 			m[k].resp = rs[k];
 			m[k].cap = sizeof(rs[k]);
+			m[k].client = NULL;
 			if (++k == ENG_BURST_MAX || (ni + 1 == sizeof(names) / sizeof(names[0]) &&
 			                             ti + 1 == sizeof(types) / sizeof(types[0]))) {
-				eng_answer_burst(&conf, zs, m, k, &x);
+				eng_answer_burst(&conf, zs, m, k, ENG_UDP);
 				for (unsigned j = 0; j < k; j++) {
 					size_t n = eng_answer(&conf, zs, m[j].q, m[j].qlen, single,
 					                      m[j].cap, &x);
