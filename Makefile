@@ -39,7 +39,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench
 
-.PHONY: all deps test unit conformance fuzz fuzz-smoke bench run clean clang-check
+.PHONY: all deps test unit san-unit conformance fuzz fuzz-smoke bench run clean clang-check
 all: $(BINS) $(UNIT_BINS)
 
 deps:
@@ -77,6 +77,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory san-unit
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory clang-check
 	@$(MAKE) --no-print-directory conformance
@@ -86,6 +87,10 @@ unit: $(UNIT_BINS)
 
 conformance: all
 	/usr/bin/python3 -m pytest -q tests/conformance
+
+# The unit tests again under ASan and UBSan (clang), any finding fatal.
+san-unit:
+	@$(MAKE) --no-print-directory B=build/san SAN=1 CC=clang unit
 
 # gcc builds the product; clang must build it warning-free too.
 clang-check:
