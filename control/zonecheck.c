@@ -9,15 +9,9 @@
 #include <ldns/ldns.h>
 
 #include "dname.h"
+#include "dnsconst.h"
 #include "error.h"
 
-enum {
-	T_A = 1, T_NS = 2, T_MD = 3, T_MF = 4, T_CNAME = 5, T_SOA = 6,
-	T_MB = 7, T_MG = 8, T_MR = 9, T_PTR = 12, T_MINFO = 14, T_MX = 15,
-	T_RP = 17, T_AFSDB = 18, T_RT = 21, T_SIG = 24, T_PX = 26, T_AAAA = 28,
-	T_NXT = 30, T_SRV = 33, T_NAPTR = 35, T_KX = 36, T_A6 = 38,
-	T_DNAME = 39, T_OPT = 41, T_DS = 43, T_RRSIG = 46, T_NSEC = 47,
-};
 
 /* struct rr flags */
 #define RR_DROP 0x1u    /* duplicate or out of zone: not kept */

@@ -13,22 +13,10 @@
 #include <nettle/sha1.h>
 
 #include "dname.h"
+#include "dnsconst.h"
 #include "snapshot.h"
 
 /* RR types and classes used here. */
-enum {
-	T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_PTR = 12, T_MX = 15,
-	T_TXT = 16, T_AAAA = 28, T_SRV = 33, T_DNAME = 39, T_OPT = 41,
-	T_DS = 43, T_RRSIG = 46, T_NSEC = 47, T_DNSKEY = 48, T_NSEC3 = 50,
-	T_IXFR = 251, T_AXFR = 252, T_ANY = 255,
-	C_IN = 1, C_CH = 3, C_ANY = 255,
-};
-
-enum {
-	RC_NOERROR = 0, RC_FORMERR = 1, RC_SERVFAIL = 2, RC_NXDOMAIN = 3,
-	RC_NOTIMP = 4, RC_REFUSED = 5, RC_YXDOMAIN = 6, RC_NOTAUTH = 9,
-	RC_BADVERS = 16,
-};
 
 #define EDNS_NSID 3
 #define MAX_ADDL 64

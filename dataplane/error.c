@@ -1,6 +1,9 @@
 /* error.c: messages for the ED_E* codes. */
 #include "error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *ed_strerror(int code)
 {
 	switch (code) {
@@ -20,4 +23,14 @@ const char *ed_strerror(int code)
 	case ED_EBUSY: return "busy";
 	}
 	return "unknown error";
+}
+
+void ed_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -2,6 +2,8 @@
 #ifndef EDGEDNS_ERROR_H
 #define EDGEDNS_ERROR_H
 
+#include <stddef.h>
+
 enum {
 	ED_OK = 0,
 	ED_ENOMEM = -1,    /* out of memory */
@@ -21,5 +23,10 @@ enum {
 
 /* Message for an ED_E* code (never NULL). */
 const char *ed_strerror(int code);
+
+/* printf into err (errlen octets, always terminated); nothing when err is
+ * NULL or errlen 0. For the err/errlen out-parameters of our APIs. */
+void ed_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

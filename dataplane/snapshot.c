@@ -21,19 +21,9 @@
 #include <xxhash.h>
 
 #include "dname.h"
+#include "dnsconst.h"
 #include "error.h"
 
-#define T_NS 2
-#define T_CNAME 5
-#define T_SOA 6
-#define T_PTR 12
-#define T_MX 15
-#define T_DNAME 39
-#define T_DS 43
-#define T_RRSIG 46
-#define T_NSEC 47
-#define T_NSEC3 50
-#define T_NSEC3PARAM 51
 
 struct vctx {
 	const uint8_t *base;
@@ -131,6 +121,28 @@ static size_t rname_check(struct vctx *v, const uint8_t *p, size_t n, int *reloc
 	}
 }
 
+int snap_rdata_verbatim_ok(uint16_t type, const uint8_t *rd, size_t n)
+{
+	size_t a;
+	switch (type) {
+	case T_DNAME:
+		a = dname_check(rd, n);
+		return a != 0 && a == n;
+	case T_RRSIG:
+		return n > 18 && dname_check(rd + 18, n - 18) != 0;
+	case T_NSEC:
+		return dname_check(rd, n) != 0;
+	case T_NSEC3:
+		if (n < 5 || 5u + rd[4] >= n)
+			return 0;
+		a = 5u + rd[4];
+		return rd[a] >= 1 && a + 1 + rd[a] <= n;
+	case T_NSEC3PARAM:
+		return n >= 5 && 5u + rd[4] == n;
+	}
+	return 1;
+}
+
 /* Rdata of one RR in the wire; covered: expected type covered (RRSIG). */
 static int rdata_ok(struct vctx *v, uint16_t type, const uint8_t *rd, size_t n,
                     uint16_t covered, int *reloc)
@@ -153,22 +165,10 @@ static int rdata_ok(struct vctx *v, uint16_t type, const uint8_t *rd, size_t n,
 			return 0;
 		b = rname_check(v, rd + a, n - a, reloc);
 		return b != 0 && a + b + 20 == n;
-	case T_DNAME:
-		a = dname_check(rd, n);
-		return a != 0 && a == n;
 	case T_RRSIG:
-		return n > 18 && get16(rd) == covered && dname_check(rd + 18, n - 18) != 0;
-	case T_NSEC:
-		return dname_check(rd, n) != 0;
-	case T_NSEC3:
-		if (n < 5 || 5u + rd[4] >= n)
-			return 0;
-		a = 5u + rd[4];
-		return rd[a] >= 1 && a + 1 + rd[a] <= n;
-	case T_NSEC3PARAM:
-		return n >= 5 && 5u + rd[4] == n;
+		return n > 18 && get16(rd) == covered && snap_rdata_verbatim_ok(type, rd, n);
 	}
-	return 1;
+	return snap_rdata_verbatim_ok(type, rd, n);
 }
 
 /* The rrset at off: bounds, alignment, and its wire parsed into exactly

@@ -227,6 +227,12 @@ static inline const uint8_t *snap_node_name(const struct snap *s,
 	return s->blob + n->name;
 }
 
+/* Structure of the rdata the engine reads in the types stored verbatim
+ * (DNAME, RRSIG, NSEC, NSEC3, NSEC3PARAM): 1 when well formed or of
+ * another type, 0 when not. The writer checks with it at add time and the
+ * reader at load time. */
+int snap_rdata_verbatim_ok(uint16_t type, const uint8_t *rd, size_t n);
+
 /* The node's rrset of the given type, or NULL. No checks: s is validated. */
 const struct snap_rrset *snap_node_find(const struct snap *s,
                                         const struct snap_node *n,

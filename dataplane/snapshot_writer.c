@@ -39,21 +39,10 @@
 #include <xxhash.h>
 
 #include "dname.h"
+#include "dnsconst.h"
 #include "error.h"
 #include "snapshot.h"
 
-#define T_NS 2
-#define T_CNAME 5
-#define T_SOA 6
-#define T_PTR 12
-#define T_MX 15
-#define T_DNAME 39
-#define T_DS 43
-#define T_RRSIG 46
-#define T_NSEC 47
-#define T_DNSKEY 48
-#define T_NSEC3 50
-#define T_NSEC3PARAM 51
 
 #define NONE UINT32_MAX
 #define RR_WIRE_HDR 12u /* C0 0C, type, class, ttl, rdlength */
@@ -120,18 +109,6 @@ struct snapw {
 	uint32_t dropped_n3;    /* NSEC3 RRs of another chain: dropped */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Make room for need elements in a growable array (doubling). */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -290,7 +267,6 @@ static int rdata_check(uint16_t type, const uint8_t *rd, size_t n)
 	case T_NS:
 	case T_CNAME:
 	case T_PTR:
-	case T_DNAME:
 		a = dname_check(rd, n);
 		return a != 0 && a == n;
 	case T_MX:
@@ -304,19 +280,8 @@ static int rdata_check(uint16_t type, const uint8_t *rd, size_t n)
 			return 0;
 		b = dname_check(rd + a, n - a);
 		return b != 0 && a + b + 20 == n;
-	case T_RRSIG:
-		return n > 18 && dname_check(rd + 18, n - 18) != 0;
-	case T_NSEC:
-		return dname_check(rd, n) != 0;
-	case T_NSEC3:
-		if (n < 5 || 5u + rd[4] >= n)
-			return 0;
-		a = 5u + rd[4];
-		return rd[a] >= 1 && a + 1 + rd[a] <= n;
-	case T_NSEC3PARAM:
-		return n >= 5 && 5u + rd[4] == n;
 	}
-	return 1;
+	return snap_rdata_verbatim_ok(type, rd, n);
 }
 
 int snapw_add_rr(struct snapw *w, const uint8_t *owner, uint16_t type,
@@ -618,7 +583,7 @@ static int emit_set(struct emit *e, size_t i, size_t j, const struct ownerinfo *
 	const struct wrr *first = &w->rrs[i];
 	char nb[DNAME_MAXLEN * 4 + 1];
 	if (j - i > 0xffffu) {
-		seterr(e->err, e->errlen, "%s type %u: more than 65535 RRs in one set",
+		ed_seterr(e->err, e->errlen, "%s type %u: more than 65535 RRs in one set",
 		       dname_to_str(oi->name, nb, sizeof(nb)), first->type);
 		return ED_ELIMIT;
 	}
@@ -641,7 +606,7 @@ static int emit_set(struct emit *e, size_t i, size_t j, const struct ownerinfo *
 		}
 		wlen += RR_WIRE_HDR + rl;
 		if (wlen > 0xffffu) {
-			seterr(e->err, e->errlen, "%s type %u: rrset wire over 65535 octets",
+			ed_seterr(e->err, e->errlen, "%s type %u: rrset wire over 65535 octets",
 			       dname_to_str(oi->name, nb, sizeof(nb)), first->type);
 			return ED_ELIMIT;
 		}
@@ -854,13 +819,13 @@ static int classify(struct build *b)
 		if (r->type != T_SOA)
 			continue;
 		if (soa != NULL) {
-			seterr(b->err, b->errlen, "more than one SOA at the apex");
+			ed_seterr(b->err, b->errlen, "more than one SOA at the apex");
 			return ED_EZONE;
 		}
 		soa = r;
 	}
 	if (soa == NULL) {
-		seterr(b->err, b->errlen, "no SOA at the apex");
+		ed_seterr(b->err, b->errlen, "no SOA at the apex");
 		return ED_EZONE;
 	}
 	const uint8_t *rd = rr_rdata(w, soa);
@@ -1017,7 +982,7 @@ static int nsec3_order(struct build *b)
 		const uint8_t *name = oname(w, o);
 		if (b32hex_hash(name + 1, name[0], b->n3[k].hash) != 0) {
 			char nb[DNAME_MAXLEN * 4 + 1];
-			seterr(b->err, b->errlen, "NSEC3 owner %s: first label is not a "
+			ed_seterr(b->err, b->errlen, "NSEC3 owner %s: first label is not a "
 			       "base32hex SHA-1 hash", dname_to_str(name, nb, sizeof(nb)));
 			return ED_EZONE;
 		}
@@ -1027,7 +992,7 @@ static int nsec3_order(struct build *b)
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && memcmp(b->n3[i - 1].hash, b->n3[i].hash, SNAP_NSEC3_HASHLEN) == 0) {
 			char nb[DNAME_MAXLEN * 4 + 1];
-			seterr(b->err, b->errlen, "NSEC3 owner %s: hash appears twice",
+			ed_seterr(b->err, b->errlen, "NSEC3 owner %s: hash appears twice",
 			       dname_to_str(oname(w, &w->owners[b->n3[i].id]), nb, sizeof(nb)));
 			return ED_EZONE;
 		}
@@ -1176,7 +1141,7 @@ static int build_image(struct snapw *w, uint8_t **img, size_t *imglen,
 		rc = emit_all(&b, &e);
 	}
 	if (rc == 0 && e.pos > SNAP_BLOB_MAX) {
-		seterr(err, errlen, "blob of %llu octets is over the 4 GiB format limit",
+		ed_seterr(err, errlen, "blob of %llu octets is over the 4 GiB format limit",
 		       (unsigned long long)e.pos);
 		rc = ED_ELIMIT;
 	}
@@ -1278,9 +1243,9 @@ out:
 	free(b.parent);
 	free(e.setoff);
 	if (rc == ED_ENOMEM)
-		seterr(err, errlen, "out of memory building the snapshot");
+		ed_seterr(err, errlen, "out of memory building the snapshot");
 	else if (rc != 0 && err != NULL && errlen > 0 && err[0] == 0)
-		seterr(err, errlen, "%s", ed_strerror(rc));
+		ed_seterr(err, errlen, "%s", ed_strerror(rc));
 	return rc;
 }
 
@@ -1323,7 +1288,7 @@ int snapw_write(struct snapw *w, const char *path, struct snapw_stats *stats,
 	char tmp[4096];
 	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		seterr(err, errlen, "%s: path too long", path);
+		ed_seterr(err, errlen, "%s: path too long", path);
 		return ED_EINVAL;
 	}
 	uint8_t *img;
@@ -1331,7 +1296,7 @@ int snapw_write(struct snapw *w, const char *path, struct snapw_stats *stats,
 	char berr[256] = "";
 	int rc = build_image(w, &img, &len, stats, berr, sizeof(berr));
 	if (rc != 0) {
-		seterr(err, errlen, "%s: %s", path, berr);
+		ed_seterr(err, errlen, "%s: %s", path, berr);
 		return rc;
 	}
 	const char *what = NULL;
@@ -1355,7 +1320,7 @@ int snapw_write(struct snapw *w, const char *path, struct snapw_stats *stats,
 	if (what != NULL) {
 		if (fd >= 0 || strcmp(what, "rename") == 0)
 			unlink(tmp);
-		seterr(err, errlen, "%s: %s %s: %s", path, what, tmp, strerror(saved));
+		ed_seterr(err, errlen, "%s: %s %s: %s", path, what, tmp, strerror(saved));
 		return ED_EIO;
 	}
 	/* Make the rename durable: fsync the directory holding path. */
@@ -1373,7 +1338,7 @@ int snapw_write(struct snapw *w, const char *path, struct snapw_stats *stats,
 		saved = errno;
 		if (dfd >= 0)
 			close(dfd);
-		seterr(err, errlen, "%s: fsync directory %s: %s", path, dir, strerror(saved));
+		ed_seterr(err, errlen, "%s: fsync directory %s: %s", path, dir, strerror(saved));
 		return ED_EIO;
 	}
 	close(dfd);

@@ -55,18 +55,6 @@ static void zlog(struct zonedb *db, int level, const char *fmt, ...)
 	db->log(db->log_arg, level, msg);
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const uint8_t *ent_apex(const struct zent *e)
 {
@@ -215,7 +203,7 @@ static int install(struct zonedb *db, struct snap *snap, const char *path,
 	char *pcopy = NULL;
 	if (path != NULL && (pcopy = strdup(path)) == NULL) {
 		snap_close(snap);
-		seterr(err, errlen, "out of memory");
+		ed_seterr(err, errlen, "out of memory");
 		return ED_ENOMEM;
 	}
 	unsigned n = db->nents, pos;
@@ -224,7 +212,7 @@ static int install(struct zonedb *db, struct snap *snap, const char *path,
 	if (ents == NULL) {
 		free(pcopy);
 		snap_close(snap);
-		seterr(err, errlen, "out of memory");
+		ed_seterr(err, errlen, "out of memory");
 		return ED_ENOMEM;
 	}
 	if (n > 0)
@@ -252,7 +240,7 @@ static int install(struct zonedb *db, struct snap *snap, const char *path,
 		free(ents);
 		free(pcopy);
 		snap_close(snap);
-		seterr(err, errlen, "publishing the zone set: %s", ed_strerror(rc));
+		ed_seterr(err, errlen, "publishing the zone set: %s", ed_strerror(rc));
 		return rc;
 	}
 	if (found)
@@ -274,13 +262,13 @@ static int check_zone(const char *zone, const struct snap *snap, const char *wha
 	uint8_t want[DNAME_MAXLEN];
 	size_t wl = parse_zone(zone, want);
 	if (wl == 0) {
-		seterr(err, errlen, "bad zone name '%s'", zone);
+		ed_seterr(err, errlen, "bad zone name '%s'", zone);
 		return ED_EINVAL;
 	}
 	if (wl != snap->hdr->apex_len || memcmp(want, snap->hdr->apex, wl) != 0) {
 		char apex[1024];
 		dname_to_str(snap->hdr->apex, apex, sizeof(apex));
-		seterr(err, errlen, "%s: holds zone %s, not %s", what, apex, zone);
+		ed_seterr(err, errlen, "%s: holds zone %s, not %s", what, apex, zone);
 		return ED_EINVAL;
 	}
 	return ED_OK;
@@ -308,7 +296,7 @@ int zonedb_load(struct zonedb *db, const char *zone, const char *path,
 	/* The identity is taken before the open: a file renamed over path in
 	 * between is then seen as changed by the next zonedb_load_dir(). */
 	if (stat(path, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		ed_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return ED_EIO;
 	}
 	struct snap *snap;
@@ -317,7 +305,7 @@ int zonedb_load(struct zonedb *db, const char *zone, const char *path,
 	int rc = snap_open(path, 0, &snap, err, errlen);
 	if (rc != ED_OK) {
 		if (err != NULL && errlen > 0 && err[0] == '\0')
-			seterr(err, errlen, "%s: %s", path, ed_strerror(rc));
+			ed_seterr(err, errlen, "%s: %s", path, ed_strerror(rc));
 		return rc;
 	}
 	rc = check_zone(zone, snap, path, err, errlen);
@@ -335,20 +323,20 @@ int zonedb_drop(struct zonedb *db, const char *zone, char *err, size_t errlen)
 {
 	uint8_t apex[DNAME_MAXLEN];
 	if (parse_zone(zone, apex) == 0) {
-		seterr(err, errlen, "bad zone name '%s'", zone);
+		ed_seterr(err, errlen, "bad zone name '%s'", zone);
 		return ED_EINVAL;
 	}
 	pthread_mutex_lock(&db->mu);
 	unsigned pos, n = db->nents;
 	if (!find_ent(db->ents, n, apex, &pos)) {
 		pthread_mutex_unlock(&db->mu);
-		seterr(err, errlen, "zone %s is not served", zone);
+		ed_seterr(err, errlen, "zone %s is not served", zone);
 		return ED_ENOENT;
 	}
 	struct zent *ents = malloc((n ? n : 1) * sizeof(*ents));
 	if (ents == NULL) {
 		pthread_mutex_unlock(&db->mu);
-		seterr(err, errlen, "out of memory");
+		ed_seterr(err, errlen, "out of memory");
 		return ED_ENOMEM;
 	}
 	if (n > 0)
@@ -359,7 +347,7 @@ int zonedb_drop(struct zonedb *db, const char *zone, char *err, size_t errlen)
 	if (rc != ED_OK) {
 		free(ents);
 		pthread_mutex_unlock(&db->mu);
-		seterr(err, errlen, "publishing the zone set: %s", ed_strerror(rc));
+		ed_seterr(err, errlen, "publishing the zone set: %s", ed_strerror(rc));
 		return rc;
 	}
 	char name[1024];
@@ -402,7 +390,7 @@ int zonedb_load_dir(struct zonedb *db, const char *dir,
 	struct zonedb_dir_result r = { 0 };
 	DIR *d = opendir(dir);
 	if (d == NULL) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		ed_seterr(err, errlen, "%s: %s", dir, strerror(errno));
 		return ED_EIO;
 	}
 	char **names = NULL;
@@ -437,7 +425,7 @@ int zonedb_load_dir(struct zonedb *db, const char *dir,
 	if (rc == ED_OK && (cands = calloc(nnames ? nnames : 1, sizeof(*cands))) == NULL)
 		rc = ED_ENOMEM;
 	if (rc != ED_OK) {
-		seterr(err, errlen, "%s: %s", dir, ed_strerror(rc));
+		ed_seterr(err, errlen, "%s: %s", dir, ed_strerror(rc));
 		goto out;
 	}
 
@@ -502,7 +490,7 @@ int zonedb_load_dir(struct zonedb *db, const char *dir,
 			free(olds);
 			pthread_mutex_unlock(&db->mu);
 			rc = ED_ENOMEM;
-			seterr(err, errlen, "%s: %s", dir, ed_strerror(rc));
+			ed_seterr(err, errlen, "%s: %s", dir, ed_strerror(rc));
 			goto out;
 		}
 		if (n > 0)
@@ -531,7 +519,7 @@ int zonedb_load_dir(struct zonedb *db, const char *dir,
 			free(ents);
 			free(olds);
 			pthread_mutex_unlock(&db->mu);
-			seterr(err, errlen, "%s: publishing the zone set: %s", dir,
+			ed_seterr(err, errlen, "%s: publishing the zone set: %s", dir,
 			       ed_strerror(rc));
 			goto out;
 		}
