@@ -87,6 +87,25 @@ static inline uint64_t dname_lower_word(uint64_t w)
 	return w | (up >> 2);
 }
 
+/* Whether the len octets at a and b are equal, compared a word at a time:
+ * both must be readable up to len rounded up to 8. */
+static inline int dname_eq_padded(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	uint64_t x, y, diff = 0;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		diff |= x ^ y;
+	}
+	if (i < len) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		diff |= (x ^ y) & ((1ULL << (8 * (len - i))) - 1);
+	}
+	return diff == 0;
+}
+
 /* Length in octets of the wire name at name, which must be well formed. */
 size_t dname_len(const uint8_t *name);
 

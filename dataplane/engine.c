@@ -459,9 +459,17 @@ static inline const struct snap_node *lookup(const struct snap *s, const uint8_t
 			return NULL;
 		if ((uint32_t)(slot >> 32) == fp) {
 			const struct snap_node *n = &s->nodes[(uint32_t)slot - 1];
-			if (n->namelen == len && memcmp(s->blob + n->name, ln, len) == 0)
+			if (n->namelen != len)
+				goto next;
+			/* word-wise where the blob goes on past the name */
+			if (n->name + ((len + 7) & ~(size_t)7) <= s->hdr->blob_size) {
+				if (dname_eq_padded(s->blob + n->name, ln, len))
+					return n;
+			} else if (memcmp(s->blob + n->name, ln, len) == 0) {
 				return n;
+			}
 		}
+next:
 		i = (i + 1) & s->mask;
 	}
 	return NULL;
@@ -1271,7 +1279,7 @@ struct fast_state {
 	const struct snap_node *node;   /* prefetch hint from fast_probe */
 };
 
-static bool fast_parse(const struct eng_conf *conf, const struct zoneset *zs,
+static inline __attribute__((always_inline)) bool fast_parse(const struct eng_conf *conf, const struct zoneset *zs,
                        const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
                        bool tcp, struct name *qn, struct fast_state *fs)
 {
@@ -1377,7 +1385,7 @@ static inline void fast_node(const struct fast_state *fs)
 	}
 }
 
-static size_t fast_finish(const struct eng_conf *conf, const uint8_t *q, uint8_t *resp,
+static inline __attribute__((always_inline)) size_t fast_finish(const struct eng_conf *conf, const uint8_t *q, uint8_t *resp,
                           const struct name *qn, const struct fast_state *fs)
 {
 	const struct snap *s = fs->zone;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "dname.h"
 #include "snapshot.h"
 
 struct zs_slot {
@@ -60,8 +61,9 @@ static inline const struct snap *zs_find_exact(const struct zoneset *zs,
  * whose label offsets (off[0..n]) and suffix hashes (hs[0..n]) are given
  * (see dname_hash_suffixes). *label is set to the index of the label where
  * the apex starts. NULL when no zone encloses the name. Lock-free, no
- * allocation: callable per packet. */
-static inline const struct snap *zs_find(const struct zoneset *zs, const uint8_t *lname,
+ * allocation: callable per packet. lname must be readable 8 octets past
+ * its end (the engine's padded copies): apexes are compared word-wise. */
+static inline __attribute__((always_inline)) const struct snap *zs_find(const struct zoneset *zs, const uint8_t *lname,
                                          const uint8_t *off, unsigned n,
                                          const uint64_t *hs, unsigned *label)
 {
@@ -71,11 +73,18 @@ static inline const struct snap *zs_find(const struct zoneset *zs, const uint8_t
 	unsigned first = n > zs->max_labels ? n - zs->max_labels : 0;
 	unsigned last = n - zs->min_labels;
 	for (unsigned i = first; i <= last; i++) {
-		const struct snap *s = zs_find_exact(zs, lname + off[i],
-		                                     (size_t)(off[n] - off[i]) + 1u, hs[i]);
-		if (s != NULL) {
-			*label = i;
-			return s;
+		uint64_t h = hs[i];
+		size_t len = (size_t)(off[n] - off[i]) + 1u;
+		for (uint32_t j = (uint32_t)h & zs->mask;; j = (j + 1) & zs->mask) {
+			const struct zs_slot *sl = &zs->slots[j];
+			if (sl->snap == NULL)
+				break;
+			/* the header's apex[] is followed by more header: padded */
+			if (sl->hash == h && sl->snap->hdr->apex_len == len &&
+			    dname_eq_padded(sl->snap->hdr->apex, lname + off[i], len)) {
+				*label = i;
+				return sl->snap;
+			}
 		}
 	}
 	return NULL;
