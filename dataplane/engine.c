@@ -296,6 +296,36 @@ static bool copy_rdname(struct ctx *c, const uint8_t **src, const struct owner *
 	return true;
 }
 
+/* Move the owner-relative pointers in one RR's rdata (validated layout of
+ * NS, CNAME, PTR, MX, SOA) by delta. */
+static void shift_name(uint8_t *p, uint16_t delta)
+{
+	while (*p != 0 && *p < 0xc0)
+		p += 1u + *p;
+	if (*p >= 0xc0)
+		wr16(p, (uint16_t)(rd16(p) + delta));
+}
+
+static void shift_rdata(uint8_t *rd, uint16_t type, uint16_t delta)
+{
+	switch (type) {
+	case T_MX:
+		shift_name(rd + 2, delta);
+		break;
+	case T_SOA: {
+		uint8_t *p = rd;
+		while (*p != 0 && *p < 0xc0)
+			p += 1u + *p;
+		shift_name(rd, delta);
+		shift_name(p + (*p == 0 ? 1 : 2), delta);
+		break;
+	}
+	case T_NS: case T_CNAME: case T_PTR:
+		shift_name(rd, delta);
+		break;
+	}
+}
+
 /* Write an rrset from the snapshot. ttl: 0 keeps the stored TTL. On no room
  * nothing is left written and false is returned. *rdata0 (may be NULL) gets
  * the response position of the first RR's rdata. */
@@ -309,12 +339,29 @@ static bool put_rrset(struct ctx *c, const struct snap_rrset *rs, struct owner *
 
 	bool compressible = rs->type == T_NS || rs->type == T_MX || rs->type == T_CNAME ||
 	                    rs->type == T_PTR || rs->type == T_SOA;
-	if (o->pos == 12 && !o->wild && ttl == 0 && !c->squeeze) {
-		/* The owner is the question name: the stored bytes are final. */
+	if (!o->wild && !c->squeeze && o->pos >= 12 && o->pos < 12u + c->q->len) {
+		/* The owner is the question name or one of its suffixes, which
+		 * sit uncompressed in the question: the stored bytes are final
+		 * but for the owner pointers and the owner-relative pointers in
+		 * rdata, which move by where that suffix starts. */
 		if (room(c, rs->wlen)) {
-			memcpy(c->r + c->pos, w, rs->wlen);
+			uint8_t *r = c->r + c->pos;
+			memcpy(r, w, rs->wlen);
 			c->pos += rs->wlen;
 			first_rdata = (uint16_t)(start + 12);
+			unsigned delta = o->pos - 12u;
+			if (delta == 0 && ttl == 0)
+				goto done;
+			bool reloc = delta != 0 && (rs->flags & SNAP_RRSET_RELOC);
+			for (unsigned i = 0; i < rs->count; i++) {
+				uint16_t rdlen = rd16(r + 10);
+				wr16(r, (uint16_t)(0xc000u | o->pos));
+				if (ttl != 0)
+					wr32(r + 6, ttl);
+				if (reloc)
+					shift_rdata(r + 12, rs->type, (uint16_t)delta);
+				r += 12u + rdlen;
+			}
 			goto done;
 		}
 		if (!compressible)
