@@ -577,7 +577,13 @@ static size_t read_name(const uint8_t *r, size_t pos, size_t end, uint8_t *out)
 		}
 		if (l > DNAME_LABEL_MAX || o + 1u + l > DNAME_MAXLEN || pos + 1u + l > end)
 			return 0;
-		memcpy(out + o, r + pos, 1u + l);
+		if (pos + 72 <= end) {
+			/* whole words: out has slack, and r is readable to end */
+			for (unsigned i = 0; i < 1u + l; i += 8)
+				memcpy(out + o + i, r + pos + i, 8);
+		} else {
+			memcpy(out + o, r + pos, 1u + l);
+		}
 		o += 1u + l;
 		if (l == 0) {
 			for (size_t i = 0; i < o; i += 8) {
