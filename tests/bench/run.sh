@@ -29,6 +29,9 @@ $B/edgedns-compile -o "$W/signed.snap" -z signed.example. "$W/signed.example.zon
 echo "== engine throughput (one core, 5 rounds): one query at a time, then bursts of 32"
 $B/edgedns-bench -b 1 -r 5 "$W/queries.txt" "$W/bench.snap" "$W/signed.snap" | tail -1
 $B/edgedns-bench -b 32 -r 5 "$W/queries.txt" "$W/bench.snap" "$W/signed.snap"
+grep -E '^h[0-9]+\.bench\.example\. A 0$' "$W/queries.txt" > "$W/queries-a-all.txt"
+echo "plain A answers only ($(wc -l < "$W/queries-a-all.txt") queries, the fast path):"
+$B/edgedns-bench -b 32 -r 5 "$W/queries-a-all.txt" "$W/bench.snap" "$W/signed.snap" | tail -1
 
 echo "== instructions per query (callgrind, first 100000 queries of the mix)"
 head -n 100000 "$W/queries.txt" > "$W/queries-100k.txt"
