@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential clang pkg-config make
 libdpdk-dev dpdk libldns-dev ldnsutils libssl-dev nettle-dev libxxhash-dev
-libcmocka-dev valgrind bc
+libcmocka-dev valgrind bc libclang-rt-14-dev
 knot knot-dnsutils
 python3 python3-pytest python3-dnspython iproute2 procps"
 missing=""
