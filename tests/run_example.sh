@@ -23,7 +23,9 @@ show() { echo "\$ kdig $*"; kdig "$@" | sed 's/^/    /'; echo; }
 show @127.0.0.1 -p "$PORT" +norec example.com SOA +noall +answer
 show @127.0.0.1 -p "$PORT" +norec www.example.com A +noall +answer
 show @::1 -p "$PORT" +norec +tcp example.com MX +noall +answer +additional
-show @127.0.0.1 -p "$PORT" +norec nonexistent.example.com A +noall +comments +authority
+echo "\$ kdig @127.0.0.1 -p $PORT +norec nonexistent.example.com A   (status and authority)"
+kdig @127.0.0.1 -p "$PORT" +norec nonexistent.example.com A | grep -E 'status|IN.SOA' | sed 's/^/    /'
+echo
 echo "edgedns-dataplane (pid $pid) serves example.com on 127.0.0.1 and ::1 port $PORT, UDP and TCP."
 echo "Query it:  kdig @127.0.0.1 -p $PORT example.com SOA      (add +tcp for TCP)"
 echo "Commands:  echo zones | socat - UNIX-CONNECT:$D/dataplane.sock   (or: nc -U)"
