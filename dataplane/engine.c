@@ -63,9 +63,9 @@ struct ctx {
 	unsigned nwproof;
 	/* answer rrsets written (blob offsets), so none is written twice */
 	uint32_t an_sets[ENG_CNAME_CHAIN_MAX + 2];
+	uint16_t an_pos[ENG_CNAME_CHAIN_MAX + 2];
 	unsigned nan_sets;
 	bool referral;          /* glue that does not fit sets TC */
-	uint16_t dname_rd;      /* where the last DNAME's target was written */
 	unsigned cnames;        /* CNAMEs (incl. DNAME-synthesized) written */
 	unsigned apex_labels;   /* labels of the answering zone's apex */
 	/* an rrset that does not fit is written again with its rdata names
@@ -767,10 +767,20 @@ static void nxdomain(struct ctx *c, const struct snap *s, const struct name *n,
 		return;
 	c->sect = S_NS;
 	if (s->hdr->flags & SNAP_F_NSEC3) {
-		put_nsec3(c, s, ce->nsec);
-		put_nsec3(c, s, nsec3_cover(s, n->lc + n->off[cel - 1],
-		                            (size_t)(n->len - n->off[cel - 1])));
-		put_nsec3(c, s, ce->wnsec);
+		/* RFC 5155 7.2.2: the closest provable encloser (the closest
+		 * encloser itself unless it is an opt-out empty non-terminal
+		 * without an NSEC3), the next closer name, its wildcard */
+		for (unsigned i = cel; i <= zl; i++) {
+			const struct snap_node *pe = i == cel ? ce :
+			        lookup(s, n->lc + n->off[i], (size_t)(n->len - n->off[i]), n->hs[i]);
+			if (pe == NULL || pe->nsec == 0)
+				continue;
+			put_nsec3(c, s, pe->nsec);
+			put_nsec3(c, s, nsec3_cover(s, n->lc + n->off[i - 1],
+			                            (size_t)(n->len - n->off[i - 1])));
+			put_nsec3(c, s, pe->wnsec);
+			break;
+		}
 	} else {
 		put_nsec(c, s, s->nodes[canon_pred(s, n->lc)].nsec);
 		put_nsec(c, s, ce->wnsec);
@@ -831,17 +841,29 @@ static void put_wild_proofs(struct ctx *c)
 	}
 }
 
-/* Whether the answer already holds the rrset at blob offset off; notes it
- * otherwise. */
-static bool answer_has(struct ctx *c, const struct snap *s, const struct snap_rrset *rs)
+/* Whether the answer already holds the rrset rs; *pos then gets the
+ * response position noted with it (a DNAME's target). */
+static bool answer_has(const struct ctx *c, const struct snap *s,
+                       const struct snap_rrset *rs, uint16_t *pos)
 {
 	uint32_t off = (uint32_t)((const uint8_t *)rs - s->blob);
-	for (unsigned i = 0; i < c->nan_sets; i++)
-		if (c->an_sets[i] == off)
+	for (unsigned i = 0; i < c->nan_sets; i++) {
+		if (c->an_sets[i] == off) {
+			*pos = c->an_pos[i];
 			return true;
-	if (c->nan_sets < sizeof(c->an_sets) / sizeof(c->an_sets[0]))
-		c->an_sets[c->nan_sets++] = off;
+		}
+	}
 	return false;
+}
+
+/* Note that the answer holds rs, with a position to remember. */
+static void answer_note(struct ctx *c, const struct snap *s, const struct snap_rrset *rs,
+                        uint16_t pos)
+{
+	if (c->nan_sets < sizeof(c->an_sets) / sizeof(c->an_sets[0])) {
+		c->an_pos[c->nan_sets] = pos;
+		c->an_sets[c->nan_sets++] = (uint32_t)((const uint8_t *)rs - s->blob);
+	}
 }
 
 enum step { STEP_DONE, STEP_FOLLOW };
@@ -900,7 +922,11 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 			return STEP_DONE;
 		}
 		if (c->qtype == T_RRSIG) {
-			if (put_rrset(c, snap_rrset_at(s, rs->sigs), &o, 0, NULL) && wild)
+			if (!put_rrset(c, snap_rrset_at(s, rs->sigs), &o, 0, NULL)) {
+				c->tc = true;
+				return STEP_DONE;
+			}
+			if (wild)
 				wild_proof(c, s, n, cel);
 			return STEP_DONE;
 		}
@@ -917,8 +943,10 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 	}
 	if (nd->flags & SNAP_N_CNAME) {
 		rs = snap_node_find(s, nd, T_CNAME);
-		if (c->cnames >= ENG_CNAME_CHAIN_MAX || answer_has(c, s, rs))
+		uint16_t unused = 0;
+		if (c->cnames >= ENG_CNAME_CHAIN_MAX || answer_has(c, s, rs, &unused))
 			return STEP_DONE;      /* chain too long, or a loop: it ends here */
+		answer_note(c, s, rs, 0);
 		c->cnames++;
 		uint16_t rd = 0;
 		if (!put_set(c, s, rs, &o, 0, &rd))
@@ -944,13 +972,11 @@ static enum step dname_synth(struct ctx *c, const struct snap *s, const struct n
 	const struct snap_rrset *rs = snap_node_find(s, dn, T_DNAME);
 	struct owner o = { name_suffix(c, n, dl), n->lc + n->off[dl], 0, false };
 	uint16_t rd = 0;
-	if (answer_has(c, s, rs)) {
-		/* written before in this chain: point at its first copy */
-		rd = c->dname_rd;
-	} else {
+	/* written before in this chain: its target is where it was written */
+	if (!answer_has(c, s, rs, &rd)) {
 		if (!put_set(c, s, rs, &o, 0, &rd))
 			return STEP_DONE;
-		c->dname_rd = rd;
+		answer_note(c, s, rs, rd);
 	}
 	const uint8_t *target = snap_rrset_wire(rs) + 12;
 	size_t tlen = dname_len(target);
@@ -991,20 +1017,9 @@ static enum step dname_synth(struct ctx *c, const struct snap *s, const struct n
 	wr16(p + 4, C_IN);
 	wr32(p + 6, rs->ttl);
 	wr16(p + 10, (uint16_t)(plen + 2));
-	/* prefix labels as the query wrote them (copied from where n sits) */
+	/* the prefix labels (lowercase), then the DNAME's target */
 	uint8_t *d = p + 12;
-	uint16_t at = n->pos;
-	size_t copied = 0;
-	while (copied < plen) {
-		uint8_t l = c->r[at];
-		if (l >= 0xc0) {
-			at = (uint16_t)(((l & 0x3f) << 8) | c->r[at + 1]);
-			continue;
-		}
-		memcpy(d + copied, c->r + at, 1u + l);
-		copied += 1u + l;
-		at = (uint16_t)(at + 1u + l);
-	}
+	memcpy(d, n->lc, plen);
 	wr16(d + plen, (uint16_t)(0xc000u | rd));
 	c->pos = start + need;
 	c->cnt[S_AN]++;
@@ -1077,7 +1092,7 @@ static void additional(struct ctx *c)
 			const struct snap_rrset *rs = snap_node_find(s, nd, types[k]);
 			if (rs == NULL)
 				continue;
-			struct owner o = { c->addl[i], nd == NULL ? t : snap_node_name(s, nd), 0, false };
+			struct owner o = { c->addl[i], snap_node_name(s, nd), 0, false };
 			if (!put_rrset(c, rs, &o, 0, NULL)) {
 				if (c->referral && nd->cut != 0)
 					c->tc = true;   /* glue below the cut is needed */
@@ -1524,7 +1539,6 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 	c.nwproof = 0;
 	c.nan_sets = 0;
 	c.referral = false;
-	c.dname_rd = 0;
 	c.cnames = 0;
 	c.squeeze = false;
 	c.nsq = 0;
@@ -1548,11 +1562,14 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 	if (qend != 0) {
 		/* echo the question byte for byte (0x20 case preserved) */
 		size_t ql = qend - 12;
-		if (12 + ql <= cap) {
-			memcpy(resp + 12, q + 12, ql);
-			wr16(resp + 4, 1);
-			c.pos = qend;
+		if (12 + ql > cap) {
+			/* no room even for the question: the bare header, TC */
+			c.tc = true;
+			goto out;
 		}
+		memcpy(resp + 12, q + 12, ql);
+		wr16(resp + 4, 1);
+		c.pos = qend;
 	}
 	if (opcode != 0) {
 		c.rcode = RC_NOTIMP;

@@ -495,6 +495,10 @@ static int validate(struct vctx *v, unsigned flags)
 	    ((hd->flags & SNAP_F_NSEC) && (hd->flags & SNAP_F_NSEC3)) ||
 	    (hd->nnsec3 > 0 && !(hd->flags & SNAP_F_NSEC3)))
 		return fail(v, ED_EFORMAT, "header flags 0x%x invalid", hd->flags);
+	if ((hd->flags & SNAP_F_NSEC3) &&
+	    (hd->nsec3_alg != 1 || hd->nsec3_iters > SNAP_NSEC3_ITERS_MAX))
+		return fail(v, ED_EFORMAT, "NSEC3 algorithm %u, %u iterations: not served",
+		            hd->nsec3_alg, hd->nsec3_iters);
 	if (hd->apex_len == 0 || dname_check(hd->apex, hd->apex_len) != hd->apex_len ||
 	    !is_lower(hd->apex, hd->apex_len))
 		return fail(v, ED_EFORMAT, "malformed apex name");

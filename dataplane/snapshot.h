@@ -72,6 +72,9 @@
 #define SNAP_ALIGN 64u
 #define SNAP_BLOB_MAX 0xffffffffULL /* blob offsets are 32-bit */
 #define SNAP_NSEC3_HASHLEN 20
+/* NSEC3 chains served: SHA-1 only, at most this many extra iterations (the
+ * engine hashes per negative answer; RFC 9276 asks for 0). */
+#define SNAP_NSEC3_ITERS_MAX 500
 
 /* Header flags. */
 #define SNAP_F_SIGNED 0x1u  /* zone has DNSKEY and RRSIGs */

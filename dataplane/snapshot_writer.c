@@ -860,6 +860,12 @@ static int classify(struct build *b)
 		b->hd->nsec3_iters = (uint16_t)(param[2] << 8 | param[3]);
 		b->hd->nsec3_saltlen = param[4];
 		memcpy(b->hd->nsec3_salt, param + 5, param[4]);
+		if (param[0] != 1 || b->hd->nsec3_iters > SNAP_NSEC3_ITERS_MAX) {
+			ed_seterr(b->err, b->errlen, "NSEC3 algorithm %u with %u iterations: only "
+			          "SHA-1 (1) with at most %u iterations is served (RFC 9276)",
+			          param[0], b->hd->nsec3_iters, SNAP_NSEC3_ITERS_MAX);
+			return ED_EZONE;
+		}
 		/* NSEC3 owners of another chain (other alg, iterations or salt)
 		 * cannot go in this table: drop them. */
 		for (size_t id = 0; id < w->nowners; id++) {

@@ -857,6 +857,129 @@ static void test_dnssec_nodata_nsec(void **state)
 	ldns_pkt_free(p);
 }
 
+/* ---- regressions (review of 2026-11-23) ----------------------------------- */
+
+static const char *const DNAME_LOOP[] = {
+	"ex. 3600 IN SOA ns.ex. h.ex. 1 2 3 4 5",
+	"ex. 3600 IN NS ns.ex.",
+	"ns.ex. 3600 IN A 192.0.2.1",
+	"a.ex. 3600 IN DNAME b.ex.",
+	"x.b.ex. 3600 IN DNAME cccccccccccccccccccc.ex.",
+	"z.cccccccccccccccccccc.ex. 3600 IN CNAME w.a.ex.",
+	NULL,
+};
+
+/* A DNAME met a second time in one chain must point at its own target. */
+static void test_regress_dname_met_twice(void **state)
+{
+	(void)state;
+	add_zone("ex.", DNAME_LOOP);
+	make_set();
+	ldns_pkt *p = ask("z.x.a.ex.", LDNS_RR_TYPE_A, NULL);
+	assert_true(has_rr(ldns_pkt_answer(p), "w.a.ex. 3600 IN CNAME w.b.ex."));
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+}
+
+#define SIG8(n) "www.ex. 3600 IN RRSIG A 13 2 3600 20300101000000 20200101000000 " n \
+	" ex. AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+static const char *const BIGSIGS[] = {
+	"ex. 3600 IN SOA ns.ex. h.ex. 1 2 3 4 5",
+	"ex. 3600 IN NS ns.ex.",
+	"ns.ex. 3600 IN A 192.0.2.1",
+	"www.ex. 3600 IN A 192.0.2.2",
+	SIG8("1"), SIG8("2"), SIG8("3"), SIG8("4"), SIG8("5"), SIG8("6"), SIG8("7"), SIG8("8"),
+	NULL,
+};
+
+/* A qtype RRSIG answer that does not fit sets TC. */
+static void test_regress_rrsig_tc(void **state)
+{
+	(void)state;
+	add_zone("ex.", BIGSIGS);
+	make_set();
+	ldns_pkt *p = ask("www.ex.", LDNS_RR_TYPE_RRSIG, NULL);
+	assert_true(ldns_pkt_tc(p));
+	ldns_pkt_free(p);
+	struct qopt tcp = { .edns = -1, .tcp = 1 };
+	p = ask("www.ex.", LDNS_RR_TYPE_RRSIG, &tcp);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_RRSIG), 8);
+	ldns_pkt_free(p);
+}
+
+static void nsec3_label(const char *name, char *out)
+{
+	ldns_rdf *n = ldns_dname_new_frm_str(name);
+	ldns_rdf *h = ldns_nsec3_hash_name(n, 1, 0, 0, NULL);
+	char *t = ldns_rdf2str(h);
+	char *dot = strchr(t, '.');
+	if (dot != NULL)
+		*dot = 0;
+	snprintf(out, 64, "%s", t);
+	free(t);
+	ldns_rdf_deep_free(h);
+	ldns_rdf_deep_free(n);
+}
+
+/* NSEC3 NXDOMAIN below an opt-out empty non-terminal (no NSEC3 of its own):
+ * the proof starts at the closest provable encloser, the apex. */
+static void test_regress_nsec3_optout_ent_nxdomain(void **state)
+{
+	(void)state;
+	char ha[64], hn[64], l1[300], l2[300], want[300];
+	nsec3_label("ex.", ha);
+	nsec3_label("ns.ex.", hn);
+	snprintf(l1, sizeof(l1), "%s.ex. 300 IN NSEC3 1 1 0 - AN000000000000000000000000000000 NS SOA RRSIG DNSKEY NSEC3PARAM", ha);
+	snprintf(l2, sizeof(l2), "%s.ex. 300 IN NSEC3 1 1 0 - 41000000000000000000000000000000 A RRSIG", hn);
+	const char *const z[] = {
+		"ex. 3600 IN SOA ns.ex. h.ex. 1 2 3 4 5",
+		"ex. 3600 IN NS ns.ex.",
+		"ex. 3600 IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==",
+		"ex. 0 IN NSEC3PARAM 1 0 0 -",
+		"ns.ex. 3600 IN A 192.0.2.1",
+		"a.b.ex. 3600 IN NS ns.other.",
+		l1, l2,
+		"41000000000000000000000000000000.ex. 300 IN NSEC3 1 1 0 - 4A000000000000000000000000000000 A RRSIG",
+		"4A000000000000000000000000000000.ex. 300 IN NSEC3 1 1 0 - AHTCAT4GONGNB18P465POI86MK9242CE A RRSIG",
+		"AN000000000000000000000000000000.ex. 300 IN NSEC3 1 1 0 - S0000000000000000000000000000000 A RRSIG",
+		"S0000000000000000000000000000000.ex. 300 IN NSEC3 1 1 0 - 2SN1SML2HCDKFA5DIS9IQHFPQ9I9LV7S A RRSIG",
+		NULL,
+	};
+	add_zone("ex.", z);
+	make_set();
+	ldns_pkt *p = ask("x.b.ex.", LDNS_RR_TYPE_A, &DO);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	snprintf(want, sizeof(want), "%s.ex. 300 IN NSEC3 1 1 0 - AN000000000000000000000000000000 NS SOA RRSIG DNSKEY NSEC3PARAM", ha);
+	assert_true(has_rr(ldns_pkt_authority(p), want));
+	assert_true(count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_NSEC3) >= 2);
+	ldns_pkt_free(p);
+}
+
+/* A response buffer too small for the question: the bare header with TC,
+ * no read or write past it. */
+static void test_regress_cap_below_question(void **state)
+{
+	(void)state;
+	add_zone("example.com.", EXAMPLE);
+	make_set();
+	uint8_t q[600];
+	char name[300];
+	snprintf(name, sizeof(name), "%s.%s.%s.example.com.",
+	         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+	         "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
+	size_t n = mkquery(q, name, LDNS_RR_TYPE_SOA, NULL);
+	static uint8_t small[200];
+	struct eng_xport x = { ENG_UDP, NULL };
+	struct eng_conf slow = { .no_fast_path = 1 };
+	size_t len = eng_answer(&slow, zs, q, n, small, sizeof(small), &x);
+	assert_int_equal(len, 12);
+	assert_true(small[2] & 0x02);       /* TC */
+	assert_int_equal(small[5], 0);      /* no question */
+}
+
 int main(void)
 {
 	const struct CMUnitTest example[] = {
@@ -900,9 +1023,16 @@ int main(void)
 		cmocka_unit_test(test_dnssec_nxdomain_nsec),
 		cmocka_unit_test(test_dnssec_nodata_nsec),
 	};
+	const struct CMUnitTest regress[] = {
+		cmocka_unit_test_teardown(test_regress_dname_met_twice, teardown),
+		cmocka_unit_test_teardown(test_regress_rrsig_tc, teardown),
+		cmocka_unit_test_teardown(test_regress_nsec3_optout_ent_nxdomain, teardown),
+		cmocka_unit_test_teardown(test_regress_cap_below_question, teardown),
+	};
 	int fails = 0;
 	fails += cmocka_run_group_tests_name("engine", example, setup_example, teardown);
 	fails += cmocka_run_group_tests_name("engine zone cut", parent_child, setup_parent_child, teardown);
 	fails += cmocka_run_group_tests_name("engine dnssec", dnssec, setup_signed, teardown);
+	fails += cmocka_run_group_tests_name("engine regressions", regress, NULL, NULL);
 	return fails != 0;
 }

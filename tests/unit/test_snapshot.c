@@ -546,6 +546,39 @@ static void test_nsec_links(void **state)
 	snapw_free(w);
 }
 
+/* NSEC3 chains the engine will not hash per answer: another algorithm, or
+ * more than SNAP_NSEC3_ITERS_MAX iterations (RFC 9276). */
+static void test_nsec3_params_refused(void **state)
+{
+	(void)state;
+	static const uint8_t bad[2][5] = {
+		{ 1, 0, (SNAP_NSEC3_ITERS_MAX + 1) >> 8, (SNAP_NSEC3_ITERS_MAX + 1) & 0xff, 0 },
+		{ 2, 0, 0, 0, 0 },
+	};
+	for (int i = 0; i < 2; i++) {
+		struct snapw *w = zone_new("example.");
+		add(w, "example.", T_NSEC3PARAM, 0, bad[i], sizeof(bad[i]));
+		void *img = NULL;
+		size_t len = 0;
+		char err[256] = "";
+		assert_int_equal(snapw_build(w, &img, &len, NULL, err, sizeof(err)), ED_EZONE);
+		assert_non_null(strstr(err, "NSEC3"));
+		free(img);
+		snapw_free(w);
+	}
+	/* the limit itself is served */
+	struct snapw *w = zone_new("example.");
+	uint8_t ok[5] = { 1, 0, SNAP_NSEC3_ITERS_MAX >> 8, SNAP_NSEC3_ITERS_MAX & 0xff, 0 };
+	add(w, "example.", T_NSEC3PARAM, 0, ok, sizeof(ok));
+	void *img;
+	size_t len;
+	struct snap *s = build_open(w, &img, &len);
+	assert_int_equal(s->hdr->nsec3_iters, SNAP_NSEC3_ITERS_MAX);
+	snap_close(s);
+	free(img);
+	snapw_free(w);
+}
+
 static void test_nsec3_table(void **state)
 {
 	(void)state;
@@ -1022,6 +1055,7 @@ int main(void)
 		cmocka_unit_test(test_reject_wrong_version),
 		cmocka_unit_test(test_reject_bad_links),
 		cmocka_unit_test(test_flip_every_octet),
+		cmocka_unit_test(test_nsec3_params_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
