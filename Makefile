@@ -22,7 +22,8 @@ LIBS        := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 # Libraries: the dataplane core (format, engine) and the control core.
 DP_SRCS   := dataplane/error.c dataplane/dname.c dataplane/snapshot.c \
-             dataplane/snapshot_writer.c dataplane/zoneset.c dataplane/engine.c
+             dataplane/snapshot_writer.c dataplane/zoneset.c dataplane/engine.c \
+             dataplane/engine_resolve.c dataplane/engine_wire.c
 CTL_SRCS  := control/zonecheck.c control/compile.c
 # Binaries.
 DPBIN_SRCS := dataplane/main.c dataplane/io_socket.c dataplane/cmdsock.c \

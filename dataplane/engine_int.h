@@ -1,0 +1,173 @@
+/* engine_int.h: the answer engine's private parts, shared by engine.c
+ * (parsing, fast path, entry points), engine_resolve.c (RFC 1034 lookup,
+ * DNSSEC proofs) and engine_wire.c (writing and compressing the response).
+ * Nothing here allocates, locks, logs or calls the kernel.
+ */
+#ifndef EDGEDNS_ENGINE_INT_H
+#define EDGEDNS_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "dname.h"
+#include "dnsconst.h"
+#include "engine.h"
+#include "snapshot.h"
+
+#define EDNS_NSID 3
+#define MAX_ADDL 64
+#define MAX_PROOFS 8
+#define PTR_MAX 0x3fffu
+
+/* A name being resolved: the question name, or a CNAME/DNAME target. */
+struct name {
+	uint8_t lc[DNAME_MAXLEN + 1 + 8]; /* lowercase wire form; 8 octets of
+	                                     slack for word-wise hashing */
+	uint8_t len;
+	uint8_t nlab;
+	uint16_t pos;                    /* where a copy of it sits in the response */
+	uint8_t off[DNAME_MAXLABELS];
+	uint64_t hs[DNAME_MAXLABELS + 1];
+};
+
+enum sect { S_AN, S_NS, S_AR };
+
+struct ctx {
+	const struct eng_conf *conf;
+	const struct zoneset *zs;
+	uint8_t *r;
+	size_t pos;
+	size_t limit;          /* where RRs must stop: room for the OPT is kept */
+	uint16_t cnt[3];
+	uint8_t rcode;         /* may exceed 15: extended (EDNS) */
+	bool aa, tc, dnssec;
+	bool edns, do_bit, nsid;
+	uint16_t qtype, qclass;
+	bool tcp;
+	size_t cap;
+	enum sect sect;
+	struct name *q;        /* the question name (the caller's storage) */
+	/* targets of NS/MX/SRV written, for the additional section */
+	uint16_t addl[MAX_ADDL];
+	unsigned naddl;
+	const struct snap *addl_zone;
+	/* proof records written (node indexes), to write each once */
+	uint32_t proofs[MAX_PROOFS];
+	unsigned nproofs;
+	/* wildcard proofs to write in authority once the answer is complete */
+	struct { const struct snap *s; uint32_t nsec, nsec3; } wproof[ENG_CNAME_CHAIN_MAX + 1];
+	unsigned nwproof;
+	/* answer rrsets written (blob offsets), so none is written twice */
+	uint32_t an_sets[ENG_CNAME_CHAIN_MAX + 2];
+	uint16_t an_pos[ENG_CNAME_CHAIN_MAX + 2];
+	unsigned nan_sets;
+	bool referral;          /* glue that does not fit sets TC */
+	unsigned cnames;        /* CNAMEs (incl. DNAME-synthesized) written */
+	unsigned apex_labels;   /* labels of the answering zone's apex */
+	/* an rrset that does not fit is written again with its rdata names
+	 * compressed against each other (NS sets of other providers) */
+	bool squeeze;
+	unsigned nsq;
+	uint16_t sq_pos[32];
+};
+
+/* ---- small writers ---------------------------------------------------- */
+
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline bool room(const struct ctx *c, size_t n)
+{
+	return c->pos + n <= c->limit;
+}
+
+/* Where an rrset's owner is in the response. */
+struct owner {
+	uint16_t pos;          /* placement of the owner name (0: not yet written) */
+	const uint8_t *lc;     /* the owner name, lowercase, uncompressed */
+	int shift;             /* placed length - stored length (wildcards) */
+	bool wild;             /* stored owner is "*.<suffix>", placed is lc */
+};
+
+/* Exact lookup in the name index (see snapshot.h); snap_lookup() inlined. */
+static inline const struct snap_node *lookup(const struct snap *s, const uint8_t *ln,
+                                             size_t len, uint64_t h)
+{
+	uint64_t i = h & s->mask;
+	uint32_t fp = (uint32_t)(h >> 32);
+	for (uint32_t p = s->hdr->max_probe; p > 0; p--) {
+		uint64_t slot = s->table[i];
+		if (slot == 0)
+			return NULL;
+		if ((uint32_t)(slot >> 32) == fp) {
+			const struct snap_node *n = &s->nodes[(uint32_t)slot - 1];
+			if (n->namelen != len)
+				goto next;
+			/* word-wise where the blob goes on past the name */
+			if (n->name + ((len + 7) & ~(size_t)7) <= s->hdr->blob_size) {
+				if (dname_eq_padded(s->blob + n->name, ln, len))
+					return n;
+			} else if (memcmp(s->blob + n->name, ln, len) == 0) {
+				return n;
+			}
+		}
+next:
+		i = (i + 1) & s->mask;
+	}
+	return NULL;
+}
+
+/* ---- engine_wire.c ---------------------------------------------------- */
+
+/* Position of the suffix k octets into the name written at pos. */
+uint16_t eng_suffix_pos(const uint8_t *r, uint16_t pos, unsigned k);
+
+/* A pointer to pos, or the lowercase name lc when pos is out of reach. */
+bool eng_put_ref(struct ctx *c, uint16_t pos, const uint8_t *lc);
+
+/* The lowercase name lc compressed against the question; its position, or
+ * 0 when out of room. */
+uint16_t eng_put_name(struct ctx *c, const uint8_t *lc);
+
+/* The name at pos of the response, lowercase, checked (only octets before
+ * end are read); its length, 0 when malformed. out: DNAME_MAXLEN + 9. */
+size_t eng_read_name(const uint8_t *r, size_t pos, size_t end, uint8_t *out);
+
+/* One rrset from the snapshot with its owner at o; nothing written and
+ * false when out of room. ttl 0 keeps the stored TTL; *rdata0 (may be
+ * NULL) gets the position of the first RR's rdata. */
+bool eng_put_rrset(struct ctx *c, const struct snap_rrset *rs, struct owner *o,
+                   uint32_t ttl, uint16_t *rdata0);
+
+/* An rrset and (DNSSEC) its signatures, noting NS/MX/SRV targets for the
+ * additional section; TC (answer, authority) and false when out of room. */
+bool eng_put_set(struct ctx *c, const struct snap *s, const struct snap_rrset *rs,
+                 struct owner *o, uint32_t ttl, uint16_t *rdata0);
+
+/* ---- engine_resolve.c ------------------------------------------------- */
+
+/* Answer the question (c->q) from zone s, its apex at label zl. */
+void eng_answer_in(struct ctx *c, const struct snap *s, unsigned zl);
+
+/* CHAOS TXT identity answers from the configuration. */
+void eng_answer_chaos(struct ctx *c);
+
+#endif
