@@ -157,7 +157,7 @@ static size_t finish(struct ctx *c, const uint8_t *q)
 }
 
 /* The fast path: the common case without the general machinery, a plain
- * QUERY (no EDNS options, no DO) for IN data that exists at exactly the
+ * QUERY (no EDNS options) for IN data that exists at exactly the
  * question name, whose answer needs no additional section and fits.
  * Everything else, and everything malformed, takes the general path, which
  * gives the same bytes for what this path answers (the fuzzer compares
@@ -175,6 +175,7 @@ struct fast_state {
 	unsigned zl;
 	size_t limit;
 	bool edns;
+	bool dobit;             /* DO set: signatures with the answer (RFC 4035 3.1.1) */
 	bool ok;                /* still a fast-path candidate */
 	const struct snap_node *node;   /* prefetch hint from fast_probe */
 };
@@ -235,11 +236,12 @@ static inline __attribute__((always_inline)) bool fast_parse(const struct eng_co
 	size_t limit = tcp ? ENG_TCP_MAX : 512;
 	bool edns = q[11] == 1;
 	if (edns) {
-		/* exactly one bare OPT: root owner, version 0, no DO, no options */
+		/* exactly one bare OPT: root owner, version 0, no options */
 		const uint8_t *o = q + end;
 		if (end + 11 != qlen || o[0] != 0 || rd16(o + 1) != T_OPT || o[6] != 0 ||
-		    (o[7] & 0x80) != 0 || rd16(o + 9) != 0)
+		    rd16(o + 9) != 0)
 			return false;
+		fs->dobit = (o[7] & 0x80) != 0;
 		if (!tcp) {
 			size_t size = rd16(o + 3), lim = conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT;
 			limit = size < 512 ? 512 : size;
@@ -306,15 +308,28 @@ static inline __attribute__((always_inline)) size_t fast_finish(const struct eng
 		}
 		roff = snap_rrset_next(roff, x);
 	}
+	if (rs == NULL)
+		return 0;
+	/* with DO in a signed zone the signatures follow, as stored */
+	const struct snap_rrset *sig = NULL;
+	if (fs->dobit && (s->hdr->flags & SNAP_F_SIGNED) && rs->sigs != 0)
+		sig = snap_rrset_at(s, rs->sigs);
 	size_t optlen = edns ? 11 : 0;
-	if (rs == NULL || end + rs->wlen + optlen > limit)
+	size_t wlen = rs->wlen + (sig != NULL ? sig->wlen : 0);
+	if (end + wlen + optlen > limit)
 		return 0;
 	memcpy(resp + end, snap_rrset_wire(rs), rs->wlen);
 	size_t pos = end + rs->wlen;
+	unsigned count = rs->count;
+	if (sig != NULL) {
+		memcpy(resp + pos, snap_rrset_wire(sig), sig->wlen);
+		pos += sig->wlen;
+		count += sig->count;
+	}
 	resp[2] = (uint8_t)(0x80 | 0x04 | (q[2] & 0x01));
 	resp[3] = (uint8_t)(q[3] & 0x10);
-	resp[6] = (uint8_t)(rs->count >> 8);
-	resp[7] = (uint8_t)rs->count;
+	resp[6] = (uint8_t)(count >> 8);
+	resp[7] = (uint8_t)count;
 	if (edns) {
 		uint8_t *o = resp + pos;
 		uint16_t udp = conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT;
@@ -322,6 +337,7 @@ static inline __attribute__((always_inline)) size_t fast_finish(const struct eng
 		wr16(o + 1, T_OPT);
 		wr16(o + 3, udp);
 		memset(o + 5, 0, 6);
+		o[7] = fs->dobit ? 0x80 : 0;
 		pos += 11;
 	}
 	return pos;

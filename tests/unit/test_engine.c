@@ -832,6 +832,27 @@ static void test_dnssec_positive(void **state)
 	ldns_pkt_free(p);
 }
 
+/* The fast path's DO answers are the general path's, byte for byte. */
+static void test_dnssec_fast_path_same(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "a.sec.test.", "ns.sec.test.", "sec.test.", "b.sec.test." };
+	static const uint16_t types[] = { 1, 2, 6, 47, 16 };
+	struct eng_xport x = { ENG_UDP, NULL };
+	struct eng_conf slow = { .no_fast_path = 1 };
+	static uint8_t a[4096], b[4096];
+	for (size_t i = 0; i < 4; i++) {
+		for (size_t t = 0; t < 5; t++) {
+			uint8_t q[300];
+			size_t n = mkquery(q, names[i], types[t], &DO);
+			size_t la = eng_answer(&conf, zs, q, n, a, sizeof(a), &x);
+			size_t lb = eng_answer(&slow, zs, q, n, b, sizeof(b), &x);
+			assert_int_equal(la, lb);
+			assert_memory_equal(a, b, la);
+		}
+	}
+}
+
 static void test_dnssec_nxdomain_nsec(void **state)
 {
 	(void)state;
@@ -1020,6 +1041,7 @@ int main(void)
 	};
 	const struct CMUnitTest dnssec[] = {
 		cmocka_unit_test(test_dnssec_positive),
+		cmocka_unit_test(test_dnssec_fast_path_same),
 		cmocka_unit_test(test_dnssec_nxdomain_nsec),
 		cmocka_unit_test(test_dnssec_nodata_nsec),
 	};
