@@ -287,6 +287,47 @@ static inline void fast_node(const struct fast_state *fs)
 	}
 }
 
+static size_t fast_opt_header(const struct eng_conf *conf, const uint8_t *q, uint8_t *resp,
+                              size_t pos, unsigned count, const struct fast_state *fs);
+
+/* One in-zone CNAME to a name that has the type asked for (no DNSSEC, no
+ * further CNAME, no wildcard, no cut): the CNAME as stored, then the
+ * target's rrset with its owners pointing at the CNAME's rdata. Anything
+ * else goes to the general path (0). */
+static size_t fast_cname(const struct eng_conf *conf, const uint8_t *q, uint8_t *resp,
+                         const struct name *qn, const struct fast_state *fs,
+                         const struct snap_node *nd)
+{
+	const struct snap *s = fs->zone;
+	const struct snap_rrset *cn = snap_node_find(s, nd, T_CNAME);
+	size_t end = fs->qend, optlen = fs->edns ? 11 : 0;
+	if (cn == NULL || cn->count != 1 || end + cn->wlen + optlen > fs->limit)
+		return 0;
+	memcpy(resp + end, snap_rrset_wire(cn), cn->wlen);
+	size_t rd = end + 12, pos = end + cn->wlen;
+	struct name t;
+	size_t tl = eng_read_name(resp, rd, pos, t.lc);
+	if (tl == 0 || rd > PTR_MAX)
+		return 0;
+	name_setup(&t, tl, (uint16_t)rd);
+	if (!name_in_zone(&t, s, (unsigned)qn->nlab - fs->zl))
+		return 0;
+	const struct snap_node *tn = lookup(s, t.lc, t.len, t.hs[0]);
+	if (tn == NULL || tn->cut != 0 || (tn->flags & (SNAP_N_DELEG | SNAP_N_CNAME)))
+		return 0;
+	const struct snap_rrset *rs = snap_node_find(s, tn, fs->qtype);
+	if (rs == NULL || (rs->flags & SNAP_RRSET_RELOC) ||
+	    pos + rs->wlen + optlen > fs->limit)
+		return 0;
+	uint8_t *r = resp + pos;
+	memcpy(r, snap_rrset_wire(rs), rs->wlen);
+	for (unsigned i = 0; i < rs->count; i++) {
+		wr16(r, (uint16_t)(0xc000u | rd));
+		r += 12u + rd16(r + 10);
+	}
+	return fast_opt_header(conf, q, resp, pos + rs->wlen, 1u + rs->count, fs);
+}
+
 static inline __attribute__((always_inline)) size_t fast_finish(const struct eng_conf *conf, const uint8_t *q, uint8_t *resp,
                           const struct name *qn, const struct fast_state *fs)
 {
@@ -308,8 +349,11 @@ static inline __attribute__((always_inline)) size_t fast_finish(const struct eng
 		}
 		roff = snap_rrset_next(roff, x);
 	}
-	if (rs == NULL)
+	if (rs == NULL) {
+		if ((nd->flags & SNAP_N_CNAME) && !(fs->dobit && (s->hdr->flags & SNAP_F_SIGNED)))
+			return fast_cname(conf, q, resp, qn, fs, nd);
 		return 0;
+	}
 	/* with DO in a signed zone the signatures follow, as stored */
 	const struct snap_rrset *sig = NULL;
 	if (fs->dobit && (s->hdr->flags & SNAP_F_SIGNED) && rs->sigs != 0)
@@ -326,11 +370,18 @@ static inline __attribute__((always_inline)) size_t fast_finish(const struct eng
 		pos += sig->wlen;
 		count += sig->count;
 	}
+	return fast_opt_header(conf, q, resp, pos, count, fs);
+}
+
+/* The header of a fast-path answer (AA, count answers) and the OPT. */
+static size_t fast_opt_header(const struct eng_conf *conf, const uint8_t *q, uint8_t *resp,
+                              size_t pos, unsigned count, const struct fast_state *fs)
+{
 	resp[2] = (uint8_t)(0x80 | 0x04 | (q[2] & 0x01));
 	resp[3] = (uint8_t)(q[3] & 0x10);
 	resp[6] = (uint8_t)(count >> 8);
 	resp[7] = (uint8_t)count;
-	if (edns) {
+	if (fs->edns) {
 		uint8_t *o = resp + pos;
 		uint16_t udp = conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT;
 		o[0] = 0;

@@ -135,6 +135,25 @@ next:
 	return NULL;
 }
 
+/* Whether the name n is at or below the apex of s (apex_labels labels). */
+static inline bool name_in_zone(const struct name *n, const struct snap *s,
+                                unsigned apex_labels)
+{
+	return n->nlab >= apex_labels &&
+	       n->len - n->off[n->nlab - apex_labels] == s->hdr->apex_len &&
+	       memcmp(n->lc + n->off[n->nlab - apex_labels], s->hdr->apex,
+	              s->hdr->apex_len) == 0;
+}
+
+/* Labels and suffix hashes of the len-octet name already in n->lc. */
+static inline void name_setup(struct name *n, size_t len, uint16_t pos)
+{
+	n->len = (uint8_t)len;
+	n->pos = pos;
+	n->nlab = (uint8_t)dname_label_offsets(n->lc, n->off);
+	dname_hash_suffixes_padded(n->lc, n->off, n->nlab, n->hs);
+}
+
 /* ---- engine_wire.c ---------------------------------------------------- */
 
 /* Position of the suffix k octets into the name written at pos. */

@@ -24,24 +24,6 @@ static const struct snap_node *closest(const struct snap *s, const struct name *
 	return &s->nodes[0];
 }
 
-/* Whether the name n is at or below the apex of s (apex_labels labels). */
-static inline bool name_in_zone(const struct name *n, const struct snap *s,
-                                unsigned apex_labels)
-{
-	return n->nlab >= apex_labels &&
-	       n->len - n->off[n->nlab - apex_labels] == s->hdr->apex_len &&
-	       memcmp(n->lc + n->off[n->nlab - apex_labels], s->hdr->apex,
-	              s->hdr->apex_len) == 0;
-}
-
-/* Labels and suffix hashes of the len-octet name already in n->lc. */
-static void name_setup(struct name *n, size_t len, uint16_t pos)
-{
-	n->len = (uint8_t)len;
-	n->pos = pos;
-	n->nlab = (uint8_t)dname_label_offsets(n->lc, n->off);
-	dname_hash_suffixes_padded(n->lc, n->off, n->nlab, n->hs);
-}
 /* Canonical predecessor-or-equal of lc among the canonical nodes. */
 static uint32_t canon_pred(const struct snap *s, const uint8_t *lc)
 {

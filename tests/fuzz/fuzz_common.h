@@ -32,6 +32,8 @@ static const char *const FUZZ_ZONE[] = {
 	"dn1.f.test. 3600 IN DNAME dn2.f.test.",
 	"x.dn2.f.test. 3600 IN DNAME dn1.f.test.",
 	"y.dn2.f.test. 3600 IN CNAME w.dn1.f.test.",
+	"www2.f.test. 3600 IN CNAME mail.f.test.",
+	"www3.f.test. 3600 IN CNAME txt.f.test.",
 	"mail.f.test. 3600 IN A 192.0.2.2",
 	"mail.f.test. 3600 IN AAAA 2001:db8::2",
 	"mail.f.test." FSIG("A", "3"),

@@ -673,6 +673,34 @@ static void test_referral_compressed_to_fit(void **state)
 	ldns_pkt_free(p);
 }
 
+/* The fast path (plain answers, one CNAME) gives the general path's bytes. */
+static void test_fast_path_same_as_general(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+		"mail.example.com.", "MaIl.example.com.", "www.example.com.", "WWW.Example.COM.",
+		"out.example.com.", "loop1.example.com.", "big.example.com.", "missing.example.com.",
+		"ns1.example.com.", "ns.sub.example.com.", "example.com.",
+	};
+	static const uint16_t types[] = { 1, 28, 16, 5, 6 };
+	struct eng_conf slow = { .no_fast_path = 1 };
+	static uint8_t a[65536], b[65536];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+			for (int tcp = 0; tcp < 2; tcp++) {
+				struct eng_xport x = { tcp ? ENG_TCP : ENG_UDP, NULL };
+				uint8_t q[300];
+				struct qopt o = { .edns = (int)(t & 1 ? 1232 : -1) };
+				size_t n = mkquery(q, names[i], types[t], &o);
+				size_t la = eng_answer(&conf, zs, q, n, a, sizeof(a), &x);
+				size_t lb = eng_answer(&slow, zs, q, n, b, sizeof(b), &x);
+				assert_int_equal(la, lb);
+				assert_memory_equal(a, b, la);
+			}
+		}
+	}
+}
+
 static void test_burst_same_as_single(void **state)
 {
 	(void)state;
@@ -1033,6 +1061,7 @@ int main(void)
 		cmocka_unit_test(test_truncation_whole_rrsets),
 		cmocka_unit_test(test_referral_compressed_to_fit),
 		cmocka_unit_test(test_burst_same_as_single),
+		cmocka_unit_test(test_fast_path_same_as_general),
 		cmocka_unit_test(test_chaos_identity),
 		cmocka_unit_test(test_nsid),
 	};
