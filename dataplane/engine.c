@@ -178,6 +178,7 @@ struct fast_state {
 	bool dobit;             /* DO set: signatures with the answer (RFC 4035 3.1.1) */
 	bool ok;                /* still a fast-path candidate */
 	const struct snap_node *node;   /* prefetch hint from fast_probe */
+	uint64_t cname_h;       /* hash of a CNAME target, 0: none (prefetch) */
 };
 
 static inline __attribute__((always_inline)) bool fast_parse(const struct eng_conf *conf, const struct zoneset *zs,
@@ -284,6 +285,48 @@ static inline void fast_node(const struct fast_state *fs)
 	if (fs->node != NULL) {
 		__builtin_prefetch(fs->zone->blob + fs->node->name);
 		__builtin_prefetch(fs->zone->blob + fs->node->rrsets);
+	}
+}
+
+/* For a name that holds a CNAME: hash its target (the stored rdata: its
+ * leading labels, then the root or a suffix of the question name) and
+ * prefetch the target's index slot, so its lookup does not wait on memory
+ * either. Hints only. */
+static inline void fast_cname_slot(const struct name *qn, struct fast_state *fs)
+{
+	const struct snap_node *nd = fs->node;
+	if (nd == NULL || !(nd->flags & SNAP_N_CNAME) || nd->nrrsets == 0)
+		return;
+	const struct snap *s = fs->zone;
+	const struct snap_rrset *rs = snap_rrset_at(s, nd->rrsets);
+	if (rs->type != T_CNAME)
+		return;
+	const uint8_t *src = snap_rrset_wire(rs) + 12;
+	uint8_t lc[DNAME_MAXLEN + 1 + 8];
+	size_t o = 0;
+	while (src[o] != 0 && src[o] < 0xc0)
+		o += 1u + src[o];
+	if (src[o] >= 0xc0) {
+		unsigned k = (unsigned)(((src[o] & 0x3f) << 8) | src[o + 1]) - 12u;
+		if (k >= qn->len || o + qn->len - k > DNAME_MAXLEN)
+			return;
+		memcpy(lc + o, qn->lc + k, qn->len - k);
+	} else {
+		lc[o] = 0;
+	}
+	dname_lower(lc, src, o);
+	fs->cname_h = dname_hash(lc);
+	__builtin_prefetch(&s->table[fs->cname_h & s->mask]);
+}
+
+static inline void fast_cname_node(const struct fast_state *fs)
+{
+	const struct snap *s = fs->zone;
+	uint64_t slot = s->table[fs->cname_h & s->mask];
+	if (slot != 0 && (uint32_t)(slot >> 32) == (uint32_t)(fs->cname_h >> 32)) {
+		const struct snap_node *n = &s->nodes[(uint32_t)slot - 1];
+		__builtin_prefetch(n);
+		__builtin_prefetch(s->blob + n->name);
 	}
 }
 
@@ -584,6 +627,18 @@ void eng_answer_burst(const struct eng_conf *conf, const struct zoneset *zs,
 	for (unsigned i = 0; i < n; i++)
 		if (fs[i].ok)
 			fast_node(&fs[i]);
+	/* stage 3b: names holding a CNAME: the target's slot, then its node */
+	unsigned ncname = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (fs[i].ok) {
+			fast_cname_slot(&qn[i], &fs[i]);
+			ncname += fs[i].cname_h != 0;
+		}
+	}
+	if (ncname > 0)
+		for (unsigned i = 0; i < n; i++)
+			if (fs[i].ok && fs[i].cname_h != 0)
+				fast_cname_node(&fs[i]);
 	/* stage 4: answer */
 	for (unsigned i = 0; i < n; i++) {
 		size_t len = fs[i].ok ? fast_finish(conf, m[i].q, m[i].resp, &qn[i], &fs[i]) : 0;
