@@ -20,15 +20,14 @@ DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null | sed 's/-I/-isys
 DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
 LIBS        := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
-# Libraries: the dataplane core (format, engine) and the control core.
-DP_SRCS   := dataplane/error.c dataplane/dname.c dataplane/snapshot.c \
-             dataplane/snapshot_writer.c dataplane/zoneset.c dataplane/engine.c \
-             dataplane/engine_resolve.c dataplane/engine_wire.c
-CTL_SRCS  := control/zonecheck.c control/compile.c
-# Binaries.
-DPBIN_SRCS := dataplane/main.c dataplane/io_socket.c dataplane/cmdsock.c \
-              dataplane/zonedb.c
+# Sources by folder: the dataplane binary's own files (main, I/O, command
+# socket, zone publication), the dataplane core library (format, engine:
+# every other dataplane/*.c), the control core library, the commands.
+DPBIN_SRCS   := dataplane/main.c $(wildcard dataplane/io_*.c) dataplane/cmdsock.c \
+                dataplane/zonedb.c
+DP_SRCS      := $(filter-out $(DPBIN_SRCS),$(wildcard dataplane/*.c))
 COMPILE_SRCS := control/edgedns_compile.c
+CTL_SRCS     := $(filter-out $(COMPILE_SRCS),$(wildcard control/*.c))
 
 DP_OBJS     := $(DP_SRCS:%.c=$(B)/%.o)
 CTL_OBJS    := $(CTL_SRCS:%.c=$(B)/%.o)
