@@ -500,11 +500,14 @@ static void additional(struct ctx *c)
 	unsigned nput = 0;
 	c->sect = S_AR;
 	for (unsigned i = 0; i < c->naddl; i++) {
-		uint8_t t[DNAME_MAXLEN + 1 + 8];
-		size_t tl = eng_read_name(c->r, c->addl[i], c->pos, t);
-		if (tl <= 1 || !dname_is_sub(t, s->hdr->apex))
+		struct name t;
+		size_t tl = eng_read_name(c->r, c->addl[i], c->pos, t.lc);
+		if (tl <= 1)
 			continue;
-		const struct snap_node *nd = lookup(s, t, tl, dname_hash(t));
+		name_setup(&t, tl, 0);
+		if (!name_in_zone(&t, s, c->apex_labels))
+			continue;
+		const struct snap_node *nd = lookup(s, t.lc, t.len, t.hs[0]);
 		if (nd == NULL)
 			continue;
 		bool dup = false;
