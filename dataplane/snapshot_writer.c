@@ -21,12 +21,16 @@
  *    an NSEC3 node for the NSEC3 set (and its RRSIGs).
  *  - wnsec (NSEC3): the entry matching H(*.name), else the one with the
  *    largest hash below it, wrapping to the last entry.
+ *
+ * Files: this one holds the builder API, the owner table, classification,
+ * canonical order, the file layout and I/O; snapshot_links.c the node links
+ * (cuts, wildcards, NSEC/NSEC3); snapshot_emit.c the rrset wire and node
+ * emission; snapshot_writer_int.h the structures they share.
  */
 #include "snapshot_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,84 +38,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nettle/sha1.h>
-#include <nettle/version.h>
 #include <xxhash.h>
 
 #include "dname.h"
 #include "dnsconst.h"
 #include "error.h"
 #include "snapshot.h"
-
-
-#define NONE UINT32_MAX
-#define RR_WIRE_HDR 12u /* C0 0C, type, class, ttl, rdlength */
-
-/* One RR as added. Sorted in place by (owner, key, sig, seq): each rrset is
- * a run, and the run of the RRSIGs covering it follows it directly. */
-struct wrr {
-	uint64_t rd;        /* rdata arena offset << 16 | rdlen */
-	uint32_t owner;
-	uint32_t ttl;
-	uint32_t seq;       /* insertion order */
-	uint16_t type;
-	uint16_t key;       /* type, or the type covered for an RRSIG */
-};
-
-/* wowner.flags */
-#define O_DATA 0x1u     /* has an rrset that belongs to a canonical node */
-#define O_N3 0x2u       /* has an NSEC3 rrset of the zone's chain */
-#define O_CANON 0x4u    /* is a canonical node (with data or an ENT) */
-
-/* wowner.tflags: types present (canonical part) */
-#define TB_NS 0x001u
-#define TB_CNAME 0x002u
-#define TB_SOA 0x004u
-#define TB_DNAME 0x008u
-#define TB_DS 0x010u
-#define TB_NSEC 0x020u
-#define TB_DNSKEY 0x040u
-#define TB_NSEC3PARAM 0x080u
-
-struct wowner {
-	uint64_t hash;      /* dname_hash of the lowercase name */
-	uint32_t name;      /* names arena offset (lowercase wire name) */
-	uint32_t rr_first;  /* run of its RRs in the sorted rrs[] */
-	uint32_t rr_end;
-	uint32_t node;      /* canonical node index or NONE */
-	uint32_t n3;        /* NSEC3 node index or NONE */
-	uint8_t len;
-	uint8_t flags;
-	uint16_t tflags;
-};
-
-struct snapw {
-	uint8_t apex[DNAME_MAXLEN];
-	size_t apex_len;
-	uint16_t rclass;
-	int have_class;
-	int have_n3;            /* n3_rd is set */
-	uint64_t n3_rd;         /* rd of the first NSEC3 RR added */
-
-	struct wrr *rrs;
-	size_t nrrs, rrs_cap;
-	uint8_t *rdata;
-	size_t rdata_len, rdata_cap;
-	struct wowner *owners;
-	size_t nowners, owners_cap;
-	uint8_t *names;
-	size_t names_len, names_cap;
-	uint64_t *htab;         /* hash >> 32 << 32 | (owner id + 1), 0 empty */
-	size_t hmask;
-
-	/* Results of the last build, for messages and tests. */
-	uint32_t orphan_sigs;   /* RRSIGs whose covered rrset is absent: dropped */
-	uint32_t dropped_n3;    /* NSEC3 RRs of another chain: dropped */
-};
+#include "snapshot_writer_int.h"
 
 
 /* Make room for need elements in a growable array (doubling). */
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int snapw_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)
 		return 0;
@@ -128,30 +65,10 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-static inline const uint8_t *oname(const struct snapw *w, const struct wowner *o)
-{
-	return w->names + o->name;
-}
-
-static inline const uint8_t *rr_rdata(const struct snapw *w, const struct wrr *r)
-{
-	return w->rdata + (r->rd >> 16);
-}
-
-static inline uint16_t rr_rdlen(const struct wrr *r)
-{
-	return (uint16_t)(r->rd & 0xffffu);
-}
-
-static inline int rr_is_sig(const struct wrr *r)
-{
-	return r->type == T_RRSIG;
-}
-
 /* ---- owner table ------------------------------------------------------ */
 
-static uint32_t owner_find(const struct snapw *w, const uint8_t *lname, size_t len,
-                           uint64_t h)
+uint32_t snapw_owner_find(const struct snapw *w, const uint8_t *lname, size_t len,
+                          uint64_t h)
 {
 	for (size_t i = h & w->hmask;; i = (i + 1) & w->hmask) {
 		uint64_t v = w->htab[i];
@@ -188,7 +105,7 @@ static int owner_rehash(struct snapw *w, size_t slots)
 static int owner_intern(struct snapw *w, const uint8_t *lname, size_t len,
                         uint64_t h, uint32_t *id)
 {
-	uint32_t f = owner_find(w, lname, len, h);
+	uint32_t f = snapw_owner_find(w, lname, len, h);
 	if (f != NONE) {
 		*id = f;
 		return 0;
@@ -202,8 +119,8 @@ static int owner_intern(struct snapw *w, const uint8_t *lname, size_t len,
 	}
 	if (w->names_len + len > UINT32_MAX)
 		return ED_ELIMIT;
-	if (grow((void **)&w->names, &w->names_cap, w->names_len + len, 1) != 0 ||
-	    grow((void **)&w->owners, &w->owners_cap, w->nowners + 1,
+	if (snapw_grow((void **)&w->names, &w->names_cap, w->names_len + len, 1) != 0 ||
+	    snapw_grow((void **)&w->owners, &w->owners_cap, w->nowners + 1,
 	         sizeof(*w->owners)) != 0)
 		return ED_ENOMEM;
 	struct wowner *o = &w->owners[w->nowners];
@@ -309,8 +226,8 @@ int snapw_add_rr(struct snapw *w, const uint8_t *owner, uint16_t type,
 	int rc = owner_intern(w, lname, len, dname_hash(lname), &id);
 	if (rc != 0)
 		return rc;
-	if (grow((void **)&w->rdata, &w->rdata_cap, w->rdata_len + rdlen, 1) != 0 ||
-	    grow((void **)&w->rrs, &w->rrs_cap, w->nrrs + 1, sizeof(*w->rrs)) != 0)
+	if (snapw_grow((void **)&w->rdata, &w->rdata_cap, w->rdata_len + rdlen, 1) != 0 ||
+	    snapw_grow((void **)&w->rrs, &w->rrs_cap, w->nrrs + 1, sizeof(*w->rrs)) != 0)
 		return ED_ENOMEM;
 	struct wrr *r = &w->rrs[w->nrrs];
 	r->rd = ((uint64_t)w->rdata_len << 16) | rdlen;
@@ -349,7 +266,7 @@ static int rr_cmp(const void *pa, const void *pb)
 }
 
 /* End of the run (same owner, key and sig) starting at i. */
-static size_t run_end(const struct snapw *w, size_t i, size_t end)
+size_t snapw_run_end(const struct snapw *w, size_t i, size_t end)
 {
 	const struct wrr *a = &w->rrs[i];
 	size_t j = i + 1;
@@ -398,363 +315,7 @@ static void reverse_labels(uint8_t *dst, const uint8_t *name)
 	}
 }
 
-struct n3ent {
-	uint8_t hash[SNAP_NSEC3_HASHLEN];
-	uint32_t id;
-};
-
-static int n3ent_cmp(const void *a, const void *b)
-{
-	return memcmp(((const struct n3ent *)a)->hash, ((const struct n3ent *)b)->hash,
-	              SNAP_NSEC3_HASHLEN);
-}
-
-/* RFC 4648 base32hex, no padding, case-insensitive: 32 characters -> 20 octets. */
-static int b32hex_hash(const uint8_t *s, size_t n, uint8_t *out)
-{
-	if (n != 32)
-		return -1;
-	uint32_t acc = 0;
-	unsigned bits = 0, o = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned c = s[i], v;
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'v')
-			v = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'V')
-			v = c - 'A' + 10;
-		else
-			return -1;
-		acc = (acc << 5) | v;
-		bits += 5;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return 0;
-}
-
-static void sha1_final(struct sha1_ctx *c, uint8_t *digest)
-{
-#if NETTLE_VERSION_MAJOR > 3 || (NETTLE_VERSION_MAJOR == 3 && NETTLE_VERSION_MINOR >= 10)
-	sha1_digest(c, digest);
-#else
-	sha1_digest(c, SHA1_DIGEST_SIZE, digest);
-#endif
-}
-
-/* RFC 5155 5: IH(salt, x, 0) = H(x || salt), IH(salt, x, k) = H(IH(k-1) || salt). */
-static void nsec3_hash(const struct snap_header *hd, const uint8_t *lname,
-                       size_t len, uint8_t *out)
-{
-	struct sha1_ctx c;
-	sha1_init(&c);
-	sha1_update(&c, len, lname);
-	sha1_update(&c, hd->nsec3_saltlen, hd->nsec3_salt);
-	sha1_final(&c, out);
-	for (unsigned k = 0; k < hd->nsec3_iters; k++) {
-		sha1_init(&c);
-		sha1_update(&c, SNAP_NSEC3_HASHLEN, out);
-		sha1_update(&c, hd->nsec3_saltlen, hd->nsec3_salt);
-		sha1_final(&c, out);
-	}
-}
-
-/* Index of the last entry <= h, or -1 when h is below all; *eq when equal. */
-static long n3_floor(const struct n3ent *t, size_t n, const uint8_t *h, int *eq)
-{
-	size_t lo = 0, hi = n;  /* first entry > h is in [lo, hi] */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (memcmp(t[mid].hash, h, SNAP_NSEC3_HASHLEN) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*eq = lo > 0 && memcmp(t[lo - 1].hash, h, SNAP_NSEC3_HASHLEN) == 0;
-	return (long)lo - 1;
-}
-
-/* ---- rrset wire --------------------------------------------------------- */
-
-struct ownerinfo {
-	const uint8_t *name;    /* lowercase */
-	uint8_t off[DNAME_MAXLABELS];
-	unsigned n;
-};
-
-/* Write name (original case) compressed against the owner; returns octets. */
-static size_t put_name(uint8_t *out, const uint8_t *name, const struct ownerinfo *oi,
-                       int *reloc)
-{
-	uint8_t off[DNAME_MAXLABELS];
-	unsigned n = dname_label_offsets(name, off);
-	unsigned m = 0;
-	while (m < n && m < oi->n) {
-		const uint8_t *a = name + off[n - 1 - m];
-		const uint8_t *b = oi->name + oi->off[oi->n - 1 - m];
-		if (a[0] != b[0])
-			break;
-		unsigned k;
-		for (k = 1; k <= a[0]; k++)
-			if (dname_lower_octet(a[k]) != b[k])
-				break;
-		if (k <= a[0])
-			break;
-		m++;
-	}
-	if (m == 0) {
-		size_t len = (size_t)off[n] + 1u;
-		if (out != NULL)
-			memcpy(out, name, len);
-		return len;
-	}
-	size_t pre = off[n - m];
-	unsigned ptr = 0xc000u | (12u + oi->off[oi->n - m]);
-	if (out != NULL) {
-		memcpy(out, name, pre);
-		out[pre] = (uint8_t)(ptr >> 8);
-		out[pre + 1] = (uint8_t)ptr;
-	}
-	*reloc = 1;
-	return pre + 2;
-}
-
-/* rdata of one RR as stored in the wire; returns octets. */
-static size_t put_rdata(uint8_t *out, uint16_t type, const uint8_t *rd, size_t n,
-                        const struct ownerinfo *oi, int *reloc)
-{
-	size_t o = 0, a;
-	switch (type) {
-	case T_NS:
-	case T_CNAME:
-	case T_PTR:
-		return put_name(out, rd, oi, reloc);
-	case T_MX:
-		if (out != NULL)
-			memcpy(out, rd, 2);
-		return 2 + put_name(out ? out + 2 : NULL, rd + 2, oi, reloc);
-	case T_SOA:
-		a = dname_len(rd);
-		o = put_name(out, rd, oi, reloc);
-		o += put_name(out ? out + o : NULL, rd + a, oi, reloc);
-		a += dname_len(rd + a);
-		if (out != NULL)
-			memcpy(out + o, rd + a, 20);
-		return o + 20;
-	}
-	if (out != NULL && n > 0)
-		memcpy(out, rd, n);
-	return n;
-}
-
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-struct emit {
-	struct snapw *w;
-	uint8_t *blob;          /* NULL: measure only */
-	uint64_t pos;
-	uint32_t nrrsets, nrrs, nsigsets;
-	uint32_t soa, apex_ns;
-	uint64_t *setoff;       /* scratch: offsets of a node's data rrsets */
-	size_t setcap;
-	char *err;
-	size_t errlen;
-};
-
-/* Emit the rrset of RRs [i, j) at e->pos (4-aligned). */
-static int emit_set(struct emit *e, size_t i, size_t j, const struct ownerinfo *oi)
-{
-	const struct snapw *w = e->w;
-	const struct wrr *first = &w->rrs[i];
-	char nb[DNAME_MAXLEN * 4 + 1];
-	if (j - i > 0xffffu) {
-		ed_seterr(e->err, e->errlen, "%s type %u: more than 65535 RRs in one set",
-		       dname_to_str(oi->name, nb, sizeof(nb)), first->type);
-		return ED_ELIMIT;
-	}
-	uint8_t *hdrp = e->blob ? e->blob + e->pos : NULL;
-	uint8_t *out = hdrp ? hdrp + sizeof(struct snap_rrset) : NULL;
-	size_t wlen = 0;
-	int reloc = 0;
-	for (size_t k = i; k < j; k++) {
-		const struct wrr *r = &w->rrs[k];
-		uint8_t *p = out ? out + wlen : NULL;
-		size_t rl = put_rdata(p ? p + RR_WIRE_HDR : NULL, r->type, rr_rdata(w, r),
-		                      rr_rdlen(r), oi, &reloc);
-		if (p != NULL) {
-			p[0] = 0xc0;
-			p[1] = 0x0c;
-			put16(p + 2, r->type);
-			put16(p + 4, w->rclass);
-			put32(p + 6, first->ttl);
-			put16(p + 10, (unsigned)rl);
-		}
-		wlen += RR_WIRE_HDR + rl;
-		if (wlen > 0xffffu) {
-			ed_seterr(e->err, e->errlen, "%s type %u: rrset wire over 65535 octets",
-			       dname_to_str(oi->name, nb, sizeof(nb)), first->type);
-			return ED_ELIMIT;
-		}
-	}
-	if (hdrp != NULL) {
-		struct snap_rrset rs = {
-			.type = first->type,
-			.count = (uint16_t)(j - i),
-			.ttl = first->ttl,
-			.wlen = (uint32_t)wlen,
-			.flags = reloc ? SNAP_RRSET_RELOC : 0,
-		};
-		memcpy(hdrp, &rs, sizeof(rs));
-	}
-	e->pos += sizeof(struct snap_rrset) + ((wlen + 3u) & ~(size_t)3u);
-	e->nrrs += (uint32_t)(j - i);
-	return 0;
-}
-
-/* Emit the name and rrsets of owner id as node nd: the canonical part
- * (n3part 0: every type but NSEC3) or the NSEC3 part. The node's list is
- * consecutive; the RRSIG sets follow the list. */
-static int emit_node(struct emit *e, uint32_t id, int n3part, struct snap_node *nd)
-{
-	struct snapw *w = e->w;
-	const struct wowner *o = &w->owners[id];
-	struct ownerinfo oi;
-	oi.name = oname(w, o);
-	oi.n = dname_label_offsets(oi.name, oi.off);
-	nd->name = (uint32_t)e->pos;
-	if (e->blob != NULL)
-		memcpy(e->blob + e->pos, oi.name, o->len);
-	e->pos = (e->pos + o->len + 3u) & ~(uint64_t)3u;
-	nd->rrsets = 0;
-	nd->nrrsets = 0;
-
-	/* Pass 1: the list. */
-	size_t nsets = 0;
-	for (size_t i = o->rr_first; i < o->rr_end;) {
-		size_t j = run_end(w, i, o->rr_end);
-		const struct wrr *r = &w->rrs[i];
-		if (!rr_is_sig(r) && (r->key == T_NSEC3) == (n3part != 0)) {
-			if (grow((void **)&e->setoff, &e->setcap, nsets + 1,
-			         sizeof(*e->setoff)) != 0)
-				return ED_ENOMEM;
-			if (nd->nrrsets == 0)
-				nd->rrsets = (uint32_t)e->pos;
-			if (nd->nrrsets == 0xffffu)
-				return ED_ELIMIT;
-			e->setoff[nsets++] = e->pos;
-			if (!n3part && id == 0 && r->type == T_SOA)
-				e->soa = (uint32_t)e->pos;
-			if (!n3part && id == 0 && r->type == T_NS)
-				e->apex_ns = (uint32_t)e->pos;
-			int rc = emit_set(e, i, j, &oi);
-			if (rc != 0)
-				return rc;
-			nd->nrrsets++;
-			e->nrrsets++;
-		}
-		i = j;
-	}
-	/* Pass 2: the signatures, each right after the run it covers. */
-	size_t k = 0;
-	int prev_in = 0;        /* the previous run was a data set emitted above */
-	uint16_t prev_key = 0;
-	for (size_t i = o->rr_first; i < o->rr_end;) {
-		size_t j = run_end(w, i, o->rr_end);
-		const struct wrr *r = &w->rrs[i];
-		if (!rr_is_sig(r)) {
-			prev_in = (r->key == T_NSEC3) == (n3part != 0);
-			prev_key = r->key;
-			if (prev_in)
-				k++;
-		} else {
-			if (prev_in && prev_key == r->key) {
-				if (e->blob != NULL) {
-					uint32_t so = (uint32_t)e->pos;
-					memcpy(e->blob + e->setoff[k - 1] +
-					       offsetof(struct snap_rrset, sigs), &so, sizeof(so));
-				}
-				int rc = emit_set(e, i, j, &oi);
-				if (rc != 0)
-					return rc;
-				e->nsigsets++;
-			}
-			prev_in = 0;
-		}
-		i = j;
-	}
-	return 0;
-}
-
 /* ---- the build -------------------------------------------------------- */
-
-static void canon_flags(const struct snapw *w, uint32_t id, struct snap_node *nd)
-{
-	const struct wowner *o = &w->owners[id];
-	const uint8_t *name = oname(w, o);
-	uint16_t f = 0;
-	if (id == 0)
-		f |= SNAP_N_APEX;
-	if ((o->tflags & TB_NS) && id != 0)
-		f |= SNAP_N_DELEG;
-	if ((f & SNAP_N_DELEG) && (o->tflags & TB_DS))
-		f |= SNAP_N_HAS_DS;
-	if (o->tflags & TB_DNAME)
-		f |= SNAP_N_DNAME;
-	if (o->tflags & TB_CNAME)
-		f |= SNAP_N_CNAME;
-	if (o->tflags & TB_NSEC)
-		f |= SNAP_N_NSEC;
-	if (!(o->flags & O_DATA))
-		f |= SNAP_N_ENT;
-	if (name[0] == 1 && name[1] == '*')
-		f |= SNAP_N_WILD;
-	nd->flags = f;
-	nd->namelen = o->len;
-	nd->nlabels = (uint8_t)dname_labels(name);
-}
-
-/* Node index of "*.<name of id>", or NONE. */
-static uint32_t wild_of(const struct snapw *w, uint32_t id)
-{
-	const struct wowner *o = &w->owners[id];
-	if (o->len + 2u > DNAME_MAXLEN)
-		return NONE;
-	uint8_t buf[DNAME_MAXLEN];
-	buf[0] = 1;
-	buf[1] = '*';
-	memcpy(buf + 2, oname(w, o), o->len);
-	uint32_t f = owner_find(w, buf, o->len + 2u, dname_hash_step(o->hash, buf));
-	return f == NONE ? NONE : w->owners[f].node;
-}
-
-struct build {
-	struct snapw *w;
-	struct snap_header *hd;     /* scratch header: params, counts */
-	uint32_t *corder;           /* canonical node -> owner id */
-	uint32_t ncanon;
-	struct n3ent *n3;
-	uint32_t nn3;
-	struct snap_node *nodes;
-	uint32_t *parent;
-	int nsec_mode, nsec3_mode;
-	char *err;
-	size_t errlen;
-};
 
 /* Sort the RRs, set owner runs, flags and the chain parameters. */
 static int classify(struct build *b)
@@ -786,7 +347,7 @@ static int classify(struct build *b)
 			prev_data = 0;
 			prev_owner = r->owner;
 		}
-		size_t j = run_end(w, i, o->rr_end);
+		size_t j = snapw_run_end(w, i, o->rr_end);
 		if (rr_is_sig(r)) {
 			if (!(prev_data && prev_key == r->key))
 				w->orphan_sigs += (uint32_t)(j - i);
@@ -969,160 +530,6 @@ static int canon_order(struct build *b)
 	return 0;
 }
 
-static int nsec3_order(struct build *b)
-{
-	struct snapw *w = b->w;
-	size_t n = 0;
-	for (size_t id = 0; id < w->nowners; id++)
-		n += (w->owners[id].flags & O_N3) != 0;
-	if (n + b->ncanon >= NONE)
-		return ED_ELIMIT;
-	b->n3 = malloc((n ? n : 1) * sizeof(*b->n3));
-	if (b->n3 == NULL)
-		return ED_ENOMEM;
-	size_t k = 0;
-	for (size_t id = 0; id < w->nowners; id++) {
-		const struct wowner *o = &w->owners[id];
-		if (!(o->flags & O_N3))
-			continue;
-		const uint8_t *name = oname(w, o);
-		if (b32hex_hash(name + 1, name[0], b->n3[k].hash) != 0) {
-			char nb[DNAME_MAXLEN * 4 + 1];
-			ed_seterr(b->err, b->errlen, "NSEC3 owner %s: first label is not a "
-			       "base32hex SHA-1 hash", dname_to_str(name, nb, sizeof(nb)));
-			return ED_EZONE;
-		}
-		b->n3[k++].id = (uint32_t)id;
-	}
-	qsort(b->n3, n, sizeof(*b->n3), n3ent_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && memcmp(b->n3[i - 1].hash, b->n3[i].hash, SNAP_NSEC3_HASHLEN) == 0) {
-			char nb[DNAME_MAXLEN * 4 + 1];
-			ed_seterr(b->err, b->errlen, "NSEC3 owner %s: hash appears twice",
-			       dname_to_str(oname(w, &w->owners[b->n3[i].id]), nb, sizeof(nb)));
-			return ED_EZONE;
-		}
-		w->owners[b->n3[i].id].n3 = b->ncanon + (uint32_t)i;
-	}
-	b->nn3 = (uint32_t)n;
-	return 0;
-}
-
-/* Flags, cut, wildcard and chain links of the canonical nodes. */
-static int link_nodes(struct build *b)
-{
-	struct snapw *w = b->w;
-	uint32_t nc = b->ncanon;
-	b->parent = malloc((nc ? nc : 1) * sizeof(*b->parent));
-	if (b->parent == NULL)
-		return ED_ENOMEM;
-	for (uint32_t i = 0; i < nc; i++) {
-		uint32_t id = b->corder[i];
-		struct snap_node *nd = &b->nodes[i];
-		canon_flags(w, id, nd);
-		uint32_t wi = wild_of(w, id);
-		nd->wild = wi == NONE ? 0 : wi + 1;
-		if (i == 0) {
-			b->parent[0] = NONE;
-			continue;
-		}
-		const struct wowner *o = &w->owners[id];
-		const uint8_t *pn = oname(w, o) + 1 + oname(w, o)[0];
-		size_t plen = o->len - 1u - oname(w, o)[0];
-		uint32_t pid = owner_find(w, pn, plen, dname_hash(pn));
-		uint32_t p = w->owners[pid].node;   /* ancestors are canonical */
-		b->parent[i] = p;
-		const struct snap_node *pd = &b->nodes[p];
-		nd->cut = (pd->flags & (SNAP_N_DELEG | SNAP_N_DNAME)) ? p + 1 : pd->cut;
-	}
-	if (b->nsec_mode) {
-		uint32_t last = 0;
-		for (uint32_t i = 0; i < nc; i++) {
-			if (b->nodes[i].flags & SNAP_N_NSEC)
-				last = i + 1;
-			b->nodes[i].nsec = last;
-		}
-		/* The predecessor of "*.<name>": name itself, or the end of the
-		 * leading children subtrees whose label sorts before "*" (first
-		 * octet < '*'). Subtrees are contiguous in canonical order. */
-		uint32_t *send = malloc((nc ? nc : 1) * sizeof(*send));
-		uint32_t *stack = malloc((nc ? nc : 1) * sizeof(*stack));
-		if (send == NULL || stack == NULL) {
-			free(send);
-			free(stack);
-			return ED_ENOMEM;
-		}
-		uint32_t sp = 0;
-		for (uint32_t i = 0; i < nc; i++) {
-			while (sp > 0 && stack[sp - 1] != b->parent[i])
-				send[stack[--sp]] = i;
-			stack[sp++] = i;
-		}
-		while (sp > 0)
-			send[stack[--sp]] = nc;
-		for (uint32_t i = 0; i < nc; i++) {
-			struct snap_node *nd = &b->nodes[i];
-			if (nd->wild != 0) {
-				nd->wnsec = b->nodes[nd->wild - 1].nsec;
-				continue;
-			}
-			uint32_t j = i + 1;
-			while (j < send[i]) {
-				/* j is a child of i: its first label is the child label. */
-				const uint8_t *cn = oname(w, &w->owners[b->corder[j]]);
-				if (cn[1] >= '*')
-					break;
-				j = send[j];
-			}
-			nd->wnsec = b->nodes[j - 1].nsec;
-		}
-		free(send);
-		free(stack);
-	} else if (b->nsec3_mode && b->nn3 > 0 && b->hd->nsec3_alg == 1) {
-		for (uint32_t i = 0; i < nc; i++) {
-			const struct wowner *o = &w->owners[b->corder[i]];
-			uint8_t h[SNAP_NSEC3_HASHLEN];
-			int eq;
-			nsec3_hash(b->hd, oname(w, o), o->len, h);
-			long f = n3_floor(b->n3, b->nn3, h, &eq);
-			b->nodes[i].nsec = eq ? (uint32_t)f + 1 : 0;
-			if (o->len + 2u > DNAME_MAXLEN)
-				continue;
-			uint8_t wn[DNAME_MAXLEN];
-			wn[0] = 1;
-			wn[1] = '*';
-			memcpy(wn + 2, oname(w, o), o->len);
-			nsec3_hash(b->hd, wn, o->len + 2u, h);
-			f = n3_floor(b->n3, b->nn3, h, &eq);
-			b->nodes[i].wnsec = f < 0 ? b->nn3 : (uint32_t)f + 1;
-		}
-	}
-	return 0;
-}
-
-/* Emit every node; in the measuring run (no blob) nothing is stored. */
-static int emit_all(struct build *b, struct emit *e)
-{
-	struct snap_node scratch;
-	for (uint32_t i = 0; i < b->ncanon; i++) {
-		struct snap_node *nd = e->blob ? &b->nodes[i] : &scratch;
-		int rc = emit_node(e, b->corder[i], 0, nd);
-		if (rc != 0)
-			return rc;
-	}
-	for (uint32_t i = 0; i < b->nn3; i++) {
-		struct snap_node *nd = e->blob ? &b->nodes[b->ncanon + i] : &scratch;
-		int rc = emit_node(e, b->n3[i].id, 1, nd);
-		if (rc != 0)
-			return rc;
-		const uint8_t *name = oname(b->w, &b->w->owners[b->n3[i].id]);
-		nd->flags = SNAP_N_NSEC3;
-		nd->namelen = (uint8_t)dname_len(name);
-		nd->nlabels = (uint8_t)dname_labels(name);
-	}
-	return 0;
-}
-
 static uint64_t align64(uint64_t v)
 {
 	return (v + SNAP_ALIGN - 1) & ~(uint64_t)(SNAP_ALIGN - 1);
@@ -1140,11 +547,11 @@ static int build_image(struct snapw *w, uint8_t **img, size_t *imglen,
 	if (rc == 0)
 		rc = canon_order(&b);
 	if (rc == 0)
-		rc = nsec3_order(&b);
+		rc = snapw_nsec3_order(&b);
 	/* Dry run: measure the blob, so the whole file is one allocation. */
 	if (rc == 0) {
 		e.pos = 8;
-		rc = emit_all(&b, &e);
+		rc = snapw_emit_all(&b, &e);
 	}
 	if (rc == 0 && e.pos > SNAP_BLOB_MAX) {
 		ed_seterr(err, errlen, "blob of %llu octets is over the 4 GiB format limit",
@@ -1178,13 +585,13 @@ static int build_image(struct snapw *w, uint8_t **img, size_t *imglen,
 	}
 
 	b.nodes = (struct snap_node *)(void *)(out + hd.nodes_off);
-	rc = link_nodes(&b);
+	rc = snapw_link_nodes(&b);
 	if (rc != 0)
 		goto out;
 	e.blob = out + hd.blob_off;
 	e.pos = 8;
 	e.nrrs = e.nrrsets = e.nsigsets = 0;
-	rc = emit_all(&b, &e);
+	rc = snapw_emit_all(&b, &e);
 	if (rc != 0)
 		goto out;
 
