@@ -371,6 +371,43 @@ static size_t fast_cname(const struct eng_conf *conf, const uint8_t *q, uint8_t 
 	return fast_opt_header(conf, q, resp, pos + rs->wlen, 1u + rs->count, fs);
 }
 
+/* A name that does not exist, with no DNSSEC, no wildcard, cut or DNAME
+ * above it: NXDOMAIN with the apex SOA at its negative TTL (RFC 2308 3).
+ * The SOA's owner is the apex, a suffix of the question, so its stored
+ * bytes only need their pointers moved there. Otherwise 0. */
+static size_t fast_nxdomain(const struct eng_conf *conf, const uint8_t *q, uint8_t *resp,
+                            const struct name *qn, const struct fast_state *fs)
+{
+	const struct snap *s = fs->zone;
+	if (fs->dobit && (s->hdr->flags & SNAP_F_SIGNED))
+		return 0;
+	unsigned zl = fs->zl, i = 1;
+	const struct snap_node *ce = NULL;
+	for (; i <= zl && ce == NULL; i++)
+		ce = lookup(s, qn->lc + qn->off[i], (size_t)(qn->len - qn->off[i]), qn->hs[i]);
+	if (ce == NULL || ce->cut != 0 || ce->wild != 0 ||
+	    (ce->flags & (SNAP_N_DELEG | SNAP_N_DNAME)))
+		return 0;
+	const struct snap_rrset *soa = snap_rrset_at(s, s->hdr->soa);
+	size_t end = fs->qend, optlen = fs->edns ? 11 : 0;
+	if (end + soa->wlen + optlen > fs->limit)
+		return 0;
+	uint8_t *r = resp + end;
+	memcpy(r, snap_rrset_wire(soa), soa->wlen);
+	uint16_t apos = (uint16_t)(12u + qn->off[zl]);
+	for (unsigned k = 0; k < soa->count; k++) {
+		wr16(r, (uint16_t)(0xc000u | apos));
+		wr32(r + 6, s->hdr->neg_ttl);
+		if (soa->flags & SNAP_RRSET_RELOC)
+			eng_shift_rdata(r + 12, T_SOA, (uint16_t)(apos - 12u));
+		r += 12u + rd16(r + 10);
+	}
+	size_t pos = fast_opt_header(conf, q, resp, end + soa->wlen, 0, fs);
+	resp[3] = (uint8_t)((resp[3] & 0xf0) | RC_NXDOMAIN);
+	resp[9] = (uint8_t)soa->count;
+	return pos;
+}
+
 static inline __attribute__((always_inline)) size_t fast_finish(const struct eng_conf *conf, const uint8_t *q, uint8_t *resp,
                           const struct name *qn, const struct fast_state *fs)
 {
@@ -379,7 +416,9 @@ static inline __attribute__((always_inline)) size_t fast_finish(const struct eng
 	uint16_t qtype = fs->qtype;
 	bool edns = fs->edns;
 	const struct snap_node *nd = lookup(s, qn->lc, qn->len, qn->hs[0]);
-	if (nd == NULL || nd->cut != 0 || (nd->flags & SNAP_N_DELEG))
+	if (nd == NULL)
+		return fast_nxdomain(conf, q, resp, qn, fs);
+	if (nd->cut != 0 || (nd->flags & SNAP_N_DELEG))
 		return 0;
 	const struct snap_rrset *rs = NULL;
 	uint32_t roff = nd->rrsets;

@@ -20,6 +20,7 @@
 #define MAX_ADDL 64
 #define MAX_PROOFS 8
 #define PTR_MAX 0x3fffu
+#define TTL_KEEP UINT32_MAX   /* put_rrset: keep the stored TTL */
 
 /* A name being resolved: the question name, or a CNAME/DNAME target. */
 struct name {
@@ -159,6 +160,9 @@ static inline void name_setup(struct name *n, size_t len, uint16_t pos)
 /* Position of the suffix k octets into the name written at pos. */
 uint16_t eng_suffix_pos(const uint8_t *r, uint16_t pos, unsigned k);
 
+/* Move the owner-relative pointers in one stored RR's rdata by delta. */
+void eng_shift_rdata(uint8_t *rd, uint16_t type, uint16_t delta);
+
 /* A pointer to pos, or the lowercase name lc when pos is out of reach. */
 bool eng_put_ref(struct ctx *c, uint16_t pos, const uint8_t *lc);
 
@@ -171,7 +175,7 @@ uint16_t eng_put_name(struct ctx *c, const uint8_t *lc);
 size_t eng_read_name(const uint8_t *r, size_t pos, size_t end, uint8_t *out);
 
 /* One rrset from the snapshot with its owner at o; nothing written and
- * false when out of room. ttl 0 keeps the stored TTL; *rdata0 (may be
+ * false when out of room. ttl TTL_KEEP keeps the stored TTL; *rdata0 (may be
  * NULL) gets the position of the first RR's rdata. */
 bool eng_put_rrset(struct ctx *c, const struct snap_rrset *rs, struct owner *o,
                    uint32_t ttl, uint16_t *rdata0);

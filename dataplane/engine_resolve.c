@@ -97,7 +97,7 @@ static void put_nsec(struct ctx *c, const struct snap *s, uint32_t nsec)
 	if (rs == NULL)
 		return;
 	struct owner o = { 0, snap_node_name(s, n), 0, false };
-	eng_put_set(c, s, rs, &o, 0, NULL);
+	eng_put_set(c, s, rs, &o, TTL_KEEP, NULL);
 }
 
 /* The NSEC3 rrset of nsec3 table entry index+1 e. */
@@ -113,7 +113,7 @@ static void put_nsec3(struct ctx *c, const struct snap *s, uint32_t e)
 	if (rs == NULL)
 		return;
 	struct owner o = { 0, snap_node_name(s, n), 0, false };
-	eng_put_set(c, s, rs, &o, 0, NULL);
+	eng_put_set(c, s, rs, &o, TTL_KEEP, NULL);
 }
 
 /* NSEC3: closest provable encloser of name n starting at label i (walking
@@ -165,13 +165,13 @@ static void referral(struct ctx *c, const struct snap *s, const struct name *n,
 	c->sect = S_NS;
 	struct owner o = { name_suffix(c, n, cutl), n->lc + n->off[cutl], 0, false };
 	const struct snap_rrset *ns = snap_node_find(s, cut, T_NS);
-	if (ns == NULL || !eng_put_set(c, s, ns, &o, 0, NULL))
+	if (ns == NULL || !eng_put_set(c, s, ns, &o, TTL_KEEP, NULL))
 		return;
 	if (!c->dnssec)
 		return;
 	const struct snap_rrset *ds = snap_node_find(s, cut, T_DS);
 	if (ds != NULL) {
-		eng_put_set(c, s, ds, &o, 0, NULL);
+		eng_put_set(c, s, ds, &o, TTL_KEEP, NULL);
 	} else if (s->hdr->flags & SNAP_F_NSEC3) {
 		if (cut->nsec != 0)
 			put_nsec3(c, s, cut->nsec);
@@ -315,7 +315,7 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 			for (unsigned i = 0; i < nd->nrrsets; i++) {
 				const struct snap_rrset *x = snap_rrset_at(s, off);
 				if (x->sigs != 0) {
-					if (!eng_put_rrset(c, snap_rrset_at(s, x->sigs), &o, 0, NULL)) {
+					if (!eng_put_rrset(c, snap_rrset_at(s, x->sigs), &o, TTL_KEEP, NULL)) {
 						c->tc = true;
 						return STEP_DONE;
 					}
@@ -347,7 +347,7 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 			return STEP_DONE;
 		}
 		if (c->qtype == T_RRSIG) {
-			if (!eng_put_rrset(c, snap_rrset_at(s, rs->sigs), &o, 0, NULL)) {
+			if (!eng_put_rrset(c, snap_rrset_at(s, rs->sigs), &o, TTL_KEEP, NULL)) {
 				c->tc = true;
 				return STEP_DONE;
 			}
@@ -355,14 +355,14 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 				wild_proof(c, s, n, cel);
 			return STEP_DONE;
 		}
-		if (eng_put_set(c, s, rs, &o, 0, NULL) && wild)
+		if (eng_put_set(c, s, rs, &o, TTL_KEEP, NULL) && wild)
 			wild_proof(c, s, n, cel);
 		return STEP_DONE;
 	}
 
 	rs = snap_node_find(s, nd, c->qtype);
 	if (rs != NULL) {
-		if (eng_put_set(c, s, rs, &o, 0, NULL) && wild)
+		if (eng_put_set(c, s, rs, &o, TTL_KEEP, NULL) && wild)
 			wild_proof(c, s, n, cel);
 		return STEP_DONE;
 	}
@@ -374,7 +374,7 @@ static enum step answer_node(struct ctx *c, const struct snap *s, const struct n
 		answer_note(c, s, rs, 0);
 		c->cnames++;
 		uint16_t rd = 0;
-		if (!eng_put_set(c, s, rs, &o, 0, &rd))
+		if (!eng_put_set(c, s, rs, &o, TTL_KEEP, &rd))
 			return STEP_DONE;
 		if (wild)
 			wild_proof(c, s, n, cel);
@@ -399,7 +399,7 @@ static enum step dname_synth(struct ctx *c, const struct snap *s, const struct n
 	uint16_t rd = 0;
 	/* written before in this chain: its target is where it was written */
 	if (!answer_has(c, s, rs, &rd)) {
-		if (!eng_put_set(c, s, rs, &o, 0, &rd))
+		if (!eng_put_set(c, s, rs, &o, TTL_KEEP, &rd))
 			return STEP_DONE;
 		answer_note(c, s, rs, rd);
 	}
@@ -521,7 +521,7 @@ static void additional(struct ctx *c)
 			if (rs == NULL)
 				continue;
 			struct owner o = { c->addl[i], snap_node_name(s, nd), 0, false };
-			if (!eng_put_rrset(c, rs, &o, 0, NULL)) {
+			if (!eng_put_rrset(c, rs, &o, TTL_KEEP, NULL)) {
 				if (c->referral && nd->cut != 0)
 					c->tc = true;   /* glue below the cut is needed */
 				return;
@@ -538,7 +538,7 @@ static void additional(struct ctx *c)
 		if (put[j].rs->sigs == 0)
 			continue;
 		struct owner o = { put[j].pos, snap_node_name(s, put[j].nd), 0, false };
-		if (!eng_put_rrset(c, snap_rrset_at(s, put[j].rs->sigs), &o, 0, NULL))
+		if (!eng_put_rrset(c, snap_rrset_at(s, put[j].rs->sigs), &o, TTL_KEEP, NULL))
 			return;
 	}
 }

@@ -198,7 +198,7 @@ static void shift_name(uint8_t *p, uint16_t delta)
 		wr16(p, (uint16_t)(rd16(p) + delta));
 }
 
-static void shift_rdata(uint8_t *rd, uint16_t type, uint16_t delta)
+void eng_shift_rdata(uint8_t *rd, uint16_t type, uint16_t delta)
 {
 	switch (type) {
 	case T_MX:
@@ -242,16 +242,16 @@ bool eng_put_rrset(struct ctx *c, const struct snap_rrset *rs, struct owner *o,
 			c->pos += rs->wlen;
 			first_rdata = (uint16_t)(start + 12);
 			unsigned delta = o->pos - 12u;
-			if (delta == 0 && ttl == 0)
+			if (delta == 0 && ttl == TTL_KEEP)
 				goto done;
 			bool reloc = delta != 0 && (rs->flags & SNAP_RRSET_RELOC);
 			for (unsigned i = 0; i < rs->count; i++) {
 				uint16_t rdlen = rd16(r + 10);
 				wr16(r, (uint16_t)(0xc000u | o->pos));
-				if (ttl != 0)
+				if (ttl != TTL_KEEP)
 					wr32(r + 6, ttl);
 				if (reloc)
-					shift_rdata(r + 12, rs->type, (uint16_t)delta);
+					eng_shift_rdata(r + 12, rs->type, (uint16_t)delta);
 				r += 12u + rdlen;
 			}
 			goto done;
@@ -275,7 +275,7 @@ bool eng_put_rrset(struct ctx *c, const struct snap_rrset *rs, struct owner *o,
 			goto full;
 		uint8_t *f = c->r + c->pos;
 		memcpy(f, w + 2, 10);
-		if (ttl != 0)
+		if (ttl != TTL_KEEP)
 			wr32(f + 4, ttl);
 		c->pos += 10;
 		if (i == 0)

@@ -1006,6 +1006,32 @@ static void test_regress_nsec3_optout_ent_nxdomain(void **state)
 	ldns_pkt_free(p);
 }
 
+/* A SOA MINIMUM of 0 gives negative answers a TTL of 0 (not the SOA's). */
+static void test_regress_negative_ttl_zero(void **state)
+{
+	(void)state;
+	static const char *const z[] = {
+		"zero.test. 3600 IN SOA ns.zero.test. h.zero.test. 1 2 3 4 0",
+		"zero.test. 3600 IN NS ns.zero.test.",
+		"ns.zero.test. 3600 IN A 192.0.2.1",
+		NULL,
+	};
+	add_zone("zero.test.", z);
+	make_set();
+	struct eng_conf slow = { .no_fast_path = 1 };
+	for (int i = 0; i < 2; i++) {
+		struct eng_conf saved = conf;
+		if (i == 1)
+			conf = slow;
+		ldns_pkt *p = ask("nx.zero.test.", LDNS_RR_TYPE_A, &EDNS);
+		conf = saved;
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+		assert_true(has_rr(ldns_pkt_authority(p),
+		            "zero.test. 0 IN SOA ns.zero.test. h.zero.test. 1 2 3 4 0"));
+		ldns_pkt_free(p);
+	}
+}
+
 /* A response buffer too small for the question: the bare header with TC,
  * no read or write past it. */
 static void test_regress_cap_below_question(void **state)
@@ -1079,6 +1105,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_regress_rrsig_tc, teardown),
 		cmocka_unit_test_teardown(test_regress_nsec3_optout_ent_nxdomain, teardown),
 		cmocka_unit_test_teardown(test_regress_cap_below_question, teardown),
+		cmocka_unit_test_teardown(test_regress_negative_ttl_zero, teardown),
 	};
 	int fails = 0;
 	fails += cmocka_run_group_tests_name("engine", example, setup_example, teardown);
