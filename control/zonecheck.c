@@ -126,11 +126,6 @@ char *zc_type_str(uint16_t type, char *buf, size_t size)
 	return buf;
 }
 
-static void vformat(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	vsnprintf(buf, size, fmt, ap);
-}
-
 /* Immediate report (during zc_add()). */
 static void report_now(struct zc *zc, enum zc_severity sev, uint32_t file,
                        uint32_t line, const char *fmt, ...)
@@ -138,7 +133,7 @@ static void report_now(struct zc *zc, enum zc_severity sev, uint32_t file,
 	char buf[1400];
 	va_list ap;
 	va_start(ap, fmt);
-	vformat(buf, sizeof(buf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (zc->fn != NULL)
 		zc->fn(zc->arg, sev, file, line, buf);
@@ -157,7 +152,7 @@ void zc_note(struct zc *zc, enum zc_severity sev, uint32_t file,
 		return;
 	}
 	va_start(ap, fmt);
-	vformat(buf, sizeof(buf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (grow((void **)&zc->reps, &zc->repcap, zc->nreps + 1,
 	         sizeof(*zc->reps)) != 0) {

@@ -362,12 +362,8 @@ static size_t fast_cname(const struct eng_conf *conf, const uint8_t *q, uint8_t 
 	if (rs == NULL || (rs->flags & SNAP_RRSET_RELOC) ||
 	    pos + rs->wlen + optlen > fs->limit)
 		return 0;
-	uint8_t *r = resp + pos;
-	memcpy(r, snap_rrset_wire(rs), rs->wlen);
-	for (unsigned i = 0; i < rs->count; i++) {
-		wr16(r, (uint16_t)(0xc000u | rd));
-		r += 12u + rd16(r + 10);
-	}
+	memcpy(resp + pos, snap_rrset_wire(rs), rs->wlen);
+	eng_place_rrset(resp + pos, rs, (uint16_t)rd, TTL_KEEP);   /* not RELOC */
 	return fast_opt_header(conf, q, resp, pos + rs->wlen, 1u + rs->count, fs);
 }
 
@@ -394,14 +390,7 @@ static size_t fast_nxdomain(const struct eng_conf *conf, const uint8_t *q, uint8
 		return 0;
 	uint8_t *r = resp + end;
 	memcpy(r, snap_rrset_wire(soa), soa->wlen);
-	uint16_t apos = (uint16_t)(12u + qn->off[zl]);
-	for (unsigned k = 0; k < soa->count; k++) {
-		wr16(r, (uint16_t)(0xc000u | apos));
-		wr32(r + 6, s->hdr->neg_ttl);
-		if (soa->flags & SNAP_RRSET_RELOC)
-			eng_shift_rdata(r + 12, T_SOA, (uint16_t)(apos - 12u));
-		r += 12u + rd16(r + 10);
-	}
+	eng_place_rrset(r, soa, (uint16_t)(12u + qn->off[zl]), s->hdr->neg_ttl);
 	size_t pos = fast_opt_header(conf, q, resp, end + soa->wlen, 0, fs);
 	resp[3] = (uint8_t)((resp[3] & 0xf0) | RC_NXDOMAIN);
 	resp[9] = (uint8_t)soa->count;

@@ -160,8 +160,12 @@ static inline void name_setup(struct name *n, size_t len, uint16_t pos)
 /* Position of the suffix k octets into the name written at pos. */
 uint16_t eng_suffix_pos(const uint8_t *r, uint16_t pos, unsigned k);
 
-/* Move the owner-relative pointers in one stored RR's rdata by delta. */
-void eng_shift_rdata(uint8_t *rd, uint16_t type, uint16_t delta);
+/* Fix up an rrset just copied as stored to r: every owner pointer to
+ * owner, the TTL (unless TTL_KEEP), and, when the rrset has owner-relative
+ * rdata pointers, those moved to owner. owner must be where a suffix of
+ * the question starts (uncompressed) unless the rrset is not RELOC. */
+void eng_place_rrset(uint8_t *r, const struct snap_rrset *rs, uint16_t owner,
+                     uint32_t ttl);
 
 /* A pointer to pos, or the lowercase name lc when pos is out of reach. */
 bool eng_put_ref(struct ctx *c, uint16_t pos, const uint8_t *lc);

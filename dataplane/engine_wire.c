@@ -198,7 +198,7 @@ static void shift_name(uint8_t *p, uint16_t delta)
 		wr16(p, (uint16_t)(rd16(p) + delta));
 }
 
-void eng_shift_rdata(uint8_t *rd, uint16_t type, uint16_t delta)
+static void shift_rdata(uint8_t *rd, uint16_t type, uint16_t delta)
 {
 	switch (type) {
 	case T_MX:
@@ -218,7 +218,22 @@ void eng_shift_rdata(uint8_t *rd, uint16_t type, uint16_t delta)
 	}
 }
 
-/* Write an rrset from the snapshot. ttl: 0 keeps the stored TTL. On no room
+void eng_place_rrset(uint8_t *r, const struct snap_rrset *rs, uint16_t owner,
+                     uint32_t ttl)
+{
+	bool reloc = owner != 12 && (rs->flags & SNAP_RRSET_RELOC);
+	for (unsigned i = 0; i < rs->count; i++) {
+		uint16_t rdlen = rd16(r + 10);
+		wr16(r, (uint16_t)(0xc000u | owner));
+		if (ttl != TTL_KEEP)
+			wr32(r + 6, ttl);
+		if (reloc)
+			shift_rdata(r + 12, rs->type, (uint16_t)(owner - 12u));
+		r += 12u + rdlen;
+	}
+}
+
+/* Write an rrset from the snapshot. ttl: TTL_KEEP keeps the stored TTL. On no room
  * nothing is left written and false is returned. *rdata0 (may be NULL) gets
  * the response position of the first RR's rdata. */
 bool eng_put_rrset(struct ctx *c, const struct snap_rrset *rs, struct owner *o,
@@ -241,19 +256,8 @@ bool eng_put_rrset(struct ctx *c, const struct snap_rrset *rs, struct owner *o,
 			memcpy(r, w, rs->wlen);
 			c->pos += rs->wlen;
 			first_rdata = (uint16_t)(start + 12);
-			unsigned delta = o->pos - 12u;
-			if (delta == 0 && ttl == TTL_KEEP)
-				goto done;
-			bool reloc = delta != 0 && (rs->flags & SNAP_RRSET_RELOC);
-			for (unsigned i = 0; i < rs->count; i++) {
-				uint16_t rdlen = rd16(r + 10);
-				wr16(r, (uint16_t)(0xc000u | o->pos));
-				if (ttl != TTL_KEEP)
-					wr32(r + 6, ttl);
-				if (reloc)
-					eng_shift_rdata(r + 12, rs->type, (uint16_t)delta);
-				r += 12u + rdlen;
-			}
+			if (o->pos != 12 || ttl != TTL_KEEP)
+				eng_place_rrset(r, rs, o->pos, ttl);
 			goto done;
 		}
 		if (!compressible)
