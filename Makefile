@@ -37,7 +37,7 @@ COMPILE_OBJS:= $(COMPILE_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench
+BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edgedns-dnsgen
 
 .PHONY: all deps test unit san-unit conformance fuzz fuzz-smoke bench run clean clang-check
 all: $(BINS) $(UNIT_BINS)
@@ -50,7 +50,8 @@ $(B)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # Files that include DPDK headers get DPDK's flags.
-$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/tests/unit/test_zonedb.o: CFLAGS += $(DPDK_CFLAGS)
+$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/tests/unit/test_zonedb.o \
+$(B)/tests/bench/dnsgen.o: CFLAGS += $(DPDK_CFLAGS)
 
 $(B)/libedgedns-dp.a: $(DP_OBJS)
 	@rm -f $@; ar rcs $@ $^
@@ -63,6 +64,9 @@ $(B)/edgedns-compile: $(COMPILE_OBJS) $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/edgedns-bench: $(B)/tests/bench/bench_engine.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# The DPDK query generator of the dataplane benchmarks (tests/bench/run_dpdk.sh).
+$(B)/edgedns-dnsgen: $(B)/tests/bench/dnsgen.o $(B)/libedgedns-dp.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS)
 
 # test_zonedb links the zonedb (and DPDK's librte_rcu).
 $(B)/tests/test_zonedb: $(B)/tests/unit/test_zonedb.o $(B)/dataplane/zonedb.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
