@@ -70,6 +70,7 @@ struct frames {
 
 struct stats {
 	uint64_t sent, tx_full, received, answered, unmatched, tc, rcodes[16];
+	uint64_t rx_missed;         /* replies the port dropped (imissed + rx_nombuf) */
 };
 
 static volatile sig_atomic_t quit;
@@ -595,13 +596,13 @@ static void print_summary(const struct opts *o, const struct stats *st, double w
 		"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13",
 		"RCODE14", "RCODE15",
 	};
-	double loss = st->sent ? 100.0 * (double)(st->sent - (st->answered < st->sent ? st->answered : st->sent)) /
-	                             (double)st->sent : 0;
+	uint64_t ok = st->answered < st->sent ? st->answered : st->sent;
+	double loss = st->sent ? 100.0 * (double)(st->sent - ok) / (double)st->sent : 0;
 	printf("{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"answered\":%" PRIu64
-	       ",\"unmatched\":%" PRIu64 ",\"tx_full\":%" PRIu64 ",\"window_s\":%.3f"
+	       ",\"unmatched\":%" PRIu64 ",\"tx_full\":%" PRIu64 ",\"rx_missed\":%" PRIu64 ",\"window_s\":%.3f"
 	       ",\"rate\":%" PRIu64 ",\"sent_per_s\":%.0f,\"answered_per_s\":%.0f"
 	       ",\"loss_pct\":%.4f,\"tc\":%" PRIu64 ",\"rcodes\":{",
-	       st->sent, st->received, st->answered, st->unmatched, st->tx_full, window,
+	       st->sent, st->received, st->answered, st->unmatched, st->tx_full, st->rx_missed, window,
 	       o->rate, window > 0 ? (double)st->sent / window : 0,
 	       window > 0 ? (double)st->answered / window : 0, loss, st->tc);
 	const char *sep = "";
@@ -708,6 +709,9 @@ int main(int argc, char **argv)
 		                 now - (last_rx > t_stop ? last_rx : t_stop) > drain_idle))
 			break;
 	}
+	struct rte_eth_stats es;
+	if (rte_eth_stats_get(port, &es) == 0)
+		st.rx_missed = es.imissed + es.rx_nombuf;
 	print_summary(&o, &st, (double)(t_stop - t0) / (double)hz);
 
 	rte_eth_dev_stop(port);

@@ -44,3 +44,6 @@ for set in queries-100k queries-a; do
 	case $set in queries-a) what="plain A answers only";; *) what="the mix";; esac
 	echo "engine: $(echo "scale=1; $ir / $n" | bc) instructions/query, $what (callgrind Ir over run_queries, one at a time)"
 done
+
+# The DPDK dataplane: memif, veth next to Knot's XDP, zone swaps under load.
+B="$B" bash tests/bench/run_dpdk.sh
