@@ -50,7 +50,8 @@ $(B)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # Files that include DPDK headers get DPDK's flags.
-$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/tests/unit/test_zonedb.o: CFLAGS += $(DPDK_CFLAGS)
+$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/dataplane/io_dpdk.o \
+  $(B)/tests/unit/test_zonedb.o: CFLAGS += $(DPDK_CFLAGS)
 
 $(B)/libedgedns-dp.a: $(DP_OBJS)
 	@rm -f $@; ar rcs $@ $^
