@@ -62,7 +62,7 @@ void rrl_conf_defaults(struct rrl_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->rate = RRL_RATE_DEFAULT;
-	c->burst = RRL_RATE_DEFAULT;
+	c->burst = 0;
 	c->slip = RRL_SLIP_DEFAULT;
 	c->v4_prefix = RRL_V4_PREFIX_DEFAULT;
 	c->v6_prefix = RRL_V6_PREFIX_DEFAULT;
@@ -256,12 +256,14 @@ static inline bool bucket_is(const struct rrl_bucket *b, unsigned fam, uint64_t 
  * when it is empty or, refilled to now, full: such a bucket is in the state
  * a new one starts in, so resetting it gives no tokens away (a fixed idle
  * time would, when burst exceeds rate times that time). When both are in
- * use, the newcomer shares the fuller one without owning it: two prefixes
- * flooding in turn through one set get one budget, not a fresh burst each
- * time. Sharing can limit a real client early, which costs it a TCP retry;
- * the other choice costs amplification. */
+ * use, the newcomer shares one of them without owning it, always the same
+ * one (a bit of its hash): prefixes flooding in turn through one set get
+ * the budget of the set's buckets, not a fresh burst each time, and a
+ * newcomer cannot draw on both. Sharing can limit a real client early,
+ * which costs it a TCP retry; the other choice costs amplification. */
 static struct rrl_bucket *take_bucket(const struct rrl_table *t, struct rrl_set *s,
-                                      unsigned fam, uint64_t k0, uint64_t k1, uint64_t now)
+                                      unsigned fam, uint64_t k0, uint64_t k1, uint64_t h,
+                                      uint64_t now)
 {
 	struct rrl_bucket *a = &s->b[0], *b = &s->b[1], *v;
 	refill(t, a, now);
@@ -271,7 +273,7 @@ static struct rrl_bucket *take_bucket(const struct rrl_table *t, struct rrl_set 
 	else if (b->fam == 0 || b->tokens == t->cap)
 		v = b;
 	else
-		return a->tokens >= b->tokens ? a : b;
+		return &s->b[h >> 63];
 	v->k0 = k0;
 	v->k1 = k1;
 	v->fam = (uint8_t)fam;
@@ -289,14 +291,15 @@ enum rrl_verdict rrl_check(struct rrl_table *t, int family, const uint8_t *addr,
 		bump(&t->passed);
 		return RRL_PASS;
 	}
-	struct rrl_set *s = &t->sets[key_hash(t, k0, k1, fam) & t->set_mask];
+	uint64_t h = key_hash(t, k0, k1, fam);
+	struct rrl_set *s = &t->sets[h & t->set_mask];
 	struct rrl_bucket *b;
 	if (bucket_is(&s->b[0], fam, k0, k1))
 		b = &s->b[0];
 	else if (bucket_is(&s->b[1], fam, k0, k1))
 		b = &s->b[1];
 	else
-		b = take_bucket(t, s, fam, k0, k1, now_ms);
+		b = take_bucket(t, s, fam, k0, k1, h, now_ms);
 	refill(t, b, now_ms);
 	if (b->tokens >= UNIT) {
 		b->tokens -= UNIT;

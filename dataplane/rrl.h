@@ -43,7 +43,7 @@ struct rrl_conf {
 	                         0 = RRL_TABLE_DEFAULT */
 };
 
-/* Defaults: rate 200/s, burst = rate, slip 2, /24, /56, 65536 buckets. */
+/* Defaults: rate 200/s, burst 0 (= rate), slip 2, /24, /56, 65536 buckets. */
 void rrl_conf_defaults(struct rrl_conf *c);
 
 /* Check a configuration: 0, or ED_EINVAL with a message in err (errlen
