@@ -88,9 +88,15 @@ static void usage(FILE *f)
 	        "  --exception tap|none   kernel exception port per port (default tap)\n"
 	        "  --kernel-iface NAME    exception interface prefix (default %s: %s0, ...)\n"
 	        "  --mbufs N  --rx-desc N  --tx-desc N\n"
-	        "  --idle-sleep-us N      sleep N us after idle polls (default 0: poll)\n",
+	        "  --idle-sleep-us N      sleep N us after idle polls (default 0: poll)\n"
+	        "  --rrl-rate N           answers/s per client prefix (default %u, 0: off)\n"
+	        "  --rrl-slip N           every Nth limited answer sent truncated (default %u,\n"
+	        "                         0: none)\n"
+	        "  --rrl-ipv4-prefix N  --rrl-ipv6-prefix N   client prefixes (default 24, 56)\n"
+	        "  --rrl-table-size N     buckets per worker (default 65536)\n",
 	        IOS_TCP_IDLE_MS_DEFAULT, IOS_TCP_MAX_CONNS_DEFAULT, ENG_UDP_MAX_DEFAULT,
-	        DPDK_KERNEL_IFACE_DEFAULT, DPDK_KERNEL_IFACE_DEFAULT);
+	        DPDK_KERNEL_IFACE_DEFAULT, DPDK_KERNEL_IFACE_DEFAULT, RRL_RATE_DEFAULT,
+	        RRL_SLIP_DEFAULT);
 }
 
 static int parse_uint(const char *opt, const char *s, unsigned long min,
@@ -163,7 +169,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	enum { O_IO = 256, O_SNAP, O_LISTEN, O_CONTROL, O_THREADS, O_IDLE, O_MAXC,
 	       O_UDPMAX, O_NSID, O_NSIDHEX, O_IDSERVER, O_HOSTBIND, O_VERBIND,
 	       O_PIDFILE, O_HELP, O_PORT, O_SERVE, O_DNSPORT, O_EXC, O_KIFACE, O_MBUFS,
-	       O_RXD, O_TXD, O_IDLESLEEP };
+	       O_RXD, O_TXD, O_IDLESLEEP, O_RRLRATE, O_RRLSLIP, O_RRL4, O_RRL6, O_RRLTAB };
 	static const struct option lo[] = {
 		{ "io", required_argument, NULL, O_IO },
 		{ "snapshots", required_argument, NULL, O_SNAP },
@@ -189,6 +195,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "rx-desc", required_argument, NULL, O_RXD },
 		{ "tx-desc", required_argument, NULL, O_TXD },
 		{ "idle-sleep-us", required_argument, NULL, O_IDLESLEEP },
+		{ "rrl-rate", required_argument, NULL, O_RRLRATE },
+		{ "rrl-slip", required_argument, NULL, O_RRLSLIP },
+		{ "rrl-ipv4-prefix", required_argument, NULL, O_RRL4 },
+		{ "rrl-ipv6-prefix", required_argument, NULL, O_RRL6 },
+		{ "rrl-table-size", required_argument, NULL, O_RRLTAB },
 		{ NULL, 0, NULL, 0 },
 	};
 	int io_set = 0, c;
@@ -328,6 +339,29 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_TXD:
 			if (parse_uint("tx-desc", optarg, 64, 32768, &o->dp.txd) != 0)
+				return -1;
+			break;
+		case O_RRLRATE:
+			if (parse_uint("rrl-rate", optarg, 0, RRL_RATE_MAX, &o->dp.rrl.rate) != 0)
+				return -1;
+			break;
+		case O_RRLSLIP:
+			if (parse_uint("rrl-slip", optarg, 0, RRL_SLIP_MAX, &o->dp.rrl.slip) != 0)
+				return -1;
+			break;
+		case O_RRL4:
+			if (parse_uint("rrl-ipv4-prefix", optarg, 1, 32, &v) != 0)
+				return -1;
+			o->dp.rrl.v4_prefix = (uint8_t)v;
+			break;
+		case O_RRL6:
+			if (parse_uint("rrl-ipv6-prefix", optarg, 1, 128, &v) != 0)
+				return -1;
+			o->dp.rrl.v6_prefix = (uint8_t)v;
+			break;
+		case O_RRLTAB:
+			if (parse_uint("rrl-table-size", optarg, 64, RRL_TABLE_MAX,
+			               &o->dp.rrl.table_size) != 0)
 				return -1;
 			break;
 		case O_IDLESLEEP:
@@ -586,6 +620,7 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	o.dp.filter.dns_port = 53;
 	o.dp.exception = true;
+	rrl_conf_defaults(&o.dp.rrl);
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
 	/* Signals go to the main thread only, which waits for them: every
