@@ -50,8 +50,8 @@ $(B)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # Files that include DPDK headers get DPDK's flags.
-$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/tests/unit/test_zonedb.o \
-$(B)/tests/bench/dnsgen.o: CFLAGS += $(DPDK_CFLAGS)
+$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/dataplane/io_dpdk.o \
+  $(B)/tests/unit/test_zonedb.o $(B)/tests/bench/dnsgen.o: CFLAGS += $(DPDK_CFLAGS)
 
 $(B)/libedgedns-dp.a: $(DP_OBJS)
 	@rm -f $@; ar rcs $@ $^
@@ -103,7 +103,7 @@ clang-check:
 # ---- fuzzing (clang libFuzzer + ASan/UBSan) ----------------------------
 FUZZ_CFLAGS := $(CSTD) -O1 -g -I. -Idataplane -Icontrol -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_TARGETS := $(B)/fuzz/fuzz_engine $(B)/fuzz/fuzz_snapshot
+FUZZ_TARGETS := $(B)/fuzz/fuzz_engine $(B)/fuzz/fuzz_snapshot $(B)/fuzz/fuzz_pkt
 FUZZ_SECONDS ?= 60
 $(B)/fuzz/%: tests/fuzz/%.c $(DP_SRCS) tests/fuzz/fuzz_common.h
 	@mkdir -p $(dir $@)

@@ -252,6 +252,19 @@ static void cmd_stats(const struct cmdsock_conf *c, struct jbuf *b)
 	       (unsigned long long)k.tcp_accepted, (unsigned long long)k.tcp_refused,
 	       (unsigned long long)k.tcp_timeouts, (unsigned long long)k.tcp_open,
 	       nzones, (unsigned long long)zonedb_generation(c->db));
+	if (c->frames && !b->oom) {
+		b->len--;   /* reopen the object */
+		jb_fmt(b, ",\"rx_frames\":%llu,\"tx_frames\":%llu,\"to_kernel\":%llu,"
+		       "\"from_kernel\":%llu,\"malformed\":%llu,\"looped\":%llu,"
+		       "\"tx_dropped\":%llu,\"kernel_dropped\":%llu,\"rrl_limited\":%llu,"
+		       "\"rrl_slipped\":%llu,\"loops\":%llu}",
+		       (unsigned long long)k.rx_frames, (unsigned long long)k.tx_frames,
+		       (unsigned long long)k.to_kernel, (unsigned long long)k.from_kernel,
+		       (unsigned long long)k.malformed, (unsigned long long)k.looped,
+		       (unsigned long long)k.tx_dropped, (unsigned long long)k.kernel_dropped,
+		       (unsigned long long)k.rrl_limited, (unsigned long long)k.rrl_slipped,
+		       (unsigned long long)k.loops);
+	}
 }
 
 static void cmd_reload(const struct cmdsock_conf *c, struct jbuf *b)
@@ -274,6 +287,7 @@ static void cmd_reload(const struct cmdsock_conf *c, struct jbuf *b)
 char *cmdsock_exec(const struct cmdsock_conf *conf, const char *line)
 {
 	struct jbuf b = { 0 };
+	char *extra;
 	char *copy = strdup(line);
 	if (copy == NULL)
 		return NULL;
@@ -293,7 +307,11 @@ char *cmdsock_exec(const struct cmdsock_conf *conf, const char *line)
 		cmd_stats(conf, &b);
 	else if (strcmp(w[0], "reload") == 0 && n == 1)
 		cmd_reload(conf, &b);
-	else {
+	else if (conf->extra != NULL && (extra = conf->extra(conf->extra_arg, line)) != NULL) {
+		free(b.p);
+		free(copy);
+		return extra;
+	} else {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "unknown command or arguments: '%.64s'", w[0]);
 		jb_error(&b, msg);

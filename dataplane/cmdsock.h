@@ -48,6 +48,18 @@ struct dp_counters {
 	uint64_t tcp_refused;     /* closed at once: connection limit */
 	uint64_t tcp_timeouts;    /* closed for idleness */
 	uint64_t tcp_open;        /* open now (a gauge) */
+	/* DPDK mode: frames on the ports (all uint64_t: summed as an array) */
+	uint64_t rx_frames;       /* received on the NIC ports */
+	uint64_t tx_frames;       /* sent on the NIC ports (answers and kernel's) */
+	uint64_t to_kernel;       /* passed to the exception port */
+	uint64_t from_kernel;     /* sent by the kernel out of a NIC port */
+	uint64_t malformed;       /* dropped: broken framing or checksum */
+	uint64_t looped;          /* dropped: our own frames seen again */
+	uint64_t tx_dropped;      /* answers a full TX queue refused */
+	uint64_t kernel_dropped;  /* frames to or from the kernel refused */
+	uint64_t rrl_limited;     /* answers over the rate limit */
+	uint64_t rrl_slipped;     /* ... of which sent truncated (slip) */
+	uint64_t loops;           /* poll loop iterations (the heartbeat) */
 };
 
 /* Fill *out with the sum of all counters (called from the command thread). */
@@ -60,6 +72,12 @@ struct cmdsock_conf {
 	dp_counters_fn counters;    /* may be NULL: stats without counters */
 	void *counters_arg;
 	struct timespec started;    /* CLOCK_MONOTONIC at start, for uptime */
+	int frames;                 /* "stats" shows the DPDK frame counters */
+	/* Commands of the I/O mode itself ("lcores", "ports" in DPDK mode):
+	 * returns the JSON reply (no newline) in a malloc()ed string, or
+	 * NULL when cmd (the whole line) is not one of its own. May be NULL. */
+	char *(*extra)(void *arg, const char *cmd);
+	void *extra_arg;
 };
 
 struct cmdsock;

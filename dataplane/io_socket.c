@@ -112,6 +112,10 @@ static int is_wildcard(const struct ios_addr *a)
 	return IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr);
 }
 
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78
+#endif
+
 /* ---- sockets ----------------------------------------------------------- */
 
 /* A bound socket for a, or -1 with the reason in err. */
@@ -131,6 +135,12 @@ static int open_sock(const struct ios_addr *a, int type, int reuseport,
 	if (type == SOCK_STREAM && ios_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0)
 		goto fail;
 	if (reuseport && ios_set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) != 0)
+		goto fail;
+	/* Bind even before the address is on an interface: in DPDK mode the
+	 * kernel's addresses are put on the exception port after we start,
+	 * and an anycast address may be added late (as Knot DNS does). */
+	if (ios_set_int(fd, a->ss.ss_family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+	                a->ss.ss_family == AF_INET ? IP_FREEBIND : IPV6_FREEBIND, 1) != 0)
 		goto fail;
 	if (type == SOCK_DGRAM && is_wildcard(a)) {
 		/* Answers must leave from the address the query came to. */

@@ -12,9 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
 #include "cmdsock.h"
 #include "engine.h"
 #include "error.h"
+#include "io_dpdk.h"
 #include "io_socket.h"
 #include "zonedb.h"
 
@@ -35,6 +40,11 @@ struct opts {
 	uint8_t nsid[NSID_MAX];
 	struct eng_conf eng;
 	const char *pidfile;
+	/* DPDK mode */
+	struct dpdk_conf dp;
+	int dns_port_set;
+	int eal_argc;
+	char **eal_argv;        /* after "--": the EAL's own arguments */
 };
 
 static void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -69,8 +79,24 @@ static void usage(FILE *f)
 	        "  --udp-max N            largest UDP response (default %u)\n"
 	        "  --nsid STR | --nsid-hex HEX   NSID (RFC 5001)\n"
 	        "  --id-server STR  --hostname-bind STR  --version-bind STR\n"
-	        "  --pidfile FILE\n",
-	        IOS_TCP_IDLE_MS_DEFAULT, IOS_TCP_MAX_CONNS_DEFAULT, ENG_UDP_MAX_DEFAULT);
+	        "  --pidfile FILE\n"
+	        "DPDK mode (EAL arguments after \"--\"; every lcore but the first is a worker):\n"
+	        "  --port DEV             a port: PCI address or vdev (net_af_xdp0,iface=eth1);\n"
+	        "                         repeatable\n"
+	        "  --serve ADDR           a served IPv4 or IPv6 address (repeatable, required)\n"
+	        "  --dns-port N           UDP port answered (default 53)\n"
+	        "  --exception tap|none   kernel exception port per port (default tap)\n"
+	        "  --kernel-iface NAME    exception interface prefix (default %s: %s0, ...)\n"
+	        "  --mbufs N  --rx-desc N  --tx-desc N\n"
+	        "  --idle-sleep-us N      sleep N us after idle polls (default 0: poll)\n"
+	        "  --rrl-rate N           answers/s per client prefix (default %u, 0: off)\n"
+	        "  --rrl-slip N           every Nth limited answer sent truncated (default %u,\n"
+	        "                         0: none)\n"
+	        "  --rrl-ipv4-prefix N  --rrl-ipv6-prefix N   client prefixes (default 24, 56)\n"
+	        "  --rrl-table-size N     buckets per worker (default 65536)\n",
+	        IOS_TCP_IDLE_MS_DEFAULT, IOS_TCP_MAX_CONNS_DEFAULT, ENG_UDP_MAX_DEFAULT,
+	        DPDK_KERNEL_IFACE_DEFAULT, DPDK_KERNEL_IFACE_DEFAULT, RRL_RATE_DEFAULT,
+	        RRL_SLIP_DEFAULT);
 }
 
 static int parse_uint(const char *opt, const char *s, unsigned long min,
@@ -98,11 +124,52 @@ static int hexval(int c)
 	return -1;
 }
 
+/* --serve ADDR: an IPv4 or IPv6 address the DPDK path answers on. */
+static int parse_served(const char *s, struct pkt_filter *f)
+{
+	uint8_t a[16];
+	if (inet_pton(AF_INET, s, a) == 1) {
+		if (f->n4 == PKT_ADDR_MAX)
+			goto full;
+		memcpy(f->v4[f->n4++], a, 4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, a) == 1) {
+		if (f->n6 == PKT_ADDR_MAX)
+			goto full;
+		memcpy(f->v6[f->n6++], a, 16);
+		return 0;
+	}
+	logmsg(1, "--serve: '%s' is not an IPv4 or IPv6 address", s);
+	return -1;
+full:
+	logmsg(1, "--serve: at most %u addresses per family", PKT_ADDR_MAX);
+	return -1;
+}
+
+/* The kernel-side listen addresses in DPDK mode: the served ones. */
+static void served_listen(struct opts *o)
+{
+	const struct pkt_filter *f = &o->dp.filter;
+	char buf[INET6_ADDRSTRLEN + 16], as[INET6_ADDRSTRLEN];
+	for (unsigned i = 0; i < f->n4 && o->nlisten < IOS_LISTEN_MAX; i++) {
+		inet_ntop(AF_INET, f->v4[i], as, sizeof(as));
+		snprintf(buf, sizeof(buf), "%s@%u", as, f->dns_port);
+		ios_parse_addr(buf, &o->listen[o->nlisten++]);
+	}
+	for (unsigned i = 0; i < f->n6 && o->nlisten < IOS_LISTEN_MAX; i++) {
+		inet_ntop(AF_INET6, f->v6[i], as, sizeof(as));
+		snprintf(buf, sizeof(buf), "[%s]@%u", as, f->dns_port);
+		ios_parse_addr(buf, &o->listen[o->nlisten++]);
+	}
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_IO = 256, O_SNAP, O_LISTEN, O_CONTROL, O_THREADS, O_IDLE, O_MAXC,
 	       O_UDPMAX, O_NSID, O_NSIDHEX, O_IDSERVER, O_HOSTBIND, O_VERBIND,
-	       O_PIDFILE, O_HELP };
+	       O_PIDFILE, O_HELP, O_PORT, O_SERVE, O_DNSPORT, O_EXC, O_KIFACE, O_MBUFS,
+	       O_RXD, O_TXD, O_IDLESLEEP, O_RRLRATE, O_RRLSLIP, O_RRL4, O_RRL6, O_RRLTAB };
 	static const struct option lo[] = {
 		{ "io", required_argument, NULL, O_IO },
 		{ "snapshots", required_argument, NULL, O_SNAP },
@@ -119,6 +186,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "version-bind", required_argument, NULL, O_VERBIND },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "serve", required_argument, NULL, O_SERVE },
+		{ "dns-port", required_argument, NULL, O_DNSPORT },
+		{ "exception", required_argument, NULL, O_EXC },
+		{ "kernel-iface", required_argument, NULL, O_KIFACE },
+		{ "mbufs", required_argument, NULL, O_MBUFS },
+		{ "rx-desc", required_argument, NULL, O_RXD },
+		{ "tx-desc", required_argument, NULL, O_TXD },
+		{ "idle-sleep-us", required_argument, NULL, O_IDLESLEEP },
+		{ "rrl-rate", required_argument, NULL, O_RRLRATE },
+		{ "rrl-slip", required_argument, NULL, O_RRLSLIP },
+		{ "rrl-ipv4-prefix", required_argument, NULL, O_RRL4 },
+		{ "rrl-ipv6-prefix", required_argument, NULL, O_RRL6 },
+		{ "rrl-table-size", required_argument, NULL, O_RRLTAB },
 		{ NULL, 0, NULL, 0 },
 	};
 	int io_set = 0, c;
@@ -215,21 +296,112 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_HELP:
 			usage(stdout);
 			exit(0);
+		case O_PORT:
+			if (o->dp.nports == DPDK_PORTS_MAX) {
+				logmsg(1, "--port: at most %u ports", DPDK_PORTS_MAX);
+				return -1;
+			}
+			o->dp.ports[o->dp.nports++] = optarg;
+			break;
+		case O_SERVE:
+			if (parse_served(optarg, &o->dp.filter) != 0)
+				return -1;
+			break;
+		case O_DNSPORT:
+			if (parse_uint("dns-port", optarg, 1, 65535, &v) != 0)
+				return -1;
+			o->dp.filter.dns_port = (uint16_t)v;
+			break;
+		case O_EXC:
+			if (strcmp(optarg, "tap") == 0)
+				o->dp.exception = true;
+			else if (strcmp(optarg, "none") == 0)
+				o->dp.exception = false;
+			else {
+				logmsg(1, "--exception: '%s': expected tap or none", optarg);
+				return -1;
+			}
+			break;
+		case O_KIFACE:
+			if (strlen(optarg) == 0 || strlen(optarg) > 12) {
+				logmsg(1, "--kernel-iface: 1 to 12 characters");
+				return -1;
+			}
+			o->dp.kernel_iface = optarg;
+			break;
+		case O_MBUFS:
+			if (parse_uint("mbufs", optarg, 1024, 16u << 20, &o->dp.mbufs) != 0)
+				return -1;
+			break;
+		case O_RXD:
+			if (parse_uint("rx-desc", optarg, 64, 32768, &o->dp.rxd) != 0)
+				return -1;
+			break;
+		case O_TXD:
+			if (parse_uint("tx-desc", optarg, 64, 32768, &o->dp.txd) != 0)
+				return -1;
+			break;
+		case O_RRLRATE:
+			if (parse_uint("rrl-rate", optarg, 0, RRL_RATE_MAX, &o->dp.rrl.rate) != 0)
+				return -1;
+			break;
+		case O_RRLSLIP:
+			if (parse_uint("rrl-slip", optarg, 0, RRL_SLIP_MAX, &o->dp.rrl.slip) != 0)
+				return -1;
+			break;
+		case O_RRL4:
+			if (parse_uint("rrl-ipv4-prefix", optarg, 1, 32, &v) != 0)
+				return -1;
+			o->dp.rrl.v4_prefix = (uint8_t)v;
+			break;
+		case O_RRL6:
+			if (parse_uint("rrl-ipv6-prefix", optarg, 1, 128, &v) != 0)
+				return -1;
+			o->dp.rrl.v6_prefix = (uint8_t)v;
+			break;
+		case O_RRLTAB:
+			if (parse_uint("rrl-table-size", optarg, 64, RRL_TABLE_MAX,
+			               &o->dp.rrl.table_size) != 0)
+				return -1;
+			break;
+		case O_IDLESLEEP:
+			if (parse_uint("idle-sleep-us", optarg, 0, 1000000, &o->dp.idle_sleep_us) != 0)
+				return -1;
+			break;
 		default:
 			usage(stderr);
 			return -1;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc && (o->io != IO_DPDK || strcmp(argv[optind - 1], "--") != 0)) {
 		logmsg(1, "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	o->eal_argc = argc - optind;
+	o->eal_argv = argv + optind;
 	if (!io_set) {
 		logmsg(1, "--io socket|dpdk is required");
 		return -1;
 	}
 	if (o->snapdir == NULL) {
 		logmsg(1, "--snapshots DIR is required");
+		return -1;
+	}
+	if (o->io == IO_DPDK) {
+		if (o->dp.nports == 0) {
+			logmsg(1, "--io dpdk: at least one --port");
+			return -1;
+		}
+		if (o->dp.filter.n4 + o->dp.filter.n6 == 0) {
+			logmsg(1, "--io dpdk: at least one --serve address");
+			return -1;
+		}
+		/* the kernel's server (TCP, and UDP the fast path passes on)
+		 * listens on the served addresses */
+		if (o->nlisten == 0)
+			served_listen(o);
+	} else if (o->dp.nports != 0 || o->dp.filter.n4 + o->dp.filter.n6 != 0) {
+		logmsg(1, "--port and --serve are for --io dpdk");
 		return -1;
 	}
 	if (o->nlisten == 0) {
@@ -276,24 +448,57 @@ static void reload_dir(struct zonedb *db, const char *dir)
 		       r.loaded, r.unchanged, r.failed);
 }
 
-/* The socket I/O mode: returns the exit status. */
-static int run_socket(struct opts *o, const sigset_t *sigs)
+/* The servers of one run: the socket server (socket mode, and the kernel
+ * side of DPDK mode), the DPDK dataplane. */
+struct servers {
+	struct ios *ios;
+	struct dpdk *dp;
+};
+
+static void counters_all(void *arg, struct dp_counters *out)
+{
+	struct servers *sv = arg;
+	struct dp_counters a;
+	memset(out, 0, sizeof(*out));
+	if (sv->dp != NULL)
+		dpdk_counters_cb(sv->dp, out);
+	if (sv->ios != NULL) {
+		ios_counters(sv->ios, &a);
+		uint64_t *o = (uint64_t *)out;
+		const uint64_t *x = (const uint64_t *)&a;
+		for (size_t i = 0; i < sizeof(a) / sizeof(uint64_t); i++)
+			o[i] += x[i];
+	}
+}
+
+static void link_log(int level, const char *msg)
+{
+	logmsg(level, "%s", msg);
+}
+
+/* Run the servers until SIGTERM or SIGINT; returns the exit status. */
+static int run(struct opts *o, const sigset_t *sigs)
 {
 	int status = 1;
 	struct timespec started;
 	clock_gettime(CLOCK_MONOTONIC, &started);
 	char err[1024] = "";
+	struct servers sv = { NULL, NULL };
+	bool dpdk = o->io == IO_DPDK;
+	/* In DPDK mode the kernel's server only serves what the fast path
+	 * passes on (TCP above all): one UDP thread is plenty. */
+	unsigned nw = dpdk ? dpdk_workers() : 0;
 	struct ios_conf ic = {
 		.listen = o->listen,
 		.nlisten = o->nlisten,
-		.threads = o->threads ? o->threads : cpu_count(),
+		.threads = o->threads ? o->threads : dpdk ? 1 : cpu_count(),
 		.tcp_idle_ms = o->tcp_idle_ms,
 		.tcp_max_conns = o->tcp_max_conns,
 		.eng = &o->eng,
-		.rcu_base = 0,
+		.rcu_base = nw,
 	};
-	struct zonedb *db = zonedb_new(ios_readers(&ic), zonedb_log, NULL);
-	struct ios *ios = NULL;
+	bool sockets = !dpdk || o->dp.exception;
+	struct zonedb *db = zonedb_new(nw + (sockets ? ios_readers(&ic) : 0), zonedb_log, NULL);
 	struct cmdsock *cs = NULL;
 	int pidfile_written = 0;
 	if (db == NULL) {
@@ -302,7 +507,7 @@ static int run_socket(struct opts *o, const sigset_t *sigs)
 	}
 	ic.db = db;
 
-	/* Zones first: by the time a socket answers, the zones are served. */
+	/* Zones first: by the time a port answers, the zones are served. */
 	struct zonedb_dir_result r;
 	if (zonedb_load_dir(db, o->snapdir, &r, err, sizeof(err)) != ED_OK) {
 		logmsg(1, "snapshots: %s", err);
@@ -310,27 +515,50 @@ static int run_socket(struct opts *o, const sigset_t *sigs)
 	}
 	logmsg(0, "%u zones loaded from %s, %u failed", r.loaded, o->snapdir, r.failed);
 
-	if ((ios = ios_new(&ic, err, sizeof(err))) == NULL) {
-		logmsg(1, "%s", err);
-		goto out;
+	if (dpdk) {
+		o->dp.eng = &o->eng;
+		o->dp.db = db;
+		o->dp.rcu_base = 0;
+		if ((sv.dp = dpdk_new(&o->dp, err, sizeof(err))) == NULL) {
+			logmsg(1, "%s", err);
+			goto out;
+		}
 	}
-	if (ios_start(ios, err, sizeof(err)) != ED_OK) {
-		logmsg(1, "%s", err);
-		goto out;
+	if (sockets) {
+		if ((sv.ios = ios_new(&ic, err, sizeof(err))) == NULL) {
+			logmsg(1, "%s", err);
+			goto out;
+		}
+		if (ios_start(sv.ios, err, sizeof(err)) != ED_OK) {
+			logmsg(1, "%s", err);
+			goto out;
+		}
+		for (unsigned i = 0; i < o->nlisten; i++) {
+			char as[80];
+			logmsg(0, "listening on %s (udp: %u threads, tcp)",
+			       ios_addr_str(&o->listen[i], as, sizeof(as)), ic.threads);
+		}
 	}
-	for (unsigned i = 0; i < o->nlisten; i++) {
-		char as[80];
-		logmsg(0, "listening on %s (udp: %u threads, tcp)",
-		       ios_addr_str(&o->listen[i], as, sizeof(as)), ic.threads);
+	if (dpdk) {
+		if (dpdk_start(sv.dp, err, sizeof(err)) != ED_OK) {
+			logmsg(1, "%s", err);
+			goto out;
+		}
+		logmsg(0, "dpdk: %u ports, %u workers, exception ports %s", o->dp.nports, nw,
+		       o->dp.exception ? "on" : "off");
+		dpdk_check_links(sv.dp, link_log);
 	}
 	if (o->control != NULL) {
 		struct cmdsock_conf cc = {
 			.path = o->control,
 			.db = db,
 			.snapdir = o->snapdir,
-			.counters = ios_counters_cb,
-			.counters_arg = ios,
+			.counters = counters_all,
+			.counters_arg = &sv,
 			.started = started,
+			.frames = dpdk,
+			.extra = dpdk ? dpdk_cmd : NULL,
+			.extra_arg = sv.dp,
 		};
 		if ((cs = cmdsock_new(&cc, err, sizeof(err))) == NULL) {
 			logmsg(1, "%s", err);
@@ -348,11 +576,18 @@ static int run_socket(struct opts *o, const sigset_t *sigs)
 	logmsg(0, "ready, pid %ld", (long)getpid());
 
 	for (;;) {
-		int sig = sigwaitinfo(sigs, NULL);
+		/* a second at most: the link states are checked meanwhile */
+		struct timespec ts = { 1, 0 };
+		int sig = sigtimedwait(sigs, NULL, &ts);
 		if (sig < 0) {
 			if (errno == EINTR)
 				continue;
-			logmsg(1, "sigwaitinfo: %s", strerror(errno));
+			if (errno == EAGAIN) {
+				if (sv.dp != NULL)
+					dpdk_check_links(sv.dp, link_log);
+				continue;
+			}
+			logmsg(1, "sigtimedwait: %s", strerror(errno));
 			goto out;
 		}
 		if (sig == SIGHUP) {
@@ -367,9 +602,12 @@ static int run_socket(struct opts *o, const sigset_t *sigs)
 	}
 out:
 	/* The command thread first: it may be waiting for a grace period,
-	 * which needs the I/O threads to keep reporting. */
+	 * which needs the I/O threads to keep reporting. Then the workers
+	 * stop taking frames and go offline. */
 	cmdsock_free(cs);
-	ios_free(ios);
+	dpdk_stop(sv.dp);
+	ios_free(sv.ios);
+	dpdk_free(sv.dp);
 	zonedb_free(db);
 	if (pidfile_written)
 		unlink(o->pidfile);
@@ -380,12 +618,11 @@ int main(int argc, char **argv)
 {
 	static struct opts o;
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	o.dp.filter.dns_port = 53;
+	o.dp.exception = true;
+	rrl_conf_defaults(&o.dp.rrl);
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
-	if (o.io == IO_DPDK) {
-		logmsg(1, "--io dpdk: not built yet");
-		return 2;
-	}
 	/* Signals go to the main thread only, which waits for them: every
 	 * other thread inherits this mask. SIGPIPE is ignored (sends use
 	 * MSG_NOSIGNAL anyway). */
@@ -400,5 +637,21 @@ int main(int argc, char **argv)
 		logmsg(1, "pthread_sigmask: %s", strerror(rc));
 		return 1;
 	}
-	return run_socket(&o, &sigs);
+	if (o.io == IO_DPDK) {
+		/* The EAL's threads inherit the signal mask set above. */
+		char *eal_argv[256];
+		int n = 0;
+		eal_argv[n++] = argv[0];
+		for (int i = 0; i < o.eal_argc && n < 255; i++)
+			eal_argv[n++] = o.eal_argv[i];
+		eal_argv[n] = NULL;
+		if (rte_eal_init(n, eal_argv) < 0) {
+			logmsg(1, "EAL: %s", rte_strerror(rte_errno));
+			return 1;
+		}
+		int status = run(&o, &sigs);
+		rte_eal_cleanup();
+		return status;
+	}
+	return run(&o, &sigs);
 }

@@ -1,0 +1,741 @@
+/* io_dpdk.c: ports, queues, the worker poll loop, counters, telemetry. */
+#include <errno.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_prefetch.h>
+#include <rte_telemetry.h>
+
+#include "error.h"
+#include "io_dpdk.h"
+
+#define QBUF_SIZE 2048          /* largest query the fast path copies */
+#define IDLE_POLLS 256          /* empty polls before an idle sleep */
+#define MBUF_CACHE 256
+
+/* Per-worker counters: the worker is the only writer; readers load each
+ * field with a relaxed atomic load. Same layout as dp_counters. */
+#define CNT_ADD(w, f, n) __atomic_store_n(&(w)->cnt.f, (w)->cnt.f + (n), __ATOMIC_RELAXED)
+
+struct port {
+	uint16_t id;             /* NIC port */
+	uint16_t tap;            /* exception port, when there is one */
+	bool has_tap;
+	bool l4_offload;         /* TX UDP checksum offload */
+	bool rx_cksum;           /* RX checksum offload flags are meaningful */
+	int link_up;             /* last reported: -1 unknown, 0 down, 1 up */
+	char name[RTE_ETH_NAME_MAX_LEN];
+	char tap_name[RTE_ETH_NAME_MAX_LEN];
+	struct pkt_filter filter;
+};
+
+struct worker {
+	alignas(64) struct dp_counters cnt;
+	struct dpdk *d;
+	unsigned idx;            /* queue index on every port */
+	unsigned lcore;
+	unsigned rid;            /* zonedb reader id */
+	struct rrl_table *rrl;   /* NULL: rate limiting off */
+	struct pkt_meta meta[DPDK_BURST];
+	struct eng_msg msg[DPDK_BURST];
+	struct sockaddr_storage client[DPDK_BURST];
+	alignas(64) uint8_t qbuf[DPDK_BURST][QBUF_SIZE];
+};
+
+struct dpdk {
+	struct dpdk_conf conf;
+	struct port port[DPDK_PORTS_MAX];
+	unsigned nports;
+	struct rte_mempool *pool;
+	struct worker *w[RTE_MAX_LCORE];
+	unsigned nworkers;
+	bool started;
+	volatile int stop;       /* read with a relaxed atomic load */
+	uint64_t tsc_hz;
+	uint64_t tsc_per_ms;
+	uint64_t tsc0;           /* TSC and unix time at start: the packet path */
+	time_t unix0;            /* tells time without a system call */
+};
+
+/* Telemetry callbacks take no argument: the one dataplane of the process. */
+static struct dpdk *tel_dp;
+
+unsigned dpdk_workers(void)
+{
+	return rte_lcore_count() > 1 ? rte_lcore_count() - 1 : 0;
+}
+
+/* ---- the packet path ------------------------------------------------- */
+
+static inline unsigned rx_flags(const struct port *p, const struct rte_mbuf *m)
+{
+	if (!p->rx_cksum)
+		return 0;
+	unsigned f = 0;
+	uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		f |= PKT_RX_IP_GOOD;
+	else if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+		f |= PKT_RX_IP_BAD;
+	if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		f |= PKT_RX_L4_GOOD;
+	else if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		f |= PKT_RX_L4_BAD;
+	return f;
+}
+
+/* The client's address, for the engine (cookies) and rate limiting. */
+static inline void client_addr(struct sockaddr_storage *ss, const uint8_t *fr,
+                               const struct pkt_meta *m)
+{
+	const uint8_t *ip = fr + m->l2;
+	const uint8_t *udp = ip + m->l3;
+	if (m->v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_port, udp, 2);
+		memcpy(&s6->sin6_addr, ip + 8, 16);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_port, udp, 2);
+		memcpy(&s4->sin_addr, ip + 12, 4);
+	}
+}
+
+/* Send n frames on (port, queue); free what the queue refuses. */
+static inline unsigned tx_all(uint16_t port, uint16_t q, struct rte_mbuf **m, unsigned n)
+{
+	unsigned sent = n ? rte_eth_tx_burst(port, q, m, (uint16_t)n) : 0;
+	for (unsigned i = sent; i < n; i++)
+		rte_pktmbuf_free(m[i]);
+	return sent;
+}
+
+/* One burst from a NIC queue: classify, answer the DNS queries in place,
+ * pass the rest to the kernel. */
+static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs,
+                      struct rte_mbuf **pkts, unsigned n, uint32_t now, uint64_t now_ms)
+{
+	struct dpdk *d = w->d;
+	struct rte_mbuf *dns[DPDK_BURST], *kern[DPDK_BURST], *tx[DPDK_BURST];
+	unsigned nd = 0, nk = 0, nt = 0, malformed = 0, looped = 0;
+	const unsigned q = w->idx;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (i + 2 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void *));
+		struct rte_mbuf *m = pkts[i];
+		if (m->nb_segs != 1) {
+			kern[nk++] = m;   /* jumbo or chained: not ours to answer */
+			continue;
+		}
+		const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
+		struct pkt_meta *pm = &w->meta[nd];
+		switch (pkt_classify(&p->filter, fr, m->data_len, rx_flags(p, m), pm)) {
+		case PKT_DNS:
+			if (pm->dns_len > QBUF_SIZE) {
+				kern[nk++] = m;
+				break;
+			}
+			dns[nd++] = m;
+			break;
+		case PKT_KERNEL:
+			kern[nk++] = m;
+			break;
+		case PKT_MALFORMED:
+			malformed++;
+			rte_pktmbuf_free(m);
+			break;
+		case PKT_OWN:
+			looped++;
+			rte_pktmbuf_free(m);
+			break;
+		}
+	}
+
+	/* The answers are written where the queries were: copy the queries
+	 * out first (a few dozen octets each). */
+	for (unsigned i = 0; i < nd; i++) {
+		struct rte_mbuf *m = dns[i];
+		uint8_t *fr = rte_pktmbuf_mtod(m, uint8_t *);
+		const struct pkt_meta *pm = &w->meta[i];
+		memcpy(w->qbuf[i], fr + pm->dns, pm->dns_len);
+		client_addr(&w->client[i], fr, pm);
+		size_t room = (size_t)m->buf_len - m->data_off - pm->dns;
+		w->msg[i] = (struct eng_msg){
+			.q = w->qbuf[i],
+			.qlen = pm->dns_len,
+			.resp = fr + pm->dns,
+			.cap = room < ENG_TCP_MAX ? room : ENG_TCP_MAX,
+			.client = (const struct sockaddr *)&w->client[i],
+		};
+	}
+	(void)now;
+	if (nd > 0)
+		eng_answer_burst(d->conf.eng, zs, w->msg, nd, ENG_UDP);
+
+	uint64_t dropped = 0, truncated = 0, limited = 0, slipped = 0;
+	for (unsigned i = 0; i < nd; i++) {
+		struct rte_mbuf *m = dns[i];
+		size_t rlen = w->msg[i].rlen;
+		uint8_t *fr = rte_pktmbuf_mtod(m, uint8_t *);
+		const struct pkt_meta *pm = &w->meta[i];
+		if (rlen != 0 && w->rrl != NULL) {
+			const uint8_t *src = fr + pm->l2 + (pm->v6 ? 8 : 12);
+			enum rrl_verdict v = rrl_check(w->rrl, pm->v6 ? AF_INET6 : AF_INET, src, now_ms);
+			if (v != RRL_PASS) {
+				limited++;
+				/* slip: a truncated answer tells a real client to
+				 * retry over TCP; the others are dropped */
+				if (v == RRL_SLIP && (rlen = rrl_truncate(fr + pm->dns, rlen)) != 0)
+					slipped++;
+				else
+					rlen = 0;
+			}
+		}
+		if (rlen == 0) {
+			dropped++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		const uint8_t *r = fr + pm->dns;
+		CNT_ADD(w, responses[r[3] & 0x0f], 1);
+		truncated += (r[2] & 0x02) != 0;
+		size_t flen = pkt_reply(fr, pm, rlen, p->l4_offload);
+		m->data_len = (uint16_t)flen;
+		m->pkt_len = (uint32_t)flen;
+		if (p->l4_offload) {
+			m->l2_len = pm->l2;
+			m->l3_len = pm->l3;
+			m->ol_flags = pm->v6 ? RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM
+			                     : RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+		}
+		tx[nt++] = m;
+	}
+	unsigned sent = tx_all(p->id, (uint16_t)q, tx, nt);
+
+	unsigned kept = 0;
+	if (nk > 0 && p->has_tap)
+		kept = tx_all(p->tap, (uint16_t)q, kern, nk);
+	else
+		for (unsigned i = 0; i < nk; i++)
+			rte_pktmbuf_free(kern[i]);
+
+	CNT_ADD(w, rx_frames, n);
+	CNT_ADD(w, queries_udp, nd);
+	CNT_ADD(w, truncated, truncated);
+	CNT_ADD(w, dropped, dropped);
+	CNT_ADD(w, tx_frames, sent);
+	CNT_ADD(w, tx_dropped, nt - sent);
+	CNT_ADD(w, to_kernel, kept);
+	CNT_ADD(w, kernel_dropped, nk - kept);
+	CNT_ADD(w, malformed, malformed);
+	CNT_ADD(w, looped, looped);
+	CNT_ADD(w, rrl_limited, limited);
+	CNT_ADD(w, rrl_slipped, slipped);
+}
+
+static int worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct dpdk *d = w->d;
+	struct zonedb *db = d->conf.db;
+	struct rte_mbuf *pkts[DPDK_BURST];
+	unsigned idle = 0;
+	const uint16_t q = (uint16_t)w->idx;
+
+	if (zonedb_reader_register(db, w->rid) != 0)
+		return -1;
+	zonedb_reader_online(db, w->rid);
+	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+		const struct zoneset *zs = zonedb_current(db);
+		uint64_t tsc = rte_rdtsc() - d->tsc0;
+		uint32_t now = (uint32_t)(d->unix0 + (time_t)(tsc / d->tsc_hz));
+		uint64_t now_ms = tsc / d->tsc_per_ms;
+		unsigned work = 0;
+		for (unsigned i = 0; i < d->nports; i++) {
+			struct port *p = &d->port[i];
+			uint16_t n = rte_eth_rx_burst(p->id, q, pkts, DPDK_BURST);
+			if (n > 0) {
+				nic_burst(w, p, zs, pkts, n, now, now_ms);
+				work += n;
+			}
+			if (p->has_tap) {
+				n = rte_eth_rx_burst(p->tap, q, pkts, DPDK_BURST);
+				if (n > 0) {
+					unsigned sent = tx_all(p->id, q, pkts, n);
+					CNT_ADD(w, from_kernel, sent);
+					CNT_ADD(w, tx_frames, sent);
+					CNT_ADD(w, kernel_dropped, n - sent);
+					work += n;
+				}
+			}
+		}
+		zonedb_quiescent(db, w->rid);
+		CNT_ADD(w, loops, 1);
+		if (work == 0 && d->conf.idle_sleep_us > 0 && ++idle >= IDLE_POLLS) {
+			/* idle: give the core back for a moment (not on the
+			 * packet path: nothing came in) */
+			rte_delay_us_sleep(d->conf.idle_sleep_us);
+		} else if (work != 0) {
+			idle = 0;
+		}
+	}
+	zonedb_reader_offline(db, w->rid);
+	zonedb_reader_unregister(db, w->rid);
+	return 0;
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+/* Probe devargs and return its first ethdev port. */
+static int probe_port(const char *devargs, uint16_t *id, char *err, size_t errlen)
+{
+	struct rte_dev_iterator it;
+	uint16_t pid;
+	/* already probed (named with -a or --vdev on the EAL command line)? */
+	if (rte_eth_iterator_init(&it, devargs) == 0) {
+		pid = rte_eth_iterator_next(&it);
+		rte_eth_iterator_cleanup(&it);
+		if (pid != RTE_MAX_ETHPORTS) {
+			*id = pid;
+			return 0;
+		}
+	}
+	int rc = rte_dev_probe(devargs);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %s: probe failed: %s", devargs, rte_strerror(-rc));
+		return -1;
+	}
+	if (rte_eth_iterator_init(&it, devargs) == 0) {
+		pid = rte_eth_iterator_next(&it);
+		rte_eth_iterator_cleanup(&it);
+		if (pid != RTE_MAX_ETHPORTS) {
+			*id = pid;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "port %s: probed, but no ethernet port came of it", devargs);
+	return -1;
+}
+
+/* Configure and start a port with nq queue pairs. */
+static int setup_port(struct dpdk *d, uint16_t id, const char *what, unsigned nq,
+                      bool *l4_offload, bool *rx_cksum, char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	int rc = rte_eth_dev_info_get(id, &info);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %s: no device info: %s", what, rte_strerror(-rc));
+		return -1;
+	}
+	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
+		snprintf(err, errlen,
+		         "port %s: %u workers need %u queue pairs, the port has %u rx / %u tx"
+		         " (for net_af_xdp set queue_count, for net_af_packet qpairs)",
+		         what, nq, nq, info.max_rx_queues, info.max_tx_queues);
+		return -1;
+	}
+	struct rte_eth_conf pc;
+	memset(&pc, 0, sizeof(pc));
+	uint64_t rss = info.flow_type_rss_offloads &
+	               (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+	if (nq > 1 && rss != 0) {
+		pc.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		pc.rx_adv_conf.rss_conf.rss_hf = rss;
+	}
+	uint64_t txo = RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	*l4_offload = (info.tx_offload_capa & txo) == txo;
+	if (*l4_offload)
+		pc.txmode.offloads |= txo;
+	uint64_t rxo = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	*rx_cksum = (info.rx_offload_capa & rxo) == rxo;
+	if (*rx_cksum)
+		pc.rxmode.offloads |= rxo;
+	rc = rte_eth_dev_configure(id, (uint16_t)nq, (uint16_t)nq, &pc);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %s: configure: %s", what, rte_strerror(-rc));
+		return -1;
+	}
+	uint16_t rxd = (uint16_t)(d->conf.rxd ? d->conf.rxd : DPDK_RXD_DEFAULT);
+	uint16_t txd = (uint16_t)(d->conf.txd ? d->conf.txd : DPDK_TXD_DEFAULT);
+	rte_eth_dev_adjust_nb_rx_tx_desc(id, &rxd, &txd);
+	int sock = rte_eth_dev_socket_id(id);
+	for (unsigned q = 0; q < nq; q++) {
+		rc = rte_eth_rx_queue_setup(id, (uint16_t)q, rxd, (unsigned)sock, NULL, d->pool);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(id, (uint16_t)q, txd, (unsigned)sock, NULL);
+		if (rc != 0) {
+			snprintf(err, errlen, "port %s: queue %u: %s", what, q, rte_strerror(-rc));
+			return -1;
+		}
+	}
+	rc = rte_eth_dev_start(id);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %s: start: %s", what, rte_strerror(-rc));
+		return -1;
+	}
+	/* IPv6 neighbour discovery needs solicited-node multicast */
+	rte_eth_allmulticast_enable(id);
+	return 0;
+}
+
+static void tel_register(void);
+
+struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
+{
+	if (conf->nports == 0 || conf->nports > DPDK_PORTS_MAX) {
+		snprintf(err, errlen, "1 to %u ports", DPDK_PORTS_MAX);
+		return NULL;
+	}
+	unsigned nw = dpdk_workers();
+	if (nw == 0) {
+		snprintf(err, errlen, "no worker lcore: give the EAL at least two (-l 0,1)");
+		return NULL;
+	}
+	struct dpdk *d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->conf = *conf;
+	d->nworkers = nw;
+	d->tsc_hz = rte_get_tsc_hz();
+	d->tsc_per_ms = d->tsc_hz / 1000 ? d->tsc_hz / 1000 : 1;
+	d->tsc0 = rte_rdtsc();
+	d->unix0 = time(NULL);
+
+	unsigned rxd = conf->rxd ? conf->rxd : DPDK_RXD_DEFAULT;
+	unsigned txd = conf->txd ? conf->txd : DPDK_TXD_DEFAULT;
+	unsigned per_port = nw * (rxd + txd + DPDK_BURST) * (conf->exception ? 2 : 1);
+	unsigned nmbufs = conf->mbufs ? conf->mbufs
+	                  : conf->nports * per_port + (nw + 1) * MBUF_CACHE + 1024;
+	d->pool = rte_pktmbuf_pool_create("edgedns_mbufs", nmbufs, MBUF_CACHE, 0,
+	                                  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (d->pool == NULL) {
+		snprintf(err, errlen, "mbuf pool of %u: %s", nmbufs, rte_strerror(rte_errno));
+		free(d);
+		return NULL;
+	}
+
+	for (unsigned i = 0; i < conf->nports; i++) {
+		struct port *p = &d->port[i];
+		p->link_up = -1;
+		if (probe_port(conf->ports[i], &p->id, err, errlen) != 0)
+			goto fail;
+		d->nports++;
+		rte_eth_dev_get_name_by_port(p->id, p->name);
+		if (setup_port(d, p->id, conf->ports[i], nw, &p->l4_offload, &p->rx_cksum,
+		               err, errlen) != 0)
+			goto fail;
+		struct rte_ether_addr mac;
+		rte_eth_macaddr_get(p->id, &mac);
+		p->filter = conf->filter;
+		memcpy(p->filter.mac, mac.addr_bytes, 6);
+		if (conf->exception) {
+			/* The kernel interface gets the port's MAC address, so
+			 * what it sends and what is sent to it need no rewriting. */
+			char args[256];
+			snprintf(args, sizeof(args), "net_tap_edgedns%u,iface=%s%u,mac="
+			         RTE_ETHER_ADDR_PRT_FMT, i,
+			         conf->kernel_iface ? conf->kernel_iface : DPDK_KERNEL_IFACE_DEFAULT,
+			         i, RTE_ETHER_ADDR_BYTES(&mac));
+			if (probe_port(args, &p->tap, err, errlen) != 0)
+				goto fail;
+			p->has_tap = true;
+			rte_eth_dev_get_name_by_port(p->tap, p->tap_name);
+			bool l4, rxc;
+			if (setup_port(d, p->tap, args, nw, &l4, &rxc, err, errlen) != 0)
+				goto fail;
+		}
+	}
+
+	unsigned lcore, k = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w = rte_zmalloc_socket("edgedns_worker", sizeof(*w), 64,
+		                                      (int)rte_lcore_to_socket_id(lcore));
+		if (w == NULL) {
+			snprintf(err, errlen, "out of memory for lcore %u", lcore);
+			goto fail;
+		}
+		w->d = d;
+		w->idx = k;
+		w->lcore = lcore;
+		w->rid = conf->rcu_base + k;
+		d->w[k++] = w;
+		if (conf->rrl.rate > 0) {
+			struct rrl_conf rc = conf->rrl;
+			rc.rate = (rc.rate + nw - 1) / nw;
+			if (rc.burst)
+				rc.burst = (rc.burst + nw - 1) / nw;
+			uint64_t seed = rte_rdtsc() ^ ((uint64_t)getpid() << 32) ^ lcore;
+			if ((w->rrl = rrl_new(&rc, seed)) == NULL) {
+				snprintf(err, errlen, "rate limiting table for lcore %u: out of memory",
+				         lcore);
+				goto fail;
+			}
+		}
+	}
+	tel_dp = d;
+	tel_register();
+	return d;
+fail:
+	dpdk_free(d);
+	return NULL;
+}
+
+int dpdk_start(struct dpdk *d, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		int rc = rte_eal_remote_launch(worker_main, d->w[i], d->w[i]->lcore);
+		if (rc != 0) {
+			snprintf(err, errlen, "lcore %u: launch: %s", d->w[i]->lcore, strerror(-rc));
+			__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
+			rte_eal_mp_wait_lcore();
+			return ED_EIO;
+		}
+	}
+	d->started = true;
+	return ED_OK;
+}
+
+void dpdk_stop(struct dpdk *d)
+{
+	if (d == NULL || !d->started)
+		return;
+	__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	d->started = false;
+}
+
+void dpdk_free(struct dpdk *d)
+{
+	if (d == NULL)
+		return;
+	dpdk_stop(d);
+	if (tel_dp == d)
+		tel_dp = NULL;
+	for (unsigned i = 0; i < d->nports; i++) {
+		struct port *p = &d->port[i];
+		rte_eth_dev_stop(p->id);
+		rte_eth_dev_close(p->id);
+		if (p->has_tap) {
+			rte_eth_dev_stop(p->tap);
+			rte_eth_dev_close(p->tap);
+		}
+	}
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		rrl_free(d->w[i]->rrl);
+		rte_free(d->w[i]);
+	}
+	rte_mempool_free(d->pool);
+	free(d);
+}
+
+/* ---- counters, commands, telemetry ------------------------------------ */
+
+static void cnt_sum(struct dp_counters *out, const struct dp_counters *c)
+{
+	uint64_t *o = (uint64_t *)out;
+	const uint64_t *s = (const uint64_t *)c;
+	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
+		o[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+void dpdk_counters_cb(void *arg, struct dp_counters *out)
+{
+	struct dpdk *d = arg;
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < d->nworkers; i++)
+		cnt_sum(out, &d->w[i]->cnt);
+}
+
+static void link_str(uint16_t id, char *buf, size_t size, int *up)
+{
+	struct rte_eth_link link;
+	memset(&link, 0, sizeof(link));
+	if (rte_eth_link_get_nowait(id, &link) != 0) {
+		snprintf(buf, size, "unknown");
+		*up = 0;
+		return;
+	}
+	*up = link.link_status == RTE_ETH_LINK_UP;
+	if (!*up)
+		snprintf(buf, size, "link down");
+	else if (link.link_speed == RTE_ETH_SPEED_NUM_NONE ||
+	         link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN)
+		snprintf(buf, size, "link up");
+	else
+		snprintf(buf, size, "link up, %u Mbps, %s", link.link_speed,
+		         link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full-duplex" : "half-duplex");
+}
+
+void dpdk_check_links(struct dpdk *d, void (*log)(int level, const char *msg))
+{
+	for (unsigned i = 0; i < d->nports; i++) {
+		struct port *p = &d->port[i];
+		char ls[96], msg[512];
+		int up;
+		link_str(p->id, ls, sizeof(ls), &up);
+		if (up != p->link_up) {
+			snprintf(msg, sizeof(msg), "port %u (%s): %s", i, p->name, ls);
+			log(up ? 0 : 1, msg);
+			p->link_up = up;
+		}
+	}
+}
+
+char *dpdk_cmd(void *arg, const char *cmd)
+{
+	struct dpdk *d = arg;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	if (strcmp(cmd, "lcores") == 0) {
+		if ((f = open_memstream(&out, &len)) == NULL)
+			return NULL;
+		fputs("{\"ok\":true,\"lcores\":[", f);
+		for (unsigned i = 0; i < d->nworkers; i++) {
+			struct dp_counters c;
+			memset(&c, 0, sizeof(c));
+			cnt_sum(&c, &d->w[i]->cnt);
+			uint64_t ans = 0;
+			for (unsigned r = 0; r < 16; r++)
+				ans += c.responses[r];
+			fprintf(f, "%s{\"lcore\":%u,\"queue\":%u,\"rx\":%llu,\"tx\":%llu,"
+			        "\"answered\":%llu,\"to_kernel\":%llu,\"dropped\":%llu,"
+			        "\"malformed\":%llu,\"loops\":%llu}",
+			        i ? "," : "", d->w[i]->lcore, d->w[i]->idx,
+			        (unsigned long long)c.rx_frames, (unsigned long long)c.tx_frames,
+			        (unsigned long long)ans, (unsigned long long)c.to_kernel,
+			        (unsigned long long)(c.dropped + c.tx_dropped),
+			        (unsigned long long)c.malformed, (unsigned long long)c.loops);
+		}
+		fputs("]}", f);
+	} else if (strcmp(cmd, "ports") == 0) {
+		if ((f = open_memstream(&out, &len)) == NULL)
+			return NULL;
+		fputs("{\"ok\":true,\"ports\":[", f);
+		for (unsigned i = 0; i < d->nports; i++) {
+			struct port *p = &d->port[i];
+			char ls[96];
+			int up;
+			link_str(p->id, ls, sizeof(ls), &up);
+			struct rte_ether_addr mac;
+			rte_eth_macaddr_get(p->id, &mac);
+			fprintf(f, "%s{\"port\":%u,\"name\":\"%s\",\"mac\":\"" RTE_ETHER_ADDR_PRT_FMT
+			        "\",\"link\":%s,\"status\":\"%s\",\"exception\":\"%s\"}",
+			        i ? "," : "", i, p->name, RTE_ETHER_ADDR_BYTES(&mac),
+			        up ? "true" : "false", ls, p->has_tap ? p->tap_name : "");
+		}
+		fputs("]}", f);
+	} else {
+		return NULL;
+	}
+	fclose(f);
+	return out;
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *t)
+{
+	(void)cmd;
+	(void)params;
+	struct dpdk *d = tel_dp;
+	if (d == NULL)
+		return -1;
+	struct dp_counters c;
+	dpdk_counters_cb(d, &c);
+	static const char *const rc[6] = { "noerror", "formerr", "servfail", "nxdomain",
+	                                   "notimp", "refused" };
+	rte_tel_data_start_dict(t);
+	rte_tel_data_add_dict_u64(t, "rx", c.rx_frames);
+	rte_tel_data_add_dict_u64(t, "tx", c.tx_frames);
+	rte_tel_data_add_dict_u64(t, "queries", c.queries_udp);
+	uint64_t ans = 0, other = 0;
+	for (unsigned r = 0; r < 16; r++) {
+		ans += c.responses[r];
+		if (r >= 6)
+			other += c.responses[r];
+	}
+	rte_tel_data_add_dict_u64(t, "answered", ans);
+	for (unsigned r = 0; r < 6; r++)
+		rte_tel_data_add_dict_u64(t, rc[r], c.responses[r]);
+	rte_tel_data_add_dict_u64(t, "other_rcode", other);
+	rte_tel_data_add_dict_u64(t, "truncated", c.truncated);
+	rte_tel_data_add_dict_u64(t, "to_kernel", c.to_kernel);
+	rte_tel_data_add_dict_u64(t, "from_kernel", c.from_kernel);
+	rte_tel_data_add_dict_u64(t, "dropped", c.dropped + c.tx_dropped + c.kernel_dropped);
+	rte_tel_data_add_dict_u64(t, "malformed", c.malformed);
+	rte_tel_data_add_dict_u64(t, "rrl_limited", c.rrl_limited);
+	rte_tel_data_add_dict_u64(t, "rrl_slipped", c.rrl_slipped);
+	rte_tel_data_add_dict_u64(t, "loops", c.loops);
+	return 0;
+}
+
+static int tel_lcore(const char *cmd, const char *params, struct rte_tel_data *t)
+{
+	(void)cmd;
+	struct dpdk *d = tel_dp;
+	if (d == NULL)
+		return -1;
+	if (params == NULL || *params == '\0') {
+		/* no lcore given: the list of worker lcores */
+		rte_tel_data_start_array(t, RTE_TEL_INT_VAL);
+		for (unsigned i = 0; i < d->nworkers; i++)
+			rte_tel_data_add_array_int(t, (int)d->w[i]->lcore);
+		return 0;
+	}
+	char *end;
+	unsigned long lc = strtoul(params, &end, 10);
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		if (*end != '\0' || d->w[i]->lcore != lc)
+			continue;
+		struct dp_counters c;
+		memset(&c, 0, sizeof(c));
+		cnt_sum(&c, &d->w[i]->cnt);
+		uint64_t ans = 0;
+		for (unsigned r = 0; r < 16; r++)
+			ans += c.responses[r];
+		rte_tel_data_start_dict(t);
+		rte_tel_data_add_dict_u64(t, "rx", c.rx_frames);
+		rte_tel_data_add_dict_u64(t, "tx", c.tx_frames);
+		rte_tel_data_add_dict_u64(t, "answered", ans);
+		rte_tel_data_add_dict_u64(t, "to_kernel", c.to_kernel);
+		rte_tel_data_add_dict_u64(t, "dropped", c.dropped + c.tx_dropped + c.kernel_dropped);
+		rte_tel_data_add_dict_u64(t, "malformed", c.malformed);
+		rte_tel_data_add_dict_u64(t, "loops", c.loops);
+		return 0;
+	}
+	return -1;
+}
+
+static void tel_register(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	rte_telemetry_register_cmd("/edgedns/stats", tel_stats,
+	                           "Dataplane counters, summed over the workers. No parameters");
+	rte_telemetry_register_cmd("/edgedns/lcore", tel_lcore,
+	                           "One worker's counters. Parameter: lcore id (none: the list)");
+}

@@ -1,0 +1,91 @@
+/* io_dpdk.h: the DPDK poll-mode dataplane.
+ *
+ * Ports are NICs (PCI addresses) or virtual devices (net_af_xdp,
+ * net_af_packet, net_memif, net_tap, net_pcap), each with one RX/TX queue
+ * pair per worker lcore (RSS over UDP where the port has it). A worker
+ * polls its queue of every port: UDP DNS queries to a served address are
+ * answered in place in the mbuf they came in (engine burst, headers
+ * swapped, checksums in software or by offload) and sent back on the same
+ * queue; everything else goes to the port's exception port, a net_tap
+ * kernel interface with the port's MAC address, and what the kernel sends
+ * there leaves through the port. So the kernel owns ARP/ND, ICMP, TCP
+ * (DNS over TCP, BGP) and NOTIFY, and the dataplane only the UDP answers.
+ *
+ * Nothing on the packet path allocates, locks, logs or calls the kernel.
+ * Each worker writes only its own cache-aligned state. Every worker is a
+ * zonedb reader (id rcu_base + worker index) and reports a quiescent state
+ * once per poll loop.
+ *
+ * Call order, on the main lcore, after rte_eal_init():
+ *   dpdk_new() -> dpdk_start() -> ... dpdk_stop() -> dpdk_free().
+ */
+#ifndef EDGEDNS_IO_DPDK_H
+#define EDGEDNS_IO_DPDK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmdsock.h"
+#include "engine.h"
+#include "pkt.h"
+#include "rrl.h"
+#include "zonedb.h"
+
+#define DPDK_PORTS_MAX 8
+#define DPDK_BURST 32
+#define DPDK_RXD_DEFAULT 1024
+#define DPDK_TXD_DEFAULT 1024
+#define DPDK_KERNEL_IFACE_DEFAULT "edns"
+
+struct dpdk_conf {
+	const char *ports[DPDK_PORTS_MAX];  /* device arguments, as for rte_dev_probe:
+	                                       "0000:03:00.0", "net_af_xdp0,iface=eth1" */
+	unsigned nports;
+	bool exception;            /* a net_tap exception port per port */
+	const char *kernel_iface;  /* exception interface name prefix: edns0, edns1 */
+	struct pkt_filter filter;  /* served addresses and DNS port (mac: per port) */
+	unsigned mbufs;            /* 0: sized from ports, queues and descriptors */
+	unsigned rxd, txd;         /* descriptors per queue; 0: defaults */
+	unsigned idle_sleep_us;    /* sleep after idle polls (0: pure polling) */
+	struct rrl_conf rrl;       /* rate 0: off. The rate is per client prefix for
+	                              the whole dataplane: each of the n workers
+	                              keeps its own table and allows rate / n
+	                              (RSS may spread a client over every worker) */
+	const struct eng_conf *eng;
+	struct zonedb *db;
+	unsigned rcu_base;
+};
+
+struct dpdk;
+
+/* Worker lcores the EAL was given (every lcore but the main one). */
+unsigned dpdk_workers(void);
+
+/* Probe the ports and their exception ports, create the mbuf pool,
+ * configure and start every port and register the telemetry commands.
+ * NULL on failure with a message naming the port in err. */
+struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen);
+
+/* Launch a worker on every worker lcore. 0 or a negative ED_E* code. */
+int dpdk_start(struct dpdk *d, char *err, size_t errlen);
+
+/* Stop the workers: each stops polling, sends what it holds, goes offline
+ * and unregisters from the zonedb; waits for all. Idempotent. */
+void dpdk_stop(struct dpdk *d);
+
+/* dpdk_stop(), then stop and close every port. NULL ignored. */
+void dpdk_free(struct dpdk *d);
+
+/* Sum of every worker's counters (dp_counters_fn signature). */
+void dpdk_counters_cb(void *arg, struct dp_counters *out);
+
+/* The command socket's extra commands (cmdsock_conf.extra): "lcores"
+ * (per-worker counters and heartbeat) and "ports" (link state). */
+char *dpdk_cmd(void *arg, const char *cmd);
+
+/* Check link states; report changes through log (level 1: down).
+ * Called by the main lcore about once a second. */
+void dpdk_check_links(struct dpdk *d, void (*log)(int level, const char *msg));
+
+#endif

@@ -1,0 +1,252 @@
+/* pkt.c: frame classification and in-place responses for the fast path. */
+#include <string.h>
+
+#include "pkt.h"
+
+#define ETH_HLEN 14
+#define ETH_P_IPV4 0x0800
+#define ETH_P_IPV6 0x86dd
+#define ETH_P_8021Q 0x8100
+#define IPPROTO_UDP_ 17
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* One's complement sum (RFC 1071) of len octets, added to sum: 32-bit
+ * words into a 64-bit accumulator, folded at the end. The result is in
+ * the memory's byte order, which the one's complement sum does not mind
+ * as long as it is folded and stored back the same way. */
+static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
+{
+	while (len >= 8) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 4, 4);
+		sum += (uint64_t)a + b;
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		uint32_t a;
+		memcpy(&a, p, 4);
+		sum += a;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t a;
+		memcpy(&a, p, 2);
+		sum += a;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint8_t last[2] = { p[0], 0 };
+		uint16_t a;
+		memcpy(&a, last, 2);
+		sum += a;
+	}
+	return sum;
+}
+
+/* Fold to 16 bits and complement; the value is in memory byte order. */
+static uint16_t csum_fold(uint64_t sum)
+{
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Pseudo-header sum: addresses, protocol, UDP length. */
+static uint64_t pseudo_sum(const uint8_t *ip, bool v6, size_t udp_len)
+{
+	uint64_t sum = v6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
+	uint8_t tail[8] = { 0 };
+	/* zero, protocol, then the length (32 bits for IPv6, 16 for IPv4; the
+	 * sum is the same for lengths below 65536) */
+	tail[3] = IPPROTO_UDP_;
+	tail[6] = (uint8_t)(udp_len >> 8);
+	tail[7] = (uint8_t)udp_len;
+	return csum_add(sum, tail, 8);
+}
+
+uint16_t pkt_udp_cksum(const uint8_t *fr, const struct pkt_meta *m, size_t udp_len)
+{
+	const uint8_t *ip = fr + m->l2;
+	uint64_t sum = pseudo_sum(ip, m->v6, udp_len);
+	return csum_fold(csum_add(sum, ip + m->l3, udp_len));
+}
+
+static bool v4_served(const struct pkt_filter *f, const uint8_t *a)
+{
+	for (unsigned i = 0; i < f->n4; i++)
+		if (memcmp(f->v4[i], a, 4) == 0)
+			return true;
+	return false;
+}
+
+static bool v6_served(const struct pkt_filter *f, const uint8_t *a)
+{
+	for (unsigned i = 0; i < f->n6; i++)
+		if (memcmp(f->v6[i], a, 16) == 0)
+			return true;
+	return false;
+}
+
+/* A source we must not answer: 0/8, 127/8, multicast and above (class E
+ * and broadcast). */
+static bool v4_bad_source(const uint8_t *a)
+{
+	return a[0] == 0 || a[0] == 127 || a[0] >= 224;
+}
+
+/* ::, ::1, ff00::/8. */
+static bool v6_bad_source(const uint8_t *a)
+{
+	if (a[0] == 0xff)
+		return true;
+	static const uint8_t zero[15] = { 0 };
+	return memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1);
+}
+
+/* UDP and DNS checks shared by both families; ip is the IP header, udp
+ * the UDP header, plen the IP payload length (validated). */
+static enum pkt_verdict udp_dns(const struct pkt_filter *f, const uint8_t *fr,
+                                struct pkt_meta *m, size_t plen, unsigned rx_flags)
+{
+	const uint8_t *udp = fr + m->l2 + m->l3;
+	if (plen < 8)
+		return PKT_MALFORMED;
+	if (rd16(udp + 2) != f->dns_port)
+		return PKT_KERNEL;
+	uint16_t ulen = rd16(udp + 4);
+	if (ulen != plen || rd16(udp) == 0)
+		return PKT_MALFORMED;
+	if (rx_flags & PKT_RX_L4_BAD)
+		return PKT_MALFORMED;
+	if (rd16(udp + 6) == 0) {
+		if (m->v6)
+			return PKT_MALFORMED;   /* mandatory over IPv6 (RFC 8200 8.1) */
+	} else if (!(rx_flags & PKT_RX_L4_GOOD) && pkt_udp_cksum(fr, m, ulen) != 0) {
+		return PKT_MALFORMED;
+	}
+	m->dns = (uint16_t)(m->l2 + m->l3 + 8);
+	m->dns_len = (uint16_t)(ulen - 8);
+	const uint8_t *d = fr + m->dns;
+	/* QR set, or an opcode other than QUERY: the kernel's server */
+	if (m->dns_len >= 3 && (d[2] & 0xf8) != 0)
+		return PKT_KERNEL;
+	return PKT_DNS;
+}
+
+enum pkt_verdict pkt_classify(const struct pkt_filter *f, const uint8_t *fr, size_t len,
+                              unsigned rx_flags, struct pkt_meta *m)
+{
+	if (len < ETH_HLEN)
+		return PKT_MALFORMED;
+	if (memcmp(fr + 6, f->mac, 6) == 0)
+		return PKT_OWN;
+	if (memcmp(fr, f->mac, 6) != 0)
+		return PKT_KERNEL;
+	uint16_t type = rd16(fr + 12);
+	size_t l2 = ETH_HLEN;
+	if (type == ETH_P_8021Q) {
+		if (len < ETH_HLEN + 4)
+			return PKT_MALFORMED;
+		type = rd16(fr + 16);
+		l2 += 4;
+	}
+	m->l2 = (uint16_t)l2;
+	const uint8_t *ip = fr + l2;
+	size_t avail = len - l2;
+	if (type == ETH_P_IPV4) {
+		m->v6 = 0;
+		if (avail < 20 || (ip[0] >> 4) != 4)
+			return PKT_MALFORMED;
+		size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+		size_t tot = rd16(ip + 2);
+		if (ihl < 20 || ihl > avail || tot < ihl || tot > avail)
+			return PKT_MALFORMED;
+		if (rx_flags & PKT_RX_IP_BAD)
+			return PKT_MALFORMED;
+		if (!(rx_flags & PKT_RX_IP_GOOD) && csum_fold(csum_add(0, ip, ihl)) != 0)
+			return PKT_MALFORMED;
+		if (ihl != 20 || (rd16(ip + 6) & 0x3fff) != 0 || ip[9] != IPPROTO_UDP_)
+			return PKT_KERNEL;    /* options, fragments, not UDP */
+		if (!v4_served(f, ip + 16))
+			return PKT_KERNEL;
+		if (v4_bad_source(ip + 12))
+			return PKT_MALFORMED;
+		m->l3 = 20;
+		return udp_dns(f, fr, m, tot - 20, rx_flags);
+	}
+	if (type == ETH_P_IPV6) {
+		m->v6 = 1;
+		if (avail < 40 || (ip[0] >> 4) != 6)
+			return PKT_MALFORMED;
+		size_t plen = rd16(ip + 4);
+		if (40 + plen > avail)
+			return PKT_MALFORMED;
+		if (ip[6] != IPPROTO_UDP_ || !v6_served(f, ip + 24))
+			return PKT_KERNEL;    /* extension headers, ICMPv6, TCP, ... */
+		if (v6_bad_source(ip + 8))
+			return PKT_MALFORMED;
+		m->l3 = 40;
+		return udp_dns(f, fr, m, plen, rx_flags);
+	}
+	return PKT_KERNEL;
+}
+
+size_t pkt_reply(uint8_t *fr, const struct pkt_meta *m, size_t dns_len, bool l4_offload)
+{
+	uint8_t tmp[16];
+	memcpy(tmp, fr, 6);
+	memcpy(fr, fr + 6, 6);
+	memcpy(fr + 6, tmp, 6);
+	uint8_t *ip = fr + m->l2;
+	uint8_t *udp = ip + m->l3;
+	size_t ulen = 8 + dns_len;
+	if (m->v6) {
+		memcpy(tmp, ip + 8, 16);
+		memcpy(ip + 8, ip + 24, 16);
+		memcpy(ip + 24, tmp, 16);
+		wr16(ip + 4, (uint16_t)ulen);
+		ip[7] = 64;
+	} else {
+		memcpy(tmp, ip + 12, 4);
+		memcpy(ip + 12, ip + 16, 4);
+		memcpy(ip + 16, tmp, 4);
+		wr16(ip + 2, (uint16_t)(20 + ulen));
+		wr16(ip + 6, 0);        /* no DF: let routers fragment (as PMTUDISC_OMIT) */
+		ip[8] = 64;
+		wr16(ip + 10, 0);
+		uint16_t c = csum_fold(csum_add(0, ip, 20));
+		memcpy(ip + 10, &c, 2);
+	}
+	memcpy(tmp, udp, 2);
+	memcpy(udp, udp + 2, 2);
+	memcpy(udp + 2, tmp, 2);
+	wr16(udp + 4, (uint16_t)ulen);
+	wr16(udp + 6, 0);
+	if (l4_offload) {
+		/* the NIC wants the folded, uncomplemented pseudo-header sum */
+		uint16_t c = (uint16_t)~csum_fold(pseudo_sum(ip, m->v6, ulen));
+		memcpy(udp + 6, &c, 2);
+	} else {
+		uint16_t c = pkt_udp_cksum(fr, m, ulen);
+		if (c == 0)
+			c = 0xffff;     /* 0 means "no checksum" (RFC 768) */
+		memcpy(udp + 6, &c, 2);
+	}
+	return m->l2 + m->l3 + ulen;
+}
