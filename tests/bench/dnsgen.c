@@ -58,6 +58,7 @@ struct opts {
 	uint64_t rate, count;
 	unsigned edns_pct, do_pct;
 	bool reflect;
+	bool linger;
 };
 
 /* The frames, back to back in one buffer. */
@@ -71,6 +72,7 @@ struct frames {
 struct stats {
 	uint64_t sent, tx_full, received, answered, unmatched, tc, rcodes[16];
 	uint64_t rx_missed;         /* replies the port dropped (imissed + rx_nombuf) */
+	uint64_t max_gap;           /* longest loop iteration (TSC): time not polling */
 };
 
 static volatile sig_atomic_t quit;
@@ -99,7 +101,9 @@ static void usage(FILE *f)
 	        "  --count N          stop after N queries (default: no limit)\n"
 	        "  --edns PCT         share of mix queries with EDNS0 1232 (default 70)\n"
 	        "  --do PCT           share of those EDNS queries with DO (default 30)\n"
-	        "  --reflect          count reflected queries too (a MAC/5-tuple swapping peer)\n");
+	        "  --reflect          count reflected queries too (a MAC/5-tuple swapping peer)\n"
+	        "  --linger           after the summary, keep the port open (not polled) until\n"
+	        "                     SIGINT or SIGTERM: the peer can stop first\n");
 }
 
 static void bad(const char *opt, const char *arg, const char *why)
@@ -144,7 +148,7 @@ static int parse_ip(const char *s, uint8_t out[16])
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_PORT = 256, O_QUERIES, O_DST, O_SRC, O_DST_MAC, O_SRC_MAC, O_DPORT,
-	       O_DURATION, O_RATE, O_COUNT, O_EDNS, O_DO, O_REFLECT, O_HELP };
+	       O_DURATION, O_RATE, O_COUNT, O_EDNS, O_DO, O_REFLECT, O_LINGER, O_HELP };
 	static const struct option lo[] = {
 		{ "port", required_argument, NULL, O_PORT },
 		{ "queries", required_argument, NULL, O_QUERIES },
@@ -159,6 +163,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "edns", required_argument, NULL, O_EDNS },
 		{ "do", required_argument, NULL, O_DO },
 		{ "reflect", no_argument, NULL, O_REFLECT },
+		{ "linger", no_argument, NULL, O_LINGER },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -205,6 +210,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case O_EDNS: o->edns_pct = (unsigned)parse_u64("--edns", optarg, 100); break;
 		case O_DO: o->do_pct = (unsigned)parse_u64("--do", optarg, 100); break;
 		case O_REFLECT: o->reflect = true; break;
+		case O_LINGER: o->linger = true; break;
 		case O_HELP: usage(stdout); exit(0);
 		default:
 			fprintf(stderr, PROG ": '%s': unknown option or missing argument\n",
@@ -601,10 +607,11 @@ static void print_summary(const struct opts *o, const struct stats *st, double w
 	printf("{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"answered\":%" PRIu64
 	       ",\"unmatched\":%" PRIu64 ",\"tx_full\":%" PRIu64 ",\"rx_missed\":%" PRIu64 ",\"window_s\":%.3f"
 	       ",\"rate\":%" PRIu64 ",\"sent_per_s\":%.0f,\"answered_per_s\":%.0f"
-	       ",\"loss_pct\":%.4f,\"tc\":%" PRIu64 ",\"rcodes\":{",
+	       ",\"loss_pct\":%.4f,\"tc\":%" PRIu64 ",\"max_gap_us\":%.0f,\"rcodes\":{",
 	       st->sent, st->received, st->answered, st->unmatched, st->tx_full, st->rx_missed, window,
 	       o->rate, window > 0 ? (double)st->sent / window : 0,
-	       window > 0 ? (double)st->answered / window : 0, loss, st->tc);
+	       window > 0 ? (double)st->answered / window : 0, loss, st->tc,
+	       (double)st->max_gap * 1e6 / (double)rte_get_tsc_hz());
 	const char *sep = "";
 	for (int i = 0; i < 16; i++) {
 		if (st->rcodes[i] == 0)
@@ -661,8 +668,12 @@ int main(int argc, char **argv)
 	uint64_t t_stop = 0, last_rx = t0;
 	size_t next = 0;
 	bool sending = true;
+	uint64_t prev = t0;
 	for (;;) {
 		uint64_t now = rte_rdtsc();
+		if (now - prev > st.max_gap)
+			st.max_gap = now - prev;
+		prev = now;
 		if (sending && (now >= t_end || quit || (o.count && st.sent >= o.count))) {
 			sending = false;
 			t_stop = now;
@@ -713,6 +724,11 @@ int main(int argc, char **argv)
 	if (rte_eth_stats_get(port, &es) == 0)
 		st.rx_missed = es.imissed + es.rx_nombuf;
 	print_summary(&o, &st, (double)(t_stop - t0) / (double)hz);
+	/* A memif server unmaps the shared rings when its client goes, under
+	 * its polling lcore's feet (DPDK 22.11): with --linger the server is
+	 * stopped first, while this side no longer polls. */
+	while (o.linger && !quit)
+		rte_delay_us_sleep(100 * 1000);
 
 	rte_eth_dev_stop(port);
 	rte_eth_dev_close(port);

@@ -11,7 +11,7 @@
 # Figures go to stdout. Every part is bounded in time and skipped, with the
 # reason, when something it needs is missing. Needs root (namespaces,
 # XDP). Environment: B (build dir), BENCH_DPDK_SECONDS (run length, 10),
-# BENCH_XDP_RATE (kxdpgun's offered rate, 250000), BENCH_SWAP_RATE
+# BENCH_XDP_RATE (kxdpgun's offered rate, 400000), BENCH_SWAP_RATE
 # (queries/s during the swaps, 500000), BENCH_DPDK_PARTS ("memif veth swap").
 set -u
 B=${B:-build}
@@ -19,7 +19,7 @@ W=$B/bench
 WA=$(cd "$W" 2>/dev/null && pwd) || { echo "dpdk bench: skipped: no $W (run tests/bench/run.sh)"; exit 0; }
 RUN=/run/edgedns-bench
 SECS=${BENCH_DPDK_SECONDS:-10}
-XDP_RATE=${BENCH_XDP_RATE:-250000}
+XDP_RATE=${BENCH_XDP_RATE:-400000}
 SWAP_RATE=${BENCH_SWAP_RATE:-500000}
 PARTS=${BENCH_DPDK_PARTS:-memif veth swap}
 NS_C=edgedns-bench-client
@@ -103,16 +103,53 @@ dp_start() {
 
 dp_cmd() { echo "$1" | timeout 30 socat -t 30 - UNIX-CONNECT:$RUN/dp.sock 2>/dev/null; }
 
-# gen NAME DST [dnsgen options]: run dnsgen on core 0 against the memif
-# server; prints its JSON line (empty on failure).
-gen() {
+# gen_start NAME DST [dnsgen options]: start dnsgen on core 0 against the
+# memif server, lingering after its summary (a memif server must not see
+# its client go while it polls: DPDK 22.11 unmaps the rings under it).
+gen_start() {
 	local name=$1 dst=$2
 	shift 2
 	local i
 	for i in $(seq 100); do [ -S $RUN/memif.sock ] && break; sleep 0.1; done
-	timeout -k 5 $((SECS + 60)) "$GEN" -l 0 $EAL -m 512 --file-prefix edgedns-bench-gen \
-		--vdev "net_memif0,role=client,socket=$RUN/memif.sock" -- \
-		--queries "$QF" --dst "$dst" --dst-mac $DP_MAC "$@" 2> "$LOG/gen-$name.log" | tail -1
+	rm -f "$LOG/gen-$name.json"
+	timeout -k 5 $((SECS + 120)) "$GEN" -l 0 $EAL -m 512 --file-prefix edgedns-bench-gen \
+		--vdev "net_memif0,role=client,socket=$RUN/memif.sock,rsize=14" -- \
+		--queries "$QF" --dst "$dst" --dst-mac $DP_MAC --linger "$@" \
+		> "$LOG/gen-$name.json" 2> "$LOG/gen-$name.log" &
+	GEN_PID=$!
+	PIDS="$PIDS $GEN_PID"
+}
+
+# gen_wait NAME: wait (bounded) for dnsgen's summary and print it.
+gen_wait() {
+	local i
+	for i in $(seq $(((SECS + 60) * 10))); do
+		grep -q '^{' "$LOG/gen-$1.json" 2>/dev/null && break
+		kill -0 $GEN_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	grep '^{' "$LOG/gen-$1.json" 2>/dev/null | tail -1
+}
+
+# memif_run LABEL NAME DST [dnsgen options]: a fresh dataplane, one dnsgen
+# run, its summary and the dataplane's counters; the dataplane stops first.
+memif_run() {
+	local label=$1 name=$2 dst=$3
+	shift 3
+	dp_start "$name" "" "net_memif0,role=server,socket=$RUN/memif.sock,mac=$DP_MAC" || return 1
+	gen_start "$name" "$dst" "$@"
+	LAST=$(gen_wait "$name")
+	report "$label" "$LAST"
+	dp_counters
+	stop_pid $DP_PID
+	stop_pid $GEN_PID
+}
+
+# The dataplane's view of the run: frames in and out, what it dropped.
+dp_counters() {
+	dp_cmd stats | $PY -c 'import json,sys
+d=json.load(sys.stdin)
+print("  dataplane: rx %(rx_frames)d, tx %(tx_frames)d, tx_dropped %(tx_dropped)d, dropped %(dropped)d, malformed %(malformed)d" % d)' 2>/dev/null
 }
 
 # report LABEL JSON
@@ -132,31 +169,27 @@ part_memif() {
 	[ -x "$GEN" ] || { skip memif "no $GEN"; return; }
 	if command -v dpdk-testpmd >/dev/null; then
 		rm -f $RUN/memif.sock
-		timeout -k 5 $((SECS + 60)) dpdk-testpmd -l 0,1 $EAL -m 512 --file-prefix edgedns-bench-tp \
+		timeout -k 5 $((SECS + 120)) dpdk-testpmd -l 0,1 $EAL -m 512 --file-prefix edgedns-bench-tp \
 			--vdev "net_memif0,role=server,socket=$RUN/memif.sock,mac=$DP_MAC" -- \
 			--forward-mode=5tswap --auto-start --stats-period 60 --nb-cores=1 \
 			--total-num-mbufs=16384 < /dev/null > "$LOG/testpmd.log" 2>&1 &
 		local tp=$!
 		PIDS="$PIDS $tp"
-		report "setup ceiling (testpmd 5tswap reflecting, not DNS)" \
-			"$(gen testpmd 192.0.2.53 --duration 5 --reflect)"
+		gen_start testpmd 192.0.2.53 --duration $((SECS / 2)) --reflect
+		report "setup ceiling (testpmd 5tswap reflecting, not DNS)" "$(gen_wait testpmd)"
 		stop_pid $tp
+		stop_pid $GEN_PID
 	fi
 	have_dpdk_dp || { skip "memif dataplane" "$WHY_NO_DP"; return; }
-	dp_start memif "" "net_memif0,role=server,socket=$RUN/memif.sock,mac=$DP_MAC" || return
-	local j
-	j=$(gen memif4 192.0.2.53 --duration "$SECS")
-	report "IPv4, as fast as dnsgen sends" "$j"
+	memif_run "IPv4, as fast as dnsgen sends" memif4 192.0.2.53 --duration "$SECS" || return
 	local max
-	max=$(echo "$j" | json answered_per_s 2>/dev/null || echo 0)
-	report "IPv6, as fast as dnsgen sends" "$(gen memif6 2001:db8::53 --duration $((SECS / 2)))"
+	max=$(echo "$LAST" | json answered_per_s 2>/dev/null || echo 0)
+	memif_run "IPv6, as fast as dnsgen sends" memif6 2001:db8::53 --duration $((SECS / 2))
 	local rate=$((${max%.*} * 8 / 10))
 	if [ "$rate" -gt 0 ]; then
-		report "IPv4, offered 80% of that ($(mps $rate))" \
-			"$(gen memif4r 192.0.2.53 --duration $((SECS / 2)) --rate $rate)"
+		memif_run "IPv4, offered 80% of that ($(mps $rate))" memif4r 192.0.2.53 \
+			--duration $((SECS / 2)) --rate $rate
 	fi
-	echo "dataplane counters: $(dp_cmd stats)"
-	stop_pid $DP_PID
 }
 
 # ---- 2. veth: Knot DNS XDP vs the dataplane on AF_XDP ----------------------
@@ -182,6 +215,16 @@ kx() {
 	awk '/^total queries:/ { s = $4; gsub("[(]", "", s) }
 	     /^total replies:/ { r = $4; p = $6; gsub("[(]", "", r); gsub("[()%]", "", p) }
 	     END { if (r != "") print r, s, p }' "$LOG/kxdpgun-$1.log"
+}
+
+# kx_report LABEL "replies/s sent/s answered%"
+kx_report() {
+	if [ -z "$2" ]; then
+		echo "$1: no result (see $LOG)"
+		return
+	fi
+	set -- "$1" $2
+	echo "$1: $2 replies/s of $3 queries/s sent, $4% answered"
 }
 
 part_veth() {
@@ -235,7 +278,7 @@ EOF
 	done
 	if grep -q 'initialized XDP' "$LOG/knotd.log" && [ "$(grep -c 'loaded, serial' "$LOG/knotd.log")" -ge 2 ]; then
 		kr=$(kx knot)
-		echo "Knot DNS $(knotd --version | awk '{print $NF}') XDP ($(grep -o 'queues [0-9]*, [a-z]* mode' "$LOG/knotd.log")): ${kr:-no result} (replies/s sent/s answered%)"
+		kx_report "Knot DNS $(knotd --version | awk '{print $NF}') XDP ($(grep -o 'queues [0-9]*, [a-z]* mode' "$LOG/knotd.log"))" "$kr"
 	else
 		echo "Knot DNS XDP: did not start; see $LOG/knotd.log"
 	fi
@@ -244,10 +287,12 @@ EOF
 	have_dpdk_dp || { skip "veth dataplane" "$WHY_NO_DP"; return; }
 	local er="" how
 	for how in net_af_xdp0 net_af_packet0; do
+		# A fresh pair: knotd leaves its XDP program (and its settings) behind.
+		netns_up || { skip "veth dataplane" "cannot create the namespaces again"; return; }
 		if dp_start "veth-$how" $NS_E "$how,iface=ve-e"; then
 			er=$(kx "edgedns-$how")
-			echo "edgedns dataplane on $how: ${er:-no result} (replies/s sent/s answered%)"
-			echo "dataplane counters: $(dp_cmd stats)"
+			kx_report "edgedns dataplane on $how" "$er"
+			dp_counters
 			stop_pid $DP_PID
 			break
 		fi
@@ -257,7 +302,7 @@ EOF
 		set -- $kr
 		local k=$1
 		set -- $er
-		echo "edgedns / Knot replies per second: $($PY -c "print(f'{$1 / max($k, 1):.2f}')")"
+		echo "edgedns / Knot replies per second: $($PY -c "print(f'{$1 / max($k, 1):.2f}')") (same kxdpgun load, same core)"
 	fi
 }
 
@@ -275,13 +320,10 @@ part_swap() {
 		rm -f "$S/bench2.zone"
 	fi
 	dp_start swap "" "net_memif0,role=server,socket=$RUN/memif.sock,mac=$DP_MAC" || return
-	local out=$LOG/swap.json
-	gen swap 192.0.2.53 --duration 12 --rate "$SWAP_RATE" > "$out" &
-	local gp=$!
-	PIDS="$PIDS $gp"
+	gen_start swap 192.0.2.53 --duration 12 --rate "$SWAP_RATE"
 	sleep 1
-	local n=0 fail=0 i f r t0 t1
-	for i in $(seq 10); do
+	local n=0 fail=0 i f r t0 t1 t
+	for i in $(seq ${BENCH_SWAPS:-10}); do
 		t0=$(date +%s%N)
 		if [ $((i % 2)) = 1 ]; then f=$WA/swap/serial2.snap; else f=$WA/bench.snap; fi
 		r=$(dp_cmd "load $f")
@@ -290,20 +332,20 @@ part_swap() {
 		t=$(( (1000000000 - (t1 - t0)) / 1000000 ))
 		[ $t -gt 0 ] && sleep "$(echo "scale=3; $t / 1000" | bc)"
 	done
-	wait $gp
-	PIDS=$(echo " $PIDS " | sed "s/ $gp / /")
 	local j
-	j=$(tail -1 "$out")
+	j=$(gen_wait swap)
 	if [ -z "$j" ]; then
 		echo "swap: no result from dnsgen; see $LOG/gen-swap.log"
 	else
 		local sent ans
 		sent=$(echo "$j" | json sent)
 		ans=$(echo "$j" | json answered)
-		echo "swaps: $n done, $fail failed; queries: $sent sent, $ans answered, $((sent - ans)) lost (target 0); serial now: $(dp_cmd zones | $PY -c 'import json,sys
+		echo "swaps: $n done, $fail failed; queries: $sent sent, $ans answered, $((sent - ans)) lost (target 0), dnsgen blocked on a full ring $(echo "$j" | json tx_full) times; serial now: $(dp_cmd zones | $PY -c 'import json,sys
 print(*[z["serial"] for z in json.load(sys.stdin)["zones"] if z["zone"] == "bench.example."])' 2>/dev/null)"
+		dp_counters
 	fi
 	stop_pid $DP_PID
+	stop_pid $GEN_PID
 }
 
 for p in $PARTS; do
