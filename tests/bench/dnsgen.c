@@ -665,15 +665,26 @@ int main(int argc, char **argv)
 	const uint64_t t_end = t0 + (uint64_t)(o.duration * (double)hz);
 	const uint64_t drain_max = hz * DRAIN_MAX_MS / 1000, drain_idle = hz * DRAIN_IDLE_MS / 1000;
 	const double per_tick = (double)o.rate / (double)hz;
+	const uint64_t min_burst = RTE_MAX(RTE_MIN(o.rate / 100000, (uint64_t)BURST), (uint64_t)1);
+	const uint64_t t_end_due = (uint64_t)((double)(t_end - t0) * per_tick);
 	uint64_t t_stop = 0, last_rx = t0;
 	size_t next = 0;
 	bool sending = true;
-	uint64_t prev = t0;
+	uint64_t prev = t0, t_tick = t0 + hz, sent_tick = 0, answered_tick = 0;
 	for (;;) {
 		uint64_t now = rte_rdtsc();
 		if (now - prev > st.max_gap)
 			st.max_gap = now - prev;
 		prev = now;
+		if (unlikely(now >= t_tick)) {
+			/* Once a second, to stderr: warm-up and stalls show here. */
+			fprintf(stderr, PROG ": %.0f s: sent %" PRIu64 "/s, answered %" PRIu64 "/s\n",
+			        (double)(now - t0) / (double)hz, st.sent - sent_tick,
+			        st.answered - answered_tick);
+			sent_tick = st.sent;
+			answered_tick = st.answered;
+			t_tick += hz;
+		}
 		if (sending && (now >= t_end || quit || (o.count && st.sent >= o.count))) {
 			sending = false;
 			t_stop = now;
@@ -681,10 +692,15 @@ int main(int argc, char **argv)
 		if (sending) {
 			uint64_t want = BURST;
 			if (o.rate) {
+				/* Paced in bursts of at least min_burst (10 us worth of
+				 * queries): a burst per due query costs the generator
+				 * more than the rate it is meant to hold. */
 				uint64_t due = (uint64_t)((double)(now - t0) * per_tick);
 				want = due > st.sent ? due - st.sent : 0;
 				if (want > BURST)
 					want = BURST;
+				else if (want < min_burst && due < t_end_due)
+					want = 0;
 			}
 			if (o.count && o.count - st.sent < want)
 				want = o.count - st.sent;

@@ -60,6 +60,8 @@ print(v if not isinstance(v, dict) else " ".join(f"{a} {b}" for a, b in v.items(
 mps() { $PY -c "print(f'{float(\"$1\")/1e6:.2f} M/s')"; }
 
 mkdir -p $RUN $LOG
+# These runs busy-poll both cores: anything else running skews them.
+echo "== DPDK benches; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The query file of these benches: the engine bench's mix, EDNS marked.
 QF=$W/queries-dpdk.txt
 $PY tests/bench/mix_queries.py "$W/queries.txt" "$QF" 200000 || exit 1
@@ -109,8 +111,6 @@ dp_cmd() { echo "$1" | timeout 30 socat -t 30 - UNIX-CONNECT:$RUN/dp.sock 2>/dev
 gen_start() {
 	local name=$1 dst=$2
 	shift 2
-	local i
-	for i in $(seq 100); do [ -S $RUN/memif.sock ] && break; sleep 0.1; done
 	rm -f "$LOG/gen-$name.json"
 	timeout -k 5 $((SECS + 120)) "$GEN" -l 0 $EAL -m 512 --file-prefix edgedns-bench-gen \
 		--vdev "net_memif0,role=client,socket=$RUN/memif.sock,rsize=14" -- \
@@ -173,8 +173,14 @@ part_memif() {
 			--vdev "net_memif0,role=server,socket=$RUN/memif.sock,mac=$DP_MAC" -- \
 			--forward-mode=5tswap --auto-start --stats-period 60 --nb-cores=1 \
 			--total-num-mbufs=16384 < /dev/null > "$LOG/testpmd.log" 2>&1 &
-		local tp=$!
+		local tp=$! i
 		PIDS="$PIDS $tp"
+		# The memif socket is abstract (no file): wait for testpmd to say it forwards.
+		for i in $(seq 300); do
+			grep -q 'start packet forwarding' "$LOG/testpmd.log" && break
+			kill -0 $tp 2>/dev/null || break
+			sleep 0.1
+		done
 		gen_start testpmd 192.0.2.53 --duration $((SECS / 2)) --reflect
 		report "setup ceiling (testpmd 5tswap reflecting, not DNS)" "$(gen_wait testpmd)"
 		stop_pid $tp
