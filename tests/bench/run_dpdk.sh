@@ -11,7 +11,7 @@
 # Figures go to stdout. Every part is bounded in time and skipped, with the
 # reason, when something it needs is missing. Needs root (namespaces,
 # XDP). Environment: B (build dir), BENCH_DPDK_SECONDS (run length, 10),
-# BENCH_XDP_RATE (kxdpgun's offered rate, 400000), BENCH_SWAP_RATE
+# BENCH_XDP_RATES (kxdpgun's offered rates, "400000 1000000"), BENCH_SWAP_RATE
 # (queries/s during the swaps, 500000), BENCH_DPDK_PARTS ("memif veth swap").
 set -u
 B=${B:-build}
@@ -19,7 +19,7 @@ W=$B/bench
 WA=$(cd "$W" 2>/dev/null && pwd) || { echo "dpdk bench: skipped: no $W (run tests/bench/run.sh)"; exit 0; }
 RUN=/run/edgedns-bench
 SECS=${BENCH_DPDK_SECONDS:-10}
-XDP_RATE=${BENCH_XDP_RATE:-400000}
+XDP_RATES=${BENCH_XDP_RATES:-400000 1000000}
 SWAP_RATE=${BENCH_SWAP_RATE:-500000}
 PARTS=${BENCH_DPDK_PARTS:-memif veth swap}
 NS_C=edgedns-bench-client
@@ -213,11 +213,16 @@ netns_up() {
 	ip -n $NS_C neigh replace 192.0.2.53 lladdr "$E_MAC" dev ve-c nud permanent
 }
 
-# kx LABEL: kxdpgun from the client namespace at XDP_RATE for SECS; prints
+# kx LABEL RATE: kxdpgun from the client namespace at RATE for SECS; prints
 # "replies/s sent/s answered%" or nothing.
 kx() {
-	timeout -k 5 $((SECS + 30)) ip netns exec $NS_C kxdpgun -t "$SECS" -Q "$XDP_RATE" -i "$QF" \
+	timeout -k 5 $((SECS + 30)) ip netns exec $NS_C kxdpgun -t "$SECS" -Q "$2" -i "$QF" \
 		-I ve-c -l 198.51.100.0/24 -F 0 192.0.2.53 > "$LOG/kxdpgun-$1.log" 2>&1
+	kx_last "$1"
+}
+
+# kx_last LABEL: what kx printed for that run, again.
+kx_last() {
 	awk '/^total queries:/ { s = $4; gsub("[(]", "", s) }
 	     /^total replies:/ { r = $4; p = $6; gsub("[(]", "", r); gsub("[()%]", "", p) }
 	     END { if (r != "") print r, s, p }' "$LOG/kxdpgun-$1.log"
@@ -234,7 +239,7 @@ kx_report() {
 }
 
 part_veth() {
-	echo "== veth between two namespaces, kxdpgun (core 0) offering $XDP_RATE q/s for ${SECS} s; servers on core 1"
+	echo "== veth between two namespaces, kxdpgun (core 0) offering $XDP_RATES q/s, ${SECS} s each; servers on core 1"
 	local t
 	for t in knotd kxdpgun socat; do
 		command -v $t >/dev/null || { skip veth "no $t (apt-get install knot knot-dnsutils socat)"; return; }
@@ -273,7 +278,7 @@ zone:
   - domain: signed.example
     file: signed.example.zone.signed
 EOF
-	local kr="" i
+	local kr="" i r
 	ip netns exec $NS_E taskset -c 1 timeout -k 5 300 knotd -c "$K/knot.conf" > "$LOG/knotd.log" 2>&1 &
 	local kp=$!
 	PIDS="$PIDS $kp"
@@ -283,21 +288,29 @@ EOF
 		sleep 0.1
 	done
 	if grep -q 'initialized XDP' "$LOG/knotd.log" && [ "$(grep -c 'loaded, serial' "$LOG/knotd.log")" -ge 2 ]; then
-		kr=$(kx knot)
-		kx_report "Knot DNS $(knotd --version | awk '{print $NF}') XDP ($(grep -o 'queues [0-9]*, [a-z]* mode' "$LOG/knotd.log"))" "$kr"
+		local kv v
+		kv="Knot DNS $(knotd --version | awk '{print $NF}') XDP ($(grep -o 'queues [0-9]*, [a-z]* mode' "$LOG/knotd.log"))"
+		for r in $XDP_RATES; do
+			v=$(kx knot-$r $r | cut -d' ' -f1)
+			kr="$kr ${v:-0}"
+			kx_report "$kv, offered $r" "$(kx_last knot-$r)"
+		done
 	else
 		echo "Knot DNS XDP: did not start; see $LOG/knotd.log"
 	fi
 	stop_pid $kp
 
 	have_dpdk_dp || { skip "veth dataplane" "$WHY_NO_DP"; return; }
-	local er="" how
+	local er="" how r v
 	for how in net_af_xdp0 net_af_packet0; do
 		# A fresh pair: knotd leaves its XDP program (and its settings) behind.
 		netns_up || { skip "veth dataplane" "cannot create the namespaces again"; return; }
 		if dp_start "veth-$how" $NS_E "$how,iface=ve-e"; then
-			er=$(kx "edgedns-$how")
-			kx_report "edgedns dataplane on $how" "$er"
+			for r in $XDP_RATES; do
+				v=$(kx edgedns-$how-$r $r | cut -d' ' -f1)
+				er="$er ${v:-0}"
+				kx_report "edgedns dataplane on $how, offered $r" "$(kx_last edgedns-$how-$r)"
+			done
 			dp_counters
 			stop_pid $DP_PID
 			break
@@ -305,10 +318,9 @@ EOF
 		echo "  $how failed; trying the next"
 	done
 	if [ -n "$kr" ] && [ -n "$er" ]; then
-		set -- $kr
-		local k=$1
-		set -- $er
-		echo "edgedns / Knot replies per second: $($PY -c "print(f'{$1 / max($k, 1):.2f}')") (same kxdpgun load, same core)"
+		echo "edgedns / Knot replies per second, same kxdpgun load, same core: $($PY -c 'import sys
+k, e, r = (a.split() for a in sys.argv[1:4])
+print(", ".join(f"{float(b) / max(float(a), 1):.2f} at {c}" for a, b, c in zip(k, e, r)))' "$kr" "$er" "$XDP_RATES")"
 	fi
 }
 
