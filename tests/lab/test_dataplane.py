@@ -42,7 +42,8 @@ def lab(make_lab):
 
 
 def poll(fn, timeout, what):
-    """fn() until it returns something true; that value. Fails after timeout."""
+    """fn() until it returns something true; that value. Fails after timeout
+    with the message what (or what(), evaluated then)."""
     deadline = time.monotonic() + timeout
     last = None
     while True:
@@ -50,6 +51,7 @@ def poll(fn, timeout, what):
         if last:
             return last
         if time.monotonic() > deadline:
+            what = what() if callable(what) else what
             raise AssertionError("%s: not within %.1fs (last: %r)" % (what, timeout, last))
         time.sleep(0.05)
 
@@ -415,8 +417,11 @@ def test_hand_made_frames(lab, case):
             assert s1["malformed"] - s0["malformed"] == 1
             assert lab.answered() == a0
         else:
-            assert cap.saw(ident, 3.0), "the frame did not reach %s" % KERNEL_IF
+            seen = cap.saw(ident, 5.0)
             s1 = lab.stats()
+            assert seen, "the frame did not reach %s (counter deltas %s)" % (KERNEL_IF, {
+                k: s1[k] - s0[k] for k in ("rx_frames", "to_kernel", "kernel_dropped", "malformed",
+                                           "queries_udp", "looped")})
             assert s1["to_kernel"] > s0["to_kernel"]
             assert s1["malformed"] == s0["malformed"]
             data = answer(3.0 if expected == "kernel-answer" else 0.5)
@@ -483,8 +488,10 @@ def test_link_down_and_up_is_seen(lab):
     assert p["mac"].lower() == lab.edge_mac and p["exception"]
     try:
         lab.client(["ip", "link", "set", CLIENT_IF, "down"])
-        poll(lambda: lab.ports()[0]["link"] is False, 5.0, "ports shows link false after the "
-             "peer went down (%s)" % lab.ports()[0]["status"])
+        poll(lambda: lab.ports()[0]["link"] is False, 5.0,
+             lambda: "ports shows link false after the peer went down (e0: %s; ports: %s)" % (
+                 "NO-CARRIER" if "NO-CARRIER" in lab.edge(["ip", "link", "show", "e0"]).stdout
+                 else "carrier", lab.ports()[0]["status"]))
         poll(lambda: re.search(r"port 0 \(net_af_\w+\): link down", lab.log_text(100000)), 3.0,
              "link down in the log")
     finally:
