@@ -21,6 +21,7 @@
 #include "error.h"
 #include "io_dpdk.h"
 #include "io_socket.h"
+#include "profile.h"
 #include "zonedb.h"
 
 #define PROG "edgedns-dataplane"
@@ -45,6 +46,8 @@ struct opts {
 	int dns_port_set;
 	int eal_argc;
 	char **eal_argv;        /* after "--": the EAL's own arguments */
+	const char *profile_path;
+	struct profile profile;
 };
 
 static void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -81,6 +84,8 @@ static void usage(FILE *f)
 	        "  --id-server STR  --hostname-bind STR  --version-bind STR\n"
 	        "  --pidfile FILE\n"
 	        "DPDK mode (EAL arguments after \"--\"; every lcore but the first is a worker):\n"
+	        "  --profile FILE         hardware profile (hw/profiles/NAME.yaml): EAL arguments,\n"
+	        "                         ports, mbufs; the command line wins\n"
 	        "  --port DEV             a port: PCI address or vdev (net_af_xdp0,iface=eth1);\n"
 	        "                         repeatable\n"
 	        "  --serve ADDR           a served IPv4 or IPv6 address (repeatable, required)\n"
@@ -164,12 +169,39 @@ static void served_listen(struct opts *o)
 	}
 }
 
+/* The profile under the command line: its ports unless --port was given,
+ * its EAL arguments before the command line's, its sizes unless set. */
+static void apply_profile(struct opts *o)
+{
+	const struct profile *p = &o->profile;
+	static char *argv[PROFILE_LIST_MAX + 256];
+	if (o->dp.nports == 0)
+		for (unsigned i = 0; i < p->nports && i < DPDK_PORTS_MAX; i++)
+			o->dp.ports[o->dp.nports++] = p->ports[i];
+	int n = 0;
+	for (unsigned i = 0; i < p->neal; i++)
+		argv[n++] = p->eal[i];
+	for (int i = 0; i < o->eal_argc && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1; i++)
+		argv[n++] = o->eal_argv[i];
+	argv[n] = NULL;
+	o->eal_argv = argv;
+	o->eal_argc = n;
+	if (o->dp.mbufs == 0)
+		o->dp.mbufs = p->mbufs;
+	if (o->dp.rxd == 0)
+		o->dp.rxd = p->rxd;
+	if (o->dp.txd == 0)
+		o->dp.txd = p->txd;
+	if (p->model != NULL)
+		logmsg(0, "hardware profile %s: model %s", o->profile_path, p->model);
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_IO = 256, O_SNAP, O_LISTEN, O_CONTROL, O_THREADS, O_IDLE, O_MAXC,
 	       O_UDPMAX, O_NSID, O_NSIDHEX, O_IDSERVER, O_HOSTBIND, O_VERBIND,
 	       O_PIDFILE, O_HELP, O_PORT, O_SERVE, O_DNSPORT, O_EXC, O_KIFACE, O_MBUFS,
-	       O_RXD, O_TXD, O_IDLESLEEP, O_RRLRATE, O_RRLSLIP, O_RRL4, O_RRL6, O_RRLTAB };
+	       O_RXD, O_TXD, O_IDLESLEEP, O_RRLRATE, O_RRLSLIP, O_RRL4, O_RRL6, O_RRLTAB, O_PROFILE };
 	static const struct option lo[] = {
 		{ "io", required_argument, NULL, O_IO },
 		{ "snapshots", required_argument, NULL, O_SNAP },
@@ -196,6 +228,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "tx-desc", required_argument, NULL, O_TXD },
 		{ "idle-sleep-us", required_argument, NULL, O_IDLESLEEP },
 		{ "rrl-rate", required_argument, NULL, O_RRLRATE },
+		{ "profile", required_argument, NULL, O_PROFILE },
 		{ "rrl-slip", required_argument, NULL, O_RRLSLIP },
 		{ "rrl-ipv4-prefix", required_argument, NULL, O_RRL4 },
 		{ "rrl-ipv6-prefix", required_argument, NULL, O_RRL6 },
@@ -341,6 +374,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_uint("tx-desc", optarg, 64, 32768, &o->dp.txd) != 0)
 				return -1;
 			break;
+		case O_PROFILE:
+			o->profile_path = optarg;
+			break;
 		case O_RRLRATE:
 			if (parse_uint("rrl-rate", optarg, 0, RRL_RATE_MAX, &o->dp.rrl.rate) != 0)
 				return -1;
@@ -385,6 +421,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->snapdir == NULL) {
 		logmsg(1, "--snapshots DIR is required");
+		return -1;
+	}
+	if (o->io == IO_DPDK && o->profile_path != NULL) {
+		char err[1024];
+		if (profile_load(o->profile_path, &o->profile, err, sizeof(err)) != 0) {
+			logmsg(1, "--profile: %s", err);
+			return -1;
+		}
+		apply_profile(o);
+	} else if (o->profile_path != NULL) {
+		logmsg(1, "--profile is for --io dpdk");
 		return -1;
 	}
 	if (o->io == IO_DPDK) {
