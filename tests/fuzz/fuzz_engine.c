@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	/* first octet: transport and buffer size; the rest: the query */
-	struct eng_xport x = { (data[0] & 1) ? ENG_TCP : ENG_UDP, NULL };
+	struct eng_xport x = { (data[0] & 1) ? ENG_TCP : ENG_UDP, NULL, 0 };
 	size_t cap = (data[0] & 2) ? 512 : sizeof(resp);
 	size_t n = eng_answer(&conf, zs, data + 1, size - 1, resp, cap, &x);
 	if (n > cap)
