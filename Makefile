@@ -86,7 +86,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 conformance: all
-	/usr/bin/python3 -m pytest -q tests/conformance
+	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/conformance
 
 # The unit tests again under ASan and UBSan (clang), any finding fatal.
 san-unit:

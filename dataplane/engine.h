@@ -68,7 +68,8 @@ struct eng_xport {
  *   enough for any answer; a smaller cap lowers the limit the response is
  *   fitted to (with TC over UDP).
  * Returns the response length, or 0 when nothing must be sent (the message
- * is a response, or too short to carry an ID and flags). */
+ * is a response, or too short to carry an ID and flags). The cookie
+ * verdict is reported by eng_answer_burst() (a burst of one will do). */
 size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
                   const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
                   const struct eng_xport *x);
