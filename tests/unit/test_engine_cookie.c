@@ -128,7 +128,8 @@ static size_t mkq(uint8_t *w, const char *name, uint16_t type, int payload,
 		uint8_t opt[11] = { 0, 0, 41, (uint8_t)(payload >> 8), (uint8_t)payload, 0, 0, 0, 0,
 		                    (uint8_t)(optlen >> 8), (uint8_t)optlen };
 		memcpy(w + p, opt, 11);
-		memcpy(w + p + 11, opts, optlen);
+		if (optlen > 0)
+			memcpy(w + p + 11, opts, optlen);
 		p += 11 + optlen;
 	}
 	return p;
@@ -142,7 +143,8 @@ static size_t ckopt(uint8_t *o, const uint8_t *cc, const uint8_t *sc, size_t scl
 	o[2] = (uint8_t)((8 + sclen) >> 8);
 	o[3] = (uint8_t)(8 + sclen);
 	memcpy(o + 4, cc, 8);
-	memcpy(o + 12, sc, sclen);
+	if (sclen > 0)
+		memcpy(o + 12, sc, sclen);
 	return 12 + sclen;
 }
 
