@@ -4,7 +4,7 @@
 
 CC      ?= cc
 B       ?= build
-PKGS    := ldns libxxhash nettle libcrypto yaml-0.1
+PKGS    := ldns libxxhash nettle libcrypto libsodium yaml-0.1
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -87,7 +87,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 conformance: all
-	/usr/bin/python3 -m pytest -q tests/conformance
+	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/conformance
 
 # The unit tests again under ASan and UBSan (clang), any finding fatal.
 san-unit:

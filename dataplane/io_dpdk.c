@@ -187,9 +187,9 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 			.resp = fr + pm->dns,
 			.cap = room < ENG_TCP_MAX ? room : ENG_TCP_MAX,
 			.client = (const struct sockaddr *)&w->client[i],
+			.now = now,
 		};
 	}
-	(void)now;
 	if (nd > 0)
 		eng_answer_burst(d->conf.eng, zs, w->msg, nd, ENG_UDP);
 
@@ -199,7 +199,8 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		size_t rlen = w->msg[i].rlen;
 		uint8_t *fr = rte_pktmbuf_mtod(m, uint8_t *);
 		const struct pkt_meta *pm = &w->meta[i];
-		if (rlen != 0 && w->rrl != NULL) {
+		/* a valid server cookie proves the source address: exempt */
+		if (rlen != 0 && w->rrl != NULL && w->msg[i].cookie != ENG_COOKIE_VALID) {
 			const uint8_t *src = fr + pm->l2 + (pm->v6 ? 8 : 12);
 			enum rrl_verdict v = rrl_check(w->rrl, pm->v6 ? AF_INET6 : AF_INET, src, now_ms);
 			if (v != RRL_PASS) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <rte_errno.h>
 
 #include "cmdsock.h"
+#include "cookie.h"
 #include "engine.h"
 #include "error.h"
 #include "io_dpdk.h"
@@ -48,6 +50,8 @@ struct opts {
 	char **eal_argv;        /* after "--": the EAL's own arguments */
 	const char *profile_path;
 	struct profile profile;
+	struct eng_cookie_conf cookie;
+	int cookie_secret, no_cookies;   /* --cookie-secret given; --no-cookies */
 };
 
 static void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -82,6 +86,10 @@ static void usage(FILE *f)
 	        "  --udp-max N            largest UDP response (default %u)\n"
 	        "  --nsid STR | --nsid-hex HEX   NSID (RFC 5001)\n"
 	        "  --id-server STR  --hostname-bind STR  --version-bind STR\n"
+	        "  --cookie-secret HEX    DNS Cookies server secret, 32 hex digits, the\n"
+	        "                         same on every PoP (default: a random one)\n"
+	        "  --cookie-secret-prev HEX  previous secret, accepted while rotating\n"
+	        "  --no-cookies           ignore the COOKIE option (RFC 7873)\n"
 	        "  --pidfile FILE\n"
 	        "DPDK mode (EAL arguments after \"--\"; every lcore but the first is a worker):\n"
 	        "  --profile FILE         hardware profile (hw/profiles/NAME.yaml): EAL arguments,\n"
@@ -195,6 +203,54 @@ static void apply_profile(struct opts *o)
 	if (p->model != NULL)
 		logmsg(0, "hardware profile %s: model %s", o->profile_path, p->model);
 }
+/* ---- DNS Cookies options ---- */
+enum { O_CKSECRET = 200, O_CKPREV, O_NOCK };
+
+static int cookie_opt(int c, const char *arg, struct opts *o)
+{
+	if (c == O_NOCK) {
+		o->no_cookies = 1;
+		return 0;
+	}
+	const char *name = c == O_CKSECRET ? "cookie-secret" : "cookie-secret-prev";
+	if (eng_cookie_parse_secret(arg, c == O_CKSECRET ? o->cookie.secret : o->cookie.prev) != ED_OK) {
+		logmsg(1, "--%s: expected 32 hex digits", name);
+		return -1;
+	}
+	if (c == O_CKSECRET)
+		o->cookie_secret = 1;
+	else
+		o->cookie.has_prev = true;
+	return 0;
+}
+
+/* Cookies are on unless --no-cookies; without --cookie-secret the secret is
+ * random (as BIND's), so this server's cookies are its own. */
+static int cookie_setup(struct opts *o)
+{
+	if (o->no_cookies) {
+		if (o->cookie_secret || o->cookie.has_prev) {
+			logmsg(1, "--no-cookies: no --cookie-secret(-prev) with it");
+			return -1;
+		}
+		logmsg(0, "DNS cookies: off");
+		return 0;
+	}
+	if (o->cookie.has_prev && !o->cookie_secret) {
+		logmsg(1, "--cookie-secret-prev needs --cookie-secret");
+		return -1;
+	}
+	if (!o->cookie_secret &&
+	    getrandom(o->cookie.secret, sizeof(o->cookie.secret), 0) != (ssize_t)sizeof(o->cookie.secret)) {
+		logmsg(1, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	o->eng.cookie = &o->cookie;
+	logmsg(0, "DNS cookies: on, %s secret%s", o->cookie_secret ? "configured" : "random",
+	       o->cookie.has_prev ? " and a previous one" : "");
+	return 0;
+}
+/* ---- end of DNS Cookies options ---- */
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -217,6 +273,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "hostname-bind", required_argument, NULL, O_HOSTBIND },
 		{ "version-bind", required_argument, NULL, O_VERBIND },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "cookie-secret", required_argument, NULL, O_CKSECRET },
+		{ "cookie-secret-prev", required_argument, NULL, O_CKPREV },
+		{ "no-cookies", no_argument, NULL, O_NOCK },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "port", required_argument, NULL, O_PORT },
 		{ "serve", required_argument, NULL, O_SERVE },
@@ -325,6 +384,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_PIDFILE:
 			o->pidfile = optarg;
+			break;
+		case O_CKSECRET:
+		case O_CKPREV:
+		case O_NOCK:
+			if (cookie_opt(c, optarg, o) != 0)
+				return -1;
 			break;
 		case O_HELP:
 			usage(stdout);
@@ -456,7 +521,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		ios_parse_addr("::1@53", &o->listen[1]);
 		o->nlisten = 2;
 	}
-	return 0;
+	return cookie_setup(o);
 }
 
 static unsigned cpu_count(void)
