@@ -180,6 +180,9 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		const struct pkt_meta *pm = &w->meta[i];
 		memcpy(w->qbuf[i], fr + pm->dns, pm->dns_len);
 		client_addr(&w->client[i], fr, pm);
+		if (w->rrl != NULL)
+			rrl_prefetch(w->rrl, pm->v6 ? AF_INET6 : AF_INET,
+			             fr + pm->l2 + (pm->v6 ? 8 : 12));
 		size_t room = (size_t)m->buf_len - m->data_off - pm->dns;
 		w->msg[i] = (struct eng_msg){
 			.q = w->qbuf[i],
