@@ -4,7 +4,7 @@
 
 CC      ?= cc
 B       ?= build
-PKGS    := ldns libxxhash nettle libcrypto
+PKGS    := ldns libxxhash nettle libcrypto libsodium yaml-0.1
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -88,7 +88,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 conformance: all
-	/usr/bin/python3 -m pytest -q tests/conformance
+	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/conformance
 
 # The DPDK dataplane in a two-namespace lab (root): tests/lab/lab.py.
 lab: all
@@ -105,7 +105,7 @@ clang-check:
 # ---- fuzzing (clang libFuzzer + ASan/UBSan) ----------------------------
 FUZZ_CFLAGS := $(CSTD) -O1 -g -I. -Idataplane -Icontrol -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_TARGETS := $(B)/fuzz/fuzz_engine $(B)/fuzz/fuzz_snapshot
+FUZZ_TARGETS := $(B)/fuzz/fuzz_engine $(B)/fuzz/fuzz_snapshot $(B)/fuzz/fuzz_pkt
 FUZZ_SECONDS ?= 60
 $(B)/fuzz/%: tests/fuzz/%.c $(DP_SRCS) tests/fuzz/fuzz_common.h
 	@mkdir -p $(dir $@)

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -51,6 +52,7 @@ struct worker {
 	unsigned idx;            /* queue index on every port */
 	unsigned lcore;
 	unsigned rid;            /* zonedb reader id */
+	struct rrl_table *rrl;   /* NULL: rate limiting off */
 	struct pkt_meta meta[DPDK_BURST];
 	struct eng_msg msg[DPDK_BURST];
 	struct sockaddr_storage client[DPDK_BURST];
@@ -67,6 +69,7 @@ struct dpdk {
 	bool started;
 	volatile int stop;       /* read with a relaxed atomic load */
 	uint64_t tsc_hz;
+	uint64_t tsc_per_ms;
 	uint64_t tsc0;           /* TSC and unix time at start: the packet path */
 	time_t unix0;            /* tells time without a system call */
 };
@@ -130,7 +133,7 @@ static inline unsigned tx_all(uint16_t port, uint16_t q, struct rte_mbuf **m, un
 /* One burst from a NIC queue: classify, answer the DNS queries in place,
  * pass the rest to the kernel. */
 static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs,
-                      struct rte_mbuf **pkts, unsigned n, uint32_t now)
+                      struct rte_mbuf **pkts, unsigned n, uint32_t now, uint64_t now_ms)
 {
 	struct dpdk *d = w->d;
 	struct rte_mbuf *dns[DPDK_BURST], *kern[DPDK_BURST], *tx[DPDK_BURST];
@@ -177,6 +180,9 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		const struct pkt_meta *pm = &w->meta[i];
 		memcpy(w->qbuf[i], fr + pm->dns, pm->dns_len);
 		client_addr(&w->client[i], fr, pm);
+		if (w->rrl != NULL)
+			rrl_prefetch(w->rrl, pm->v6 ? AF_INET6 : AF_INET,
+			             fr + pm->l2 + (pm->v6 ? 8 : 12));
 		size_t room = (size_t)m->buf_len - m->data_off - pm->dns;
 		w->msg[i] = (struct eng_msg){
 			.q = w->qbuf[i],
@@ -184,23 +190,37 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 			.resp = fr + pm->dns,
 			.cap = room < ENG_TCP_MAX ? room : ENG_TCP_MAX,
 			.client = (const struct sockaddr *)&w->client[i],
+			.now = now,
 		};
 	}
-	(void)now;
 	if (nd > 0)
 		eng_answer_burst(d->conf.eng, zs, w->msg, nd, ENG_UDP);
 
-	uint64_t dropped = 0, truncated = 0;
+	uint64_t dropped = 0, truncated = 0, limited = 0, slipped = 0;
 	for (unsigned i = 0; i < nd; i++) {
 		struct rte_mbuf *m = dns[i];
 		size_t rlen = w->msg[i].rlen;
+		uint8_t *fr = rte_pktmbuf_mtod(m, uint8_t *);
+		const struct pkt_meta *pm = &w->meta[i];
+		/* a valid server cookie proves the source address: exempt */
+		if (rlen != 0 && w->rrl != NULL && w->msg[i].cookie != ENG_COOKIE_VALID) {
+			const uint8_t *src = fr + pm->l2 + (pm->v6 ? 8 : 12);
+			enum rrl_verdict v = rrl_check(w->rrl, pm->v6 ? AF_INET6 : AF_INET, src, now_ms);
+			if (v != RRL_PASS) {
+				limited++;
+				/* slip: a truncated answer tells a real client to
+				 * retry over TCP; the others are dropped */
+				if (v == RRL_SLIP && (rlen = rrl_truncate(fr + pm->dns, rlen)) != 0)
+					slipped++;
+				else
+					rlen = 0;
+			}
+		}
 		if (rlen == 0) {
 			dropped++;
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		uint8_t *fr = rte_pktmbuf_mtod(m, uint8_t *);
-		const struct pkt_meta *pm = &w->meta[i];
 		const uint8_t *r = fr + pm->dns;
 		CNT_ADD(w, responses[r[3] & 0x0f], 1);
 		truncated += (r[2] & 0x02) != 0;
@@ -234,6 +254,8 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 	CNT_ADD(w, kernel_dropped, nk - kept);
 	CNT_ADD(w, malformed, malformed);
 	CNT_ADD(w, looped, looped);
+	CNT_ADD(w, rrl_limited, limited);
+	CNT_ADD(w, rrl_slipped, slipped);
 }
 
 static int worker_main(void *arg)
@@ -250,13 +272,15 @@ static int worker_main(void *arg)
 	zonedb_reader_online(db, w->rid);
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
 		const struct zoneset *zs = zonedb_current(db);
-		uint32_t now = (uint32_t)(d->unix0 + (time_t)((rte_rdtsc() - d->tsc0) / d->tsc_hz));
+		uint64_t tsc = rte_rdtsc() - d->tsc0;
+		uint32_t now = (uint32_t)(d->unix0 + (time_t)(tsc / d->tsc_hz));
+		uint64_t now_ms = tsc / d->tsc_per_ms;
 		unsigned work = 0;
 		for (unsigned i = 0; i < d->nports; i++) {
 			struct port *p = &d->port[i];
 			uint16_t n = rte_eth_rx_burst(p->id, q, pkts, DPDK_BURST);
 			if (n > 0) {
-				nic_burst(w, p, zs, pkts, n, now);
+				nic_burst(w, p, zs, pkts, n, now, now_ms);
 				work += n;
 			}
 			if (p->has_tap) {
@@ -400,6 +424,7 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 	d->conf = *conf;
 	d->nworkers = nw;
 	d->tsc_hz = rte_get_tsc_hz();
+	d->tsc_per_ms = d->tsc_hz / 1000 ? d->tsc_hz / 1000 : 1;
 	d->tsc0 = rte_rdtsc();
 	d->unix0 = time(NULL);
 
@@ -461,6 +486,18 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 		w->lcore = lcore;
 		w->rid = conf->rcu_base + k;
 		d->w[k++] = w;
+		if (conf->rrl.rate > 0) {
+			struct rrl_conf rc = conf->rrl;
+			rc.rate = (rc.rate + nw - 1) / nw;
+			if (rc.burst)
+				rc.burst = (rc.burst + nw - 1) / nw;
+			uint64_t seed = rte_rdtsc() ^ ((uint64_t)getpid() << 32) ^ lcore;
+			if ((w->rrl = rrl_new(&rc, seed)) == NULL) {
+				snprintf(err, errlen, "rate limiting table for lcore %u: out of memory",
+				         lcore);
+				goto fail;
+			}
+		}
 	}
 	tel_dp = d;
 	tel_register();
@@ -510,8 +547,10 @@ void dpdk_free(struct dpdk *d)
 			rte_eth_dev_close(p->tap);
 		}
 	}
-	for (unsigned i = 0; i < d->nworkers; i++)
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		rrl_free(d->w[i]->rrl);
 		rte_free(d->w[i]);
+	}
 	rte_mempool_free(d->pool);
 	free(d);
 }

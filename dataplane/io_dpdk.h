@@ -29,6 +29,7 @@
 #include "cmdsock.h"
 #include "engine.h"
 #include "pkt.h"
+#include "rrl.h"
 #include "zonedb.h"
 
 #define DPDK_PORTS_MAX 8
@@ -47,6 +48,10 @@ struct dpdk_conf {
 	unsigned mbufs;            /* 0: sized from ports, queues and descriptors */
 	unsigned rxd, txd;         /* descriptors per queue; 0: defaults */
 	unsigned idle_sleep_us;    /* sleep after idle polls (0: pure polling) */
+	struct rrl_conf rrl;       /* rate 0: off. The rate is per client prefix for
+	                              the whole dataplane: each of the n workers
+	                              keeps its own table and allows rate / n
+	                              (RSS may spread a client over every worker) */
 	const struct eng_conf *eng;
 	struct zonedb *db;
 	unsigned rcu_base;

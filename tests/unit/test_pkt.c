@@ -1,0 +1,426 @@
+/* test_pkt.c: frame classification and in-place replies (dataplane/pkt.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pkt.h"
+
+static const uint8_t OUR_MAC[6] = { 0x02, 0, 0, 0, 0, 0x53 };
+static const uint8_t CLI_MAC[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const uint8_t V4_SRV[4] = { 192, 0, 2, 53 };
+static const uint8_t V4_CLI[4] = { 192, 0, 2, 1 };
+static const uint8_t V6_SRV[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 };
+static const uint8_t V6_CLI[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x01 };
+
+/* A minimal query: ID 0x1234, RD, one question "a." A IN. */
+static const uint8_t DNSQ[] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+                                1, 'a', 0, 0, 1, 0, 1 };
+
+static void setup_filter(struct pkt_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	memcpy(f->mac, OUR_MAC, 6);
+	f->dns_port = 53;
+	f->n4 = 1;
+	memcpy(f->v4[0], V4_SRV, 4);
+	f->n6 = 1;
+	memcpy(f->v6[0], V6_SRV, 16);
+}
+
+/* Reference checksum, the textbook way: 16-bit big-endian words. */
+static uint16_t ref_sum(const uint8_t *p, size_t n, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static uint16_t ref_udp_cksum(const uint8_t *ip, int v6, const uint8_t *udp, size_t ulen)
+{
+	uint32_t s = v6 ? ref_sum(ip + 8, 32, 0) : ref_sum(ip + 12, 8, 0);
+	s += 17 + (uint32_t)ulen;
+	uint16_t r = (uint16_t)~ref_sum(udp, ulen, s);
+	return r;
+}
+
+static size_t put_eth(uint8_t *fr, uint16_t type, int vlan)
+{
+	memcpy(fr, OUR_MAC, 6);
+	memcpy(fr + 6, CLI_MAC, 6);
+	size_t o = 12;
+	if (vlan) {
+		fr[o++] = 0x81;
+		fr[o++] = 0x00;
+		fr[o++] = 0x00;
+		fr[o++] = 0x07;
+	}
+	fr[o++] = (uint8_t)(type >> 8);
+	fr[o++] = (uint8_t)type;
+	return o;
+}
+
+/* A UDP/IPv4 frame from the client to dst port dport carrying pl. */
+static size_t v4_frame(uint8_t *fr, int vlan, uint16_t dport, const uint8_t *pl, size_t plen)
+{
+	size_t l2 = put_eth(fr, 0x0800, vlan);
+	uint8_t *ip = fr + l2, *udp = ip + 20;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	size_t tot = 20 + 8 + plen;
+	ip[2] = (uint8_t)(tot >> 8);
+	ip[3] = (uint8_t)tot;
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, V4_CLI, 4);
+	memcpy(ip + 16, V4_SRV, 4);
+	uint16_t c = (uint16_t)~ref_sum(ip, 20, 0);
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	udp[0] = 0xc0;
+	udp[1] = 0x01;
+	udp[2] = (uint8_t)(dport >> 8);
+	udp[3] = (uint8_t)dport;
+	udp[4] = (uint8_t)((8 + plen) >> 8);
+	udp[5] = (uint8_t)(8 + plen);
+	udp[6] = udp[7] = 0;
+	memcpy(udp + 8, pl, plen);
+	c = ref_udp_cksum(ip, 0, udp, 8 + plen);
+	udp[6] = (uint8_t)(c >> 8);
+	udp[7] = (uint8_t)c;
+	return l2 + tot;
+}
+
+static size_t v6_frame(uint8_t *fr, uint16_t dport, const uint8_t *pl, size_t plen)
+{
+	size_t l2 = put_eth(fr, 0x86dd, 0);
+	uint8_t *ip = fr + l2, *udp = ip + 40;
+	memset(ip, 0, 40);
+	ip[0] = 0x60;
+	ip[4] = (uint8_t)((8 + plen) >> 8);
+	ip[5] = (uint8_t)(8 + plen);
+	ip[6] = 17;
+	ip[7] = 64;
+	memcpy(ip + 8, V6_CLI, 16);
+	memcpy(ip + 24, V6_SRV, 16);
+	udp[0] = 0xc0;
+	udp[1] = 0x02;
+	udp[2] = (uint8_t)(dport >> 8);
+	udp[3] = (uint8_t)dport;
+	udp[4] = (uint8_t)((8 + plen) >> 8);
+	udp[5] = (uint8_t)(8 + plen);
+	udp[6] = udp[7] = 0;
+	memcpy(udp + 8, pl, plen);
+	uint16_t c = ref_udp_cksum(ip, 1, udp, 8 + plen);
+	udp[6] = (uint8_t)(c >> 8);
+	udp[7] = (uint8_t)c;
+	return l2 + 40 + 8 + plen;
+}
+
+static void fix_v4_hdr_cksum(uint8_t *ip)
+{
+	ip[10] = ip[11] = 0;
+	uint16_t c = (uint16_t)~ref_sum(ip, (size_t)(ip[0] & 15) * 4, 0);
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+}
+
+static void t_v4_query(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[256];
+	setup_filter(&f);
+	size_t n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	assert_int_equal(m.l2, 14);
+	assert_int_equal(m.l3, 20);
+	assert_int_equal(m.dns, 42);
+	assert_int_equal(m.dns_len, sizeof(DNSQ));
+	assert_int_equal(m.v6, 0);
+	/* Ethernet padding after the IP packet is allowed */
+	memset(fr + n, 0, 20);
+	assert_int_equal(pkt_classify(&f, fr, n + 20, 0, &m), PKT_DNS);
+	/* 802.1Q */
+	n = v4_frame(fr, 1, 53, DNSQ, sizeof(DNSQ));
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	assert_int_equal(m.l2, 18);
+	assert_int_equal(m.dns, 46);
+}
+
+static void t_v6_query(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[256];
+	setup_filter(&f);
+	size_t n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	assert_int_equal(m.l3, 40);
+	assert_int_equal(m.dns, 62);
+	assert_int_equal(m.v6, 1);
+}
+
+static void t_kernel(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[256];
+	setup_filter(&f);
+	/* ARP */
+	size_t n = put_eth(fr, 0x0806, 0);
+	memset(fr + n, 0, 28);
+	assert_int_equal(pkt_classify(&f, fr, n + 28, 0, &m), PKT_KERNEL);
+	/* broadcast destination MAC */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	memset(fr, 0xff, 6);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	/* another UDP port */
+	n = v4_frame(fr, 0, 5353, DNSQ, sizeof(DNSQ));
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	/* another destination address */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[14 + 19] = 54;
+	fix_v4_hdr_cksum(fr + 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	/* TCP */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[14 + 9] = 6;
+	fix_v4_hdr_cksum(fr + 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	/* fragments: MF, and an offset */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[14 + 6] = 0x20;
+	fix_v4_hdr_cksum(fr + 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[14 + 7] = 0x10;
+	fix_v4_hdr_cksum(fr + 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	/* DF alone is fine */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[14 + 6] = 0x40;
+	fix_v4_hdr_cksum(fr + 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	/* NOTIFY (opcode 4) and a response (QR) */
+	uint8_t q[sizeof(DNSQ)];
+	memcpy(q, DNSQ, sizeof(q));
+	q[2] = 4 << 3;
+	n = v4_frame(fr, 0, 53, q, sizeof(q));
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	q[2] = 0x80;
+	n = v4_frame(fr, 0, 53, q, sizeof(q));
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	/* IPv6: an extension header (hop-by-hop), ICMPv6 */
+	n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+	fr[14 + 6] = 0;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	fr[14 + 6] = 58;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+	/* 802.1ad outer tag */
+	n = v4_frame(fr, 1, 53, DNSQ, sizeof(DNSQ));
+	fr[12] = 0x88;
+	fr[13] = 0xa8;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+}
+
+static void t_v4_options_kernel(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[256], tmp[256];
+	setup_filter(&f);
+	size_t n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	/* insert 4 octets of options (NOPs): IHL 6 */
+	memcpy(tmp, fr + 34, n - 34);
+	memset(fr + 34, 1, 4);
+	memcpy(fr + 38, tmp, n - 34);
+	fr[14] = 0x46;
+	size_t tot = n - 14 + 4;
+	fr[16] = (uint8_t)(tot >> 8);
+	fr[17] = (uint8_t)tot;
+	fix_v4_hdr_cksum(fr + 14);
+	assert_int_equal(pkt_classify(&f, fr, n + 4, 0, &m), PKT_KERNEL);
+}
+
+static void t_malformed(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[256];
+	setup_filter(&f);
+	size_t n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	/* truncated frames: every length shorter than the packet */
+	for (size_t l = 0; l < n; l++) {
+		enum pkt_verdict v = pkt_classify(&f, fr, l, 0, &m);
+		assert_true(v == PKT_MALFORMED || v == PKT_KERNEL);
+	}
+	assert_int_equal(pkt_classify(&f, fr, 10, 0, &m), PKT_MALFORMED);
+	assert_int_equal(pkt_classify(&f, fr, 30, 0, &m), PKT_MALFORMED);
+	/* IHL 4 */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[14] = 0x44;
+	fix_v4_hdr_cksum(fr + 14);
+	fr[14] = 0x44;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	/* IP version 5 */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[14] = 0x55;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	/* bad header checksum, unless the NIC says it is good */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[14 + 10] ^= 1;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	assert_int_equal(pkt_classify(&f, fr, n, PKT_RX_IP_GOOD, &m), PKT_DNS);
+	/* the NIC says bad */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	assert_int_equal(pkt_classify(&f, fr, n, PKT_RX_L4_BAD, &m), PKT_MALFORMED);
+	assert_int_equal(pkt_classify(&f, fr, n, PKT_RX_IP_BAD, &m), PKT_MALFORMED);
+	/* total length beyond the frame */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[17] += 1;
+	fix_v4_hdr_cksum(fr + 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	/* UDP length larger, then smaller, than the IP payload */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[34 + 5] += 1;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	fr[34 + 5] -= 2;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	/* bad UDP checksum; a zero one is fine over IPv4 */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[34 + 6] ^= 0x10;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	assert_int_equal(pkt_classify(&f, fr, n, PKT_RX_L4_GOOD, &m), PKT_DNS);
+	fr[34 + 6] = fr[34 + 7] = 0;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	/* source port 0 */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[34] = fr[35] = 0;
+	fr[34 + 6] = fr[34 + 7] = 0;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	/* sources that cannot be answered */
+	static const uint8_t bad4[][4] = { { 0, 0, 0, 0 }, { 127, 0, 0, 1 },
+	                                   { 224, 0, 0, 1 }, { 255, 255, 255, 255 } };
+	for (size_t i = 0; i < sizeof(bad4) / sizeof(bad4[0]); i++) {
+		n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+		memcpy(fr + 14 + 12, bad4[i], 4);
+		fix_v4_hdr_cksum(fr + 14);
+		fr[34 + 6] = fr[34 + 7] = 0;
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	}
+	/* IPv6: zero UDP checksum, bad checksum, payload length past the
+	 * frame, multicast source */
+	n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+	fr[54 + 6] = fr[54 + 7] = 0;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+	fr[54 + 7] ^= 1;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+	fr[14 + 5] += 1;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+	fr[14 + 8] = 0xff;
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+}
+
+static void t_own(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[256];
+	setup_filter(&f);
+	size_t n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	memcpy(fr + 6, OUR_MAC, 6);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_OWN);
+}
+
+/* The reply: addresses and ports swapped, lengths and checksums right
+ * (checked with the reference implementation), for both families, odd
+ * and even lengths, with and without checksum offload. */
+static void t_reply(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[2048];
+	setup_filter(&f);
+	for (int v6 = 0; v6 <= 1; v6++) {
+		for (size_t rl = 12; rl < 1300; rl += 97) {
+			size_t n = v6 ? v6_frame(fr, 53, DNSQ, sizeof(DNSQ))
+			              : v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+			assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+			for (size_t i = 0; i < rl; i++)
+				fr[m.dns + i] = (uint8_t)(i * 7 + rl);
+			size_t out = pkt_reply(fr, &m, rl, false);
+			assert_int_equal(out, m.dns + rl);
+			assert_memory_equal(fr, CLI_MAC, 6);
+			assert_memory_equal(fr + 6, OUR_MAC, 6);
+			uint8_t *ip = fr + m.l2, *udp = ip + m.l3;
+			if (v6) {
+				assert_memory_equal(ip + 8, V6_SRV, 16);
+				assert_memory_equal(ip + 24, V6_CLI, 16);
+				assert_int_equal(ip[4] << 8 | ip[5], 8 + rl);
+			} else {
+				assert_memory_equal(ip + 12, V4_SRV, 4);
+				assert_memory_equal(ip + 16, V4_CLI, 4);
+				assert_int_equal(ip[2] << 8 | ip[3], 28 + rl);
+				assert_int_equal(ref_sum(ip, 20, 0), 0xffff);
+			}
+			assert_int_equal(udp[0] << 8 | udp[1], 53);
+			assert_int_equal(udp[2] << 8 | udp[3], v6 ? 0xc002 : 0xc001);
+			assert_int_equal(udp[4] << 8 | udp[5], 8 + rl);
+			assert_int_not_equal(udp[6] << 8 | udp[7], 0);
+			/* the whole datagram sums to 0 (0xffff) with the pseudo-header */
+			assert_int_equal(ref_udp_cksum(ip, v6, udp, 8 + rl), 0);
+			/* and the reply classifies as a valid frame the other way */
+			struct pkt_filter back;
+			setup_filter(&back);
+			memcpy(back.mac, CLI_MAC, 6);
+			back.dns_port = v6 ? 0xc002 : 0xc001;
+			memcpy(back.v4[0], V4_CLI, 4);
+			memcpy(back.v6[0], V6_CLI, 16);
+			struct pkt_meta bm;
+			/* a response: QR is in our bytes by chance; any verdict
+			 * but malformed shows the framing is right */
+			assert_int_not_equal(pkt_classify(&back, fr, out, 0, &bm), PKT_MALFORMED);
+			/* offload: the pseudo-header sum, uncomplemented */
+			n = v6 ? v6_frame(fr, 53, DNSQ, sizeof(DNSQ))
+			       : v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+			assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+			pkt_reply(fr, &m, rl, true);
+			ip = fr + m.l2;
+			udp = ip + m.l3;
+			uint32_t ps = v6 ? ref_sum(ip + 8, 32, 0) : ref_sum(ip + 12, 8, 0);
+			uint16_t want = ref_sum(NULL, 0, ps + 17 + (uint32_t)(8 + rl));
+			assert_int_equal(udp[6] << 8 | udp[7], want);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_v4_query),
+		cmocka_unit_test(t_v6_query),
+		cmocka_unit_test(t_kernel),
+		cmocka_unit_test(t_v4_options_kernel),
+		cmocka_unit_test(t_malformed),
+		cmocka_unit_test(t_own),
+		cmocka_unit_test(t_reply),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
