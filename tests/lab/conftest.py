@@ -122,6 +122,13 @@ def lab_zones():
 
 
 _tags = itertools.count()
+_help_text = []
+
+
+def _help():
+    if not _help_text:
+        _help_text.append(labmod.dataplane_help())
+    return _help_text[0]
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +144,11 @@ def make_lab(lab_zones):
         workdir = tempfile.mkdtemp(prefix="edgedns-lab-%s%d%s-" % (labmod.PREFIX, os.getpid(), tag))
         snapdir = os.path.join(workdir, "snapshots")
         shutil.copytree(lab_zones.snapdir, snapdir)
+        extra_args = list(extra_args)
+        # rate limiting (on by default, 200/s per prefix) would limit the
+        # load tests' single client: off unless the test asks for it
+        if "--rrl-rate" not in extra_args and "--rrl-rate" in _help():
+            extra_args += ["--rrl-rate", "0"]
         lab = labmod.Lab(snapdir, tag=tag, vdev=vdev, extra_args=extra_args, workdir=workdir)
         try:
             lab.up()
