@@ -114,14 +114,18 @@ def kill_pid(pid, timeout=STOP_TIMEOUT):
             return
 
 
-def sweep_stale():
+def sweep_stale(keep=None):
     """Remove what labs of dead owners left: namespaces (and the processes
     still in them, which those labs started), DPDK runtime directories and
-    work directories. Returns the names removed."""
+    work directories; never those of prefix keep. Returns the names removed."""
     gone = []
+
+    def stale(m, name):
+        return m and not pid_alive(int(m.group(1))) and not (keep and name.startswith(keep))
+
     for ns in netns_list():
         m = _NAME_RE.match(ns)
-        if not m or pid_alive(int(m.group(1))):
+        if not stale(m, ns):
             continue
         for pid in netns_pids(ns):
             kill_pid(pid)
@@ -131,14 +135,14 @@ def sweep_stale():
     if os.path.isdir(DPDK_RUN):
         for d in os.listdir(DPDK_RUN):
             m = pat.match(d)
-            if m and not pid_alive(int(m.group(1))):
+            if stale(m, d):
                 shutil.rmtree(os.path.join(DPDK_RUN, d), ignore_errors=True)
                 gone.append(os.path.join(DPDK_RUN, d))
     tmp = tempfile.gettempdir()
     pat = re.compile(r"^edgedns-lab-%s(\d+)[a-z0-9]*-" % PREFIX)
     for d in os.listdir(tmp):
         m = pat.match(d)
-        if m and not pid_alive(int(m.group(1))) and not os.environ.get("EDGEDNS_LAB_KEEP"):
+        if stale(m, d[len("edgedns-lab-"):]) and not os.environ.get("EDGEDNS_LAB_KEEP"):
             shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
     return gone
 
@@ -251,7 +255,7 @@ class Lab:
         return self
 
     def _up(self):
-        sweep_stale()
+        sweep_stale(keep=self.prefix)
         if self.workdir is None:
             self.workdir = tempfile.mkdtemp(prefix="edgedns-lab-%s-" % self.prefix)
         os.makedirs(self.workdir, exist_ok=True)
@@ -287,7 +291,7 @@ class Lab:
                 raise LabError(err)
             if err:
                 sys.stderr.write("lab %s: net_af_xdp failed (%s); falling back to "
-                                 "net_af_packet\n" % (self.prefix, err.splitlines()[0]))
+                                 "net_af_packet\n" % (self.prefix, err.splitlines()[-1]))
                 self._forget_process()
                 e(["ip", "link", "set", "dev", EDGE_IF, "xdp", "off"], check=False)
                 shutil.rmtree(os.path.join(DPDK_RUN, self.prefix), ignore_errors=True)
