@@ -515,6 +515,17 @@ class Lab:
     def stats(self):
         return self.cmd("stats")
 
+    def stats_when(self, cond, timeout=3.0):
+        """stats once cond(stats) holds, or the last read after timeout (for
+        the caller's assertion). A worker adds up a burst's counters after
+        sending it, so whoever saw the frames can be a moment ahead."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.stats()
+            if cond(st) or time.monotonic() > deadline:
+                return st
+            time.sleep(0.02)
+
     def lcores(self):
         return self.cmd("lcores")["lcores"]
 
