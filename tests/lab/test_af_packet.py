@@ -24,8 +24,13 @@ def lab(make_lab):
 
 def test_port_is_af_packet(lab):
     assert lab.vdev == "af_packet"
+    # the veth's carrier comes up a moment after the interface (linkwatch)
+    deadline = time.monotonic() + 5
     p = lab.ports()[0]
-    assert p["name"] == "net_af_packet0" and p["link"] is True
+    while not p["link"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        p = lab.ports()[0]
+    assert p["name"] == "net_af_packet0" and p["link"] is True, p
     assert p["mac"].lower() == lab.edge_mac
 
 
