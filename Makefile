@@ -4,7 +4,7 @@
 
 CC      ?= cc
 B       ?= build
-PKGS    := ldns libxxhash nettle libcrypto
+PKGS    := ldns libxxhash nettle libcrypto libsodium yaml-0.1
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -39,7 +39,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edgedns-dnsgen
 
-.PHONY: all deps test unit san-unit conformance fuzz fuzz-smoke bench run clean clang-check
+.PHONY: all deps test unit san-unit conformance lab fuzz fuzz-smoke bench run clean clang-check
 all: $(BINS) $(UNIT_BINS)
 
 deps:
@@ -85,12 +85,17 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory clang-check
 	@$(MAKE) --no-print-directory conformance
+	@$(MAKE) --no-print-directory lab
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 conformance: all
-	/usr/bin/python3 -m pytest -q tests/conformance
+	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/conformance
+
+# The DPDK dataplane in a two-namespace lab (root): tests/lab/lab.py.
+lab: all
+	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/lab
 
 # The unit tests again under ASan and UBSan (clang), any finding fatal.
 san-unit:

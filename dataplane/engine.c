@@ -8,6 +8,98 @@
  */
 #include "engine_int.h"
 
+#include <netinet/in.h>
+
+/* ---- cookies and our OPT ------------------------------------------------- */
+
+/* The client's address for cookies; an IPv4-mapped IPv6 address is the
+ * IPv4 address (the same cookie whichever socket a PoP took it on). */
+static void peer_of(const struct sockaddr *sa, uint32_t now, struct eng_peer *pe)
+{
+	pe->ip = NULL;
+	pe->iplen = 0;
+	pe->now = now;
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		pe->ip = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		pe->iplen = 4;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		bool mapped = IN6_IS_ADDR_V4MAPPED(a);
+		pe->ip = a->s6_addr + (mapped ? 12 : 0);
+		pe->iplen = mapped ? 4 : 16;
+	}
+}
+
+/* One COOKIE option (olen octets at opt) into ck: the verdict, and the
+ * cookie to answer with. false: a second COOKIE or a length RFC 7873
+ * 5.2.2 answers with FORMERR. With cookies off or no client address the
+ * option is not looked at, as by a server that does not know it. */
+static bool take_cookie(const struct eng_conf *conf, const struct eng_peer *pe,
+                        const uint8_t *opt, size_t olen, struct eng_ck *ck)
+{
+	const struct eng_cookie_conf *cc = conf->cookie;
+	if (cc == NULL || pe->iplen == 0) {
+		ck->verdict = ENG_COOKIE_CLIENT;
+		return true;
+	}
+	if (ck->verdict != ENG_COOKIE_NONE)
+		return false;
+	if (olen != COOKIE_CLIENT_LEN && (olen < COOKIE_CLIENT_LEN + COOKIE_SERVER_MIN ||
+	                                  olen > COOKIE_CLIENT_LEN + COOKIE_SERVER_MAX))
+		return false;
+	if (olen == COOKIE_CLIENT_LEN)
+		ck->verdict = ENG_COOKIE_CLIENT;
+	else if (eng_cookie_check(cc, opt, opt + COOKIE_CLIENT_LEN, olen - COOKIE_CLIENT_LEN,
+	                          pe->ip, pe->iplen, pe->now))
+		ck->verdict = ENG_COOKIE_VALID;
+	else
+		ck->verdict = ENG_COOKIE_BAD;
+	memcpy(ck->out, opt, COOKIE_CLIENT_LEN);
+	eng_cookie_make(cc->secret, opt, pe->ip, pe->iplen, pe->now, ck->out + COOKIE_CLIENT_LEN);
+	ck->answer = true;
+	return true;
+}
+
+/* The size of our OPT record: NSID when asked (nsid) and configured, COOKIE
+ * when ck has one to answer with. The one place it is computed: both paths
+ * keep this much room below their limit. */
+static inline size_t opt_size(const struct eng_conf *conf, bool nsid, const struct eng_ck *ck)
+{
+	return 11 + (nsid && conf->nsid_len > 0 ? 4u + conf->nsid_len : 0) +
+	       (ck->answer ? 4u + sizeof(ck->out) : 0);
+}
+
+/* Our OPT record at p (opt_size() octets, room checked by the caller):
+ * payload size, extended rcode, DO, then the options. Returns its size. */
+static size_t put_opt(const struct eng_conf *conf, uint8_t *p, uint8_t rcode, bool dobit,
+                      bool nsid, const struct eng_ck *ck)
+{
+	size_t len = opt_size(conf, nsid, ck);
+	p[0] = 0;
+	wr16(p + 1, T_OPT);
+	wr16(p + 3, conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT);
+	p[5] = (uint8_t)(rcode >> 4);
+	p[6] = 0;
+	p[7] = dobit ? 0x80 : 0;
+	p[8] = 0;
+	wr16(p + 9, (uint16_t)(len - 11));
+	size_t o = 11;
+	if (nsid && conf->nsid_len > 0) {
+		wr16(p + o, EDNS_NSID);
+		wr16(p + o + 2, conf->nsid_len);
+		memcpy(p + o + 4, conf->nsid, conf->nsid_len);
+		o += 4u + conf->nsid_len;
+	}
+	if (ck->answer) {
+		wr16(p + o, EDNS_COOKIE);
+		wr16(p + o + 2, (uint16_t)sizeof(ck->out));
+		memcpy(p + o + 4, ck->out, sizeof(ck->out));
+	}
+	return len;
+}
+
 /* ---- query parsing ------------------------------------------------------ */
 
 /* Skip a name in a message (compression allowed); 0 on malformed. */
@@ -67,6 +159,9 @@ static int parse_rest(struct ctx *c, const uint8_t *q, size_t len, size_t p)
 					return RC_FORMERR;
 				if (code == EDNS_NSID)
 					c->nsid = true;
+				else if (code == EDNS_COOKIE &&
+				         !take_cookie(c->conf, &c->peer, q + o + 4, olen, &c->ck))
+					return RC_FORMERR;
 				o += 4u + olen;
 			}
 			if (version > 0)
@@ -129,27 +224,9 @@ static size_t finish(struct ctx *c, const uint8_t *q)
 	wr16(r + 6, c->cnt[S_AN]);
 	wr16(r + 8, c->cnt[S_NS]);
 	uint16_t ar = c->cnt[S_AR];
-	size_t optlen = 11 + (c->nsid && c->conf->nsid_len > 0 ? 4u + c->conf->nsid_len : 0);
-	if (c->edns && c->pos + optlen <= c->cap) {
+	if (c->edns && c->pos + opt_size(c->conf, c->nsid, &c->ck) <= c->cap) {
 		/* room was kept: limit excludes the OPT */
-		uint8_t *p = r + c->pos;
-		uint16_t udp = c->conf->udp_max ? c->conf->udp_max : ENG_UDP_MAX_DEFAULT;
-		bool nsid = c->nsid && c->conf->nsid_len > 0;
-		p[0] = 0;
-		wr16(p + 1, T_OPT);
-		wr16(p + 3, udp);
-		p[5] = (uint8_t)(c->rcode >> 4);
-		p[6] = 0;
-		p[7] = c->do_bit ? 0x80 : 0;
-		p[8] = 0;
-		wr16(p + 9, nsid ? (uint16_t)(4 + c->conf->nsid_len) : 0);
-		c->pos += 11;
-		if (nsid) {
-			wr16(r + c->pos, EDNS_NSID);
-			wr16(r + c->pos + 2, c->conf->nsid_len);
-			memcpy(r + c->pos + 4, c->conf->nsid, c->conf->nsid_len);
-			c->pos += 4u + c->conf->nsid_len;
-		}
+		c->pos += put_opt(c->conf, r + c->pos, c->rcode, c->do_bit, c->nsid, &c->ck);
 		ar++;
 	}
 	wr16(r + 10, ar);
@@ -157,7 +234,7 @@ static size_t finish(struct ctx *c, const uint8_t *q)
 }
 
 /* The fast path: the common case without the general machinery, a plain
- * QUERY (no EDNS options) for IN data that exists at exactly the
+ * QUERY (no EDNS option but one COOKIE, cookies on) for IN data that exists at exactly the
  * question name, whose answer needs no additional section and fits.
  * Everything else, and everything malformed, takes the general path, which
  * gives the same bytes for what this path answers (the fuzzer compares
@@ -173,7 +250,10 @@ struct fast_state {
 	uint16_t qtype, qclass;
 	const struct snap *zone;
 	unsigned zl;
-	size_t limit;
+	size_t limit;           /* where the answer must end (the OPT after it) */
+	size_t optlen;          /* our OPT's size, 0 without EDNS */
+	struct eng_ck ck;       /* the COOKIE (cookies on, a valid or client
+	                           cookie, or any over TCP) */
 	bool edns;
 	bool dobit;             /* DO set: signatures with the answer (RFC 4035 3.1.1) */
 	bool ok;                /* still a fast-path candidate */
@@ -183,7 +263,8 @@ struct fast_state {
 
 static inline __attribute__((always_inline)) bool fast_parse(const struct eng_conf *conf, const struct zoneset *zs,
                        const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
-                       bool tcp, struct name *qn, struct fast_state *fs)
+                       bool tcp, const struct eng_peer *pe, struct name *qn,
+                       struct fast_state *fs)
 {
 	if (qlen < 17 || cap < 512 || (q[2] & 0xf8) != 0 || q[4] != 0 || q[5] != 1 ||
 	    (q[6] | q[7] | q[8] | q[9] | q[10]) != 0 || q[11] > 1)
@@ -236,12 +317,26 @@ static inline __attribute__((always_inline)) bool fast_parse(const struct eng_co
 	}
 	size_t limit = tcp ? ENG_TCP_MAX : 512;
 	bool edns = q[11] == 1;
+	const uint8_t *cookie = NULL;
+	size_t cookie_len = 0;
 	if (edns) {
-		/* exactly one bare OPT: root owner, version 0, no options */
+		/* exactly one OPT: root owner, version 0, no options but one
+		 * well-formed COOKIE when cookies are on */
 		const uint8_t *o = q + end;
-		if (end + 11 != qlen || o[0] != 0 || rd16(o + 1) != T_OPT || o[6] != 0 ||
-		    rd16(o + 9) != 0)
+		if (end + 11 > qlen || o[0] != 0 || rd16(o + 1) != T_OPT || o[6] != 0 ||
+		    end + 11 + rd16(o + 9) != qlen)
 			return false;
+		size_t rdlen = rd16(o + 9);
+		if (rdlen != 0) {
+			cookie = o + 15;
+			cookie_len = rdlen - 4;
+			if (conf->cookie == NULL || pe->iplen == 0 || rdlen < 4 + COOKIE_CLIENT_LEN ||
+			    rd16(o + 11) != EDNS_COOKIE || rd16(o + 13) != cookie_len ||
+			    (cookie_len != COOKIE_CLIENT_LEN &&
+			     (cookie_len < COOKIE_CLIENT_LEN + COOKIE_SERVER_MIN ||
+			      cookie_len > COOKIE_CLIENT_LEN + COOKIE_SERVER_MAX)))
+				return false;
+		}
 		fs->dobit = (o[7] & 0x80) != 0;
 		if (!tcp) {
 			size_t size = rd16(o + 3), lim = conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT;
@@ -264,6 +359,14 @@ static inline __attribute__((always_inline)) bool fast_parse(const struct eng_co
 	fs->zone = s;
 	fs->zl = zl;
 	__builtin_prefetch(&s->table[hs[0] & s->mask]);
+	/* the cookie last, once the query is known to be a candidate; a bad
+	 * server cookie over UDP is answered BADCOOKIE by the general path */
+	if (cookie != NULL) {
+		take_cookie(conf, pe, cookie, cookie_len, &fs->ck);
+		if (fs->ck.verdict == ENG_COOKIE_BAD && !tcp)
+			return false;
+	}
+	fs->optlen = edns ? opt_size(conf, false, &fs->ck) : 0;
 	return true;
 }
 
@@ -343,7 +446,7 @@ static size_t fast_cname(const struct eng_conf *conf, const uint8_t *q, uint8_t 
 {
 	const struct snap *s = fs->zone;
 	const struct snap_rrset *cn = snap_node_find(s, nd, T_CNAME);
-	size_t end = fs->qend, optlen = fs->edns ? 11 : 0;
+	size_t end = fs->qend, optlen = fs->optlen;
 	if (cn == NULL || cn->count != 1 || end + cn->wlen + optlen > fs->limit)
 		return 0;
 	memcpy(resp + end, snap_rrset_wire(cn), cn->wlen);
@@ -385,7 +488,7 @@ static size_t fast_nxdomain(const struct eng_conf *conf, const uint8_t *q, uint8
 	    (ce->flags & (SNAP_N_DELEG | SNAP_N_DNAME)))
 		return 0;
 	const struct snap_rrset *soa = snap_rrset_at(s, s->hdr->soa);
-	size_t end = fs->qend, optlen = fs->edns ? 11 : 0;
+	size_t end = fs->qend, optlen = fs->optlen;
 	if (end + soa->wlen + optlen > fs->limit)
 		return 0;
 	uint8_t *r = resp + end;
@@ -403,7 +506,6 @@ static inline __attribute__((always_inline)) size_t fast_finish(const struct eng
 	const struct snap *s = fs->zone;
 	size_t end = fs->qend, limit = fs->limit;
 	uint16_t qtype = fs->qtype;
-	bool edns = fs->edns;
 	const struct snap_node *nd = lookup(s, qn->lc, qn->len, qn->hs[0]);
 	if (nd == NULL)
 		return fast_nxdomain(conf, q, resp, qn, fs);
@@ -429,7 +531,7 @@ static inline __attribute__((always_inline)) size_t fast_finish(const struct eng
 	const struct snap_rrset *sig = NULL;
 	if (fs->dobit && (s->hdr->flags & SNAP_F_SIGNED) && rs->sigs != 0)
 		sig = snap_rrset_at(s, rs->sigs);
-	size_t optlen = edns ? 11 : 0;
+	size_t optlen = fs->optlen;
 	size_t wlen = rs->wlen + (sig != NULL ? sig->wlen : 0);
 	if (end + wlen + optlen > limit)
 		return 0;
@@ -452,38 +554,32 @@ static size_t fast_opt_header(const struct eng_conf *conf, const uint8_t *q, uin
 	resp[3] = (uint8_t)(q[3] & 0x10);
 	resp[6] = (uint8_t)(count >> 8);
 	resp[7] = (uint8_t)count;
-	if (fs->edns) {
-		uint8_t *o = resp + pos;
-		uint16_t udp = conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT;
-		o[0] = 0;
-		wr16(o + 1, T_OPT);
-		wr16(o + 3, udp);
-		memset(o + 5, 0, 6);
-		o[7] = fs->dobit ? 0x80 : 0;
-		pos += 11;
-	}
+	if (fs->edns)
+		pos += put_opt(conf, resp + pos, RC_NOERROR, fs->dobit, false, &fs->ck);
 	return pos;
 }
 
 static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
                           const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
-                          bool tcp, struct name *qn, struct fast_state *fs)
+                          bool tcp, const struct eng_peer *pe, struct name *qn,
+                          struct fast_state *fs)
 {
-	if (!fast_parse(conf, zs, q, qlen, resp, cap, tcp, qn, fs))
+	if (!fast_parse(conf, zs, q, qlen, resp, cap, tcp, pe, qn, fs))
 		return 0;
 	return fast_finish(conf, q, resp, qn, fs);
 }
 
 /* Everything the fast path does not answer. qn is the question name's
- * storage, already filled when fs->qend != 0. */
+ * storage, already filled when fs->qend != 0. *verdict: enum eng_cookie. */
 static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
                       const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
-                      const struct eng_xport *x, struct name *qn,
-                      const struct fast_state *pre)
+                      bool tcp, const struct eng_peer *pe, struct name *qn,
+                      const struct fast_state *pre, uint8_t *verdict)
 {
 	struct ctx c;
 	struct fast_state fs = *pre;
 	c.q = qn;
+	*verdict = ENG_COOKIE_NONE;
 	if (qlen < 4 || cap < 12 || (q[2] & 0x80))
 		return 0;           /* no ID and flags to answer with, or a response */
 	if (qlen < 12) {
@@ -502,8 +598,11 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 	c.cnt[0] = c.cnt[1] = c.cnt[2] = 0;
 	c.rcode = RC_NOERROR;
 	c.aa = c.tc = c.dnssec = c.edns = c.do_bit = c.nsid = false;
-	c.tcp = x != NULL && x->transport == ENG_TCP;
+	c.tcp = tcp;
 	c.cap = cap;
+	c.peer = *pe;
+	c.ck.verdict = ENG_COOKIE_NONE;
+	c.ck.answer = false;
 	c.naddl = 0;
 	c.nproofs = 0;
 	c.nwproof = 0;
@@ -556,6 +655,7 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 		c.rcode = (uint8_t)rc;
 		if (rc == RC_FORMERR) {
 			c.edns = false;
+			c.ck.verdict = ENG_COOKIE_NONE;
 		}
 		goto out;
 	}
@@ -563,13 +663,19 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 	if (c.limit > cap)
 		c.limit = cap;
 	if (c.edns) {
-		size_t opt = 11 + (c.nsid && conf->nsid_len ? 4u + conf->nsid_len : 0);
+		size_t opt = opt_size(conf, c.nsid, &c.ck);
 		c.limit = c.limit > opt ? c.limit - opt : 0;
 	}
 	if (c.pos > c.limit) {
 		c.pos = 12;
 		wr16(resp + 4, 0);
 		c.tc = true;
+		goto out;
+	}
+	/* a server cookie that is not ours: over UDP, no data, only a fresh
+	 * cookie to retry with (RFC 7873 5.2.3, 5.4); TCP proves the address */
+	if (c.ck.verdict == ENG_COOKIE_BAD && !c.tcp) {
+		c.rcode = RC_BADCOOKIE;
 		goto out;
 	}
 
@@ -615,6 +721,7 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 	}
 	eng_answer_in(&c, s, zl);
 out:
+	*verdict = c.ck.verdict;
 	return finish(&c, q);
 }
 
@@ -624,13 +731,16 @@ size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
 {
 	struct name qn;
 	struct fast_state fs = { 0 };
+	struct eng_peer pe;
+	bool tcp = x != NULL && x->transport == ENG_TCP;
+	peer_of(x != NULL ? x->client : NULL, x != NULL ? x->now : 0, &pe);
 	if (!conf->no_fast_path) {
-		size_t n = fast_answer(conf, zs, q, qlen, resp, cap,
-		                       x != NULL && x->transport == ENG_TCP, &qn, &fs);
+		size_t n = fast_answer(conf, zs, q, qlen, resp, cap, tcp, &pe, &qn, &fs);
 		if (n != 0)
 			return n;
 	}
-	return general(conf, zs, q, qlen, resp, cap, x, &qn, &fs);
+	uint8_t verdict;
+	return general(conf, zs, q, qlen, resp, cap, tcp, &pe, &qn, &fs, &verdict);
 }
 
 void eng_answer_burst(const struct eng_conf *conf, const struct zoneset *zs,
@@ -638,15 +748,17 @@ void eng_answer_burst(const struct eng_conf *conf, const struct zoneset *zs,
 {
 	struct name qn[ENG_BURST_MAX];
 	struct fast_state fs[ENG_BURST_MAX];
+	struct eng_peer pe[ENG_BURST_MAX];
 	bool tcp = transport == ENG_TCP;
 	if (n > ENG_BURST_MAX)
 		n = ENG_BURST_MAX;
 	/* stage 1: parse, hash, find the zone, prefetch the index slot */
 	for (unsigned i = 0; i < n; i++) {
 		memset(&fs[i], 0, sizeof(fs[i]));
+		peer_of(m[i].client, m[i].now, &pe[i]);
 		fs[i].ok = !conf->no_fast_path &&
 		           fast_parse(conf, zs, m[i].q, m[i].qlen, m[i].resp, m[i].cap, tcp,
-		                      &qn[i], &fs[i]);
+		                      &pe[i], &qn[i], &fs[i]);
 	}
 	/* stage 2: the slot, prefetch the node; stage 3: prefetch its data */
 	for (unsigned i = 0; i < n; i++)
@@ -670,11 +782,10 @@ void eng_answer_burst(const struct eng_conf *conf, const struct zoneset *zs,
 	/* stage 4: answer */
 	for (unsigned i = 0; i < n; i++) {
 		size_t len = fs[i].ok ? fast_finish(conf, m[i].q, m[i].resp, &qn[i], &fs[i]) : 0;
-		if (len == 0) {
-			struct eng_xport x = { transport, m[i].client };
-			len = general(conf, zs, m[i].q, m[i].qlen, m[i].resp, m[i].cap, &x,
-			              &qn[i], &fs[i]);
-		}
+		m[i].cookie = fs[i].ck.verdict;
+		if (len == 0)
+			len = general(conf, zs, m[i].q, m[i].qlen, m[i].resp, m[i].cap, tcp, &pe[i],
+			              &qn[i], &fs[i], &m[i].cookie);
 		m[i].rlen = len;
 	}
 }

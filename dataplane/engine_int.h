@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cookie.h"
 #include "dname.h"
 #include "dnsconst.h"
 #include "engine.h"
@@ -35,6 +36,21 @@ struct name {
 
 enum sect { S_AN, S_NS, S_AR };
 
+/* Where a query comes from and when, for cookies. */
+struct eng_peer {
+	const uint8_t *ip;     /* the client's address octets */
+	uint8_t iplen;         /* 4 or 16; 0: unknown (cookies as if off) */
+	uint32_t now;          /* unix seconds */
+};
+
+/* The COOKIE option of a query, and the one of its answer. */
+struct eng_ck {
+	uint8_t verdict;       /* enum eng_cookie */
+	bool answer;           /* out goes in our OPT */
+	uint8_t out[COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN];  /* client cookie,
+	                          our fresh server cookie */
+};
+
 struct ctx {
 	const struct eng_conf *conf;
 	const struct zoneset *zs;
@@ -48,6 +64,8 @@ struct ctx {
 	uint16_t qtype, qclass;
 	bool tcp;
 	size_t cap;
+	struct eng_peer peer;  /* for cookies */
+	struct eng_ck ck;
 	enum sect sect;
 	struct name *q;        /* the question name (the caller's storage) */
 	/* targets of NS/MX/SRV written, for the additional section */

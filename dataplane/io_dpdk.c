@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +45,7 @@ struct port {
 	int link_up;             /* last reported: -1 unknown, 0 down, 1 up */
 	char name[RTE_ETH_NAME_MAX_LEN];
 	char tap_name[RTE_ETH_NAME_MAX_LEN];
+	char iface[IF_NAMESIZE];  /* kernel interface under a vdev (iface=), or "" */
 	struct pkt_filter filter;
 };
 
@@ -180,6 +183,9 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		const struct pkt_meta *pm = &w->meta[i];
 		memcpy(w->qbuf[i], fr + pm->dns, pm->dns_len);
 		client_addr(&w->client[i], fr, pm);
+		if (w->rrl != NULL)
+			rrl_prefetch(w->rrl, pm->v6 ? AF_INET6 : AF_INET,
+			             fr + pm->l2 + (pm->v6 ? 8 : 12));
 		size_t room = (size_t)m->buf_len - m->data_off - pm->dns;
 		w->msg[i] = (struct eng_msg){
 			.q = w->qbuf[i],
@@ -187,9 +193,9 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 			.resp = fr + pm->dns,
 			.cap = room < ENG_TCP_MAX ? room : ENG_TCP_MAX,
 			.client = (const struct sockaddr *)&w->client[i],
+			.now = now,
 		};
 	}
-	(void)now;
 	if (nd > 0)
 		eng_answer_burst(d->conf.eng, zs, w->msg, nd, ENG_UDP);
 
@@ -199,7 +205,8 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		size_t rlen = w->msg[i].rlen;
 		uint8_t *fr = rte_pktmbuf_mtod(m, uint8_t *);
 		const struct pkt_meta *pm = &w->meta[i];
-		if (rlen != 0 && w->rrl != NULL) {
+		/* a valid server cookie proves the source address: exempt */
+		if (rlen != 0 && w->rrl != NULL && w->msg[i].cookie != ENG_COOKIE_VALID) {
 			const uint8_t *src = fr + pm->l2 + (pm->v6 ? 8 : 12);
 			enum rrl_verdict v = rrl_check(w->rrl, pm->v6 ? AF_INET6 : AF_INET, src, now_ms);
 			if (v != RRL_PASS) {
@@ -444,6 +451,15 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 			goto fail;
 		d->nports++;
 		rte_eth_dev_get_name_by_port(p->id, p->name);
+		const char *ifa = strstr(conf->ports[i], "iface=");
+		if (ifa != NULL) {
+			ifa += 6;
+			size_t l = strcspn(ifa, ",");
+			if (l < sizeof(p->iface)) {
+				memcpy(p->iface, ifa, l);
+				p->iface[l] = '\0';
+			}
+		}
 		if (setup_port(d, p->id, conf->ports[i], nw, &p->l4_offload, &p->rx_cksum,
 		               err, errlen) != 0)
 			goto fail;
@@ -569,16 +585,41 @@ void dpdk_counters_cb(void *arg, struct dp_counters *out)
 		cnt_sum(out, &d->w[i]->cnt);
 }
 
-static void link_str(uint16_t id, char *buf, size_t size, int *up)
+/* The kernel's view of an interface: up and running (carrier), or not;
+ * -1 when it cannot be asked. */
+static int iface_running(const char *iface)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	close(fd);
+	if (rc != 0)
+		return -1;
+	return (ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING);
+}
+
+/* The link state of port p. The socket vdevs (af_xdp, af_packet) set
+ * their link once at start and never again, so for a port on a kernel
+ * interface the interface's carrier decides as well. */
+static void link_str(const struct port *p, char *buf, size_t size, int *up)
 {
 	struct rte_eth_link link;
 	memset(&link, 0, sizeof(link));
-	if (rte_eth_link_get_nowait(id, &link) != 0) {
+	if (rte_eth_link_get_nowait(p->id, &link) != 0) {
 		snprintf(buf, size, "unknown");
 		*up = 0;
 		return;
 	}
 	*up = link.link_status == RTE_ETH_LINK_UP;
+	if (*up && p->iface[0] != '\0' && iface_running(p->iface) == 0) {
+		snprintf(buf, size, "link down (no carrier on %s)", p->iface);
+		*up = 0;
+		return;
+	}
 	if (!*up)
 		snprintf(buf, size, "link down");
 	else if (link.link_speed == RTE_ETH_SPEED_NUM_NONE ||
@@ -595,7 +636,7 @@ void dpdk_check_links(struct dpdk *d, void (*log)(int level, const char *msg))
 		struct port *p = &d->port[i];
 		char ls[96], msg[512];
 		int up;
-		link_str(p->id, ls, sizeof(ls), &up);
+		link_str(p, ls, sizeof(ls), &up);
 		if (up != p->link_up) {
 			snprintf(msg, sizeof(msg), "port %u (%s): %s", i, p->name, ls);
 			log(up ? 0 : 1, msg);
@@ -622,12 +663,12 @@ char *dpdk_cmd(void *arg, const char *cmd)
 			for (unsigned r = 0; r < 16; r++)
 				ans += c.responses[r];
 			fprintf(f, "%s{\"lcore\":%u,\"queue\":%u,\"rx\":%llu,\"tx\":%llu,"
-			        "\"answered\":%llu,\"to_kernel\":%llu,\"dropped\":%llu,"
+			        "\"answered\":%llu,\"to_kernel\":%llu,\"dropped\":%llu,\"tx_dropped\":%llu,"
 			        "\"malformed\":%llu,\"loops\":%llu}",
 			        i ? "," : "", d->w[i]->lcore, d->w[i]->idx,
 			        (unsigned long long)c.rx_frames, (unsigned long long)c.tx_frames,
 			        (unsigned long long)ans, (unsigned long long)c.to_kernel,
-			        (unsigned long long)(c.dropped + c.tx_dropped),
+			        (unsigned long long)c.dropped, (unsigned long long)c.tx_dropped,
 			        (unsigned long long)c.malformed, (unsigned long long)c.loops);
 		}
 		fputs("]}", f);
@@ -639,7 +680,7 @@ char *dpdk_cmd(void *arg, const char *cmd)
 			struct port *p = &d->port[i];
 			char ls[96];
 			int up;
-			link_str(p->id, ls, sizeof(ls), &up);
+			link_str(p, ls, sizeof(ls), &up);
 			struct rte_ether_addr mac;
 			rte_eth_macaddr_get(p->id, &mac);
 			fprintf(f, "%s{\"port\":%u,\"name\":\"%s\",\"mac\":\"" RTE_ETHER_ADDR_PRT_FMT
@@ -683,7 +724,9 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *t
 	rte_tel_data_add_dict_u64(t, "truncated", c.truncated);
 	rte_tel_data_add_dict_u64(t, "to_kernel", c.to_kernel);
 	rte_tel_data_add_dict_u64(t, "from_kernel", c.from_kernel);
-	rte_tel_data_add_dict_u64(t, "dropped", c.dropped + c.tx_dropped + c.kernel_dropped);
+	rte_tel_data_add_dict_u64(t, "dropped", c.dropped);
+	rte_tel_data_add_dict_u64(t, "tx_dropped", c.tx_dropped);
+	rte_tel_data_add_dict_u64(t, "kernel_dropped", c.kernel_dropped);
 	rte_tel_data_add_dict_u64(t, "malformed", c.malformed);
 	rte_tel_data_add_dict_u64(t, "rrl_limited", c.rrl_limited);
 	rte_tel_data_add_dict_u64(t, "rrl_slipped", c.rrl_slipped);
@@ -720,7 +763,9 @@ static int tel_lcore(const char *cmd, const char *params, struct rte_tel_data *t
 		rte_tel_data_add_dict_u64(t, "tx", c.tx_frames);
 		rte_tel_data_add_dict_u64(t, "answered", ans);
 		rte_tel_data_add_dict_u64(t, "to_kernel", c.to_kernel);
-		rte_tel_data_add_dict_u64(t, "dropped", c.dropped + c.tx_dropped + c.kernel_dropped);
+		rte_tel_data_add_dict_u64(t, "dropped", c.dropped);
+		rte_tel_data_add_dict_u64(t, "tx_dropped", c.tx_dropped);
+		rte_tel_data_add_dict_u64(t, "kernel_dropped", c.kernel_dropped);
 		rte_tel_data_add_dict_u64(t, "malformed", c.malformed);
 		rte_tel_data_add_dict_u64(t, "loops", c.loops);
 		return 0;

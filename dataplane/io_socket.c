@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -228,6 +229,7 @@ static void udp_batch(struct udpw *w, const struct tag *s, unsigned n)
 	unsigned nq = 0, ndrop = 0, ntc = 0, t = 0;
 	struct eng_msg m[IOS_BATCH];
 	unsigned idx[IOS_BATCH];
+	uint32_t now = (uint32_t)time(NULL);   /* once a batch, for cookies */
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *rm = &w->rx[i].msg_hdr;
 		if (rm->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
@@ -239,6 +241,7 @@ static void udp_batch(struct udpw *w, const struct tag *s, unsigned n)
 		m[nq].resp = w->txbuf + (size_t)nq * TXBUF_SIZE;
 		m[nq].cap = TXBUF_SIZE;
 		m[nq].client = (const struct sockaddr *)&w->peer[i];
+		m[nq].now = now;
 		idx[nq] = i;
 		nq++;
 	}

@@ -44,6 +44,7 @@ struct tcpt {
 	unsigned nconns;
 	struct tconn *head, *tail;
 	uint8_t *scratch;       /* TCP_MSG_MAX: one response */
+	uint32_t now;           /* unix seconds, read once per wakeup (cookies) */
 };
 
 struct ios {

@@ -114,7 +114,7 @@ static int conn_queue(struct tconn *c, const uint8_t *msg, size_t len)
 static int conn_process(struct tcpt *t, struct tconn *c, const struct zoneset *zs)
 {
 	const struct ios_conf *ic = &t->ios->conf;
-	struct eng_xport x = { ENG_TCP, (const struct sockaddr *)&c->peer };
+	struct eng_xport x = { ENG_TCP, (const struct sockaddr *)&c->peer, t->now };
 	size_t off = 0;
 	while (c->inlen - off >= 2) {
 		size_t mlen = ((size_t)c->in[off] << 8) | c->in[off + 1];
@@ -306,6 +306,7 @@ void *ios_tcp_thread(void *arg)
 		zonedb_reader_online(db, t->rid);
 		const struct zoneset *zs = zonedb_current(db);
 		now = now_ms();
+		t->now = (uint32_t)time(NULL);
 		for (int i = 0; i < n; i++) {
 			struct tag *tg = evs[i].data.ptr;
 			if (tg->kind == K_STOP)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,10 +18,12 @@
 #include <rte_errno.h>
 
 #include "cmdsock.h"
+#include "cookie.h"
 #include "engine.h"
 #include "error.h"
 #include "io_dpdk.h"
 #include "io_socket.h"
+#include "profile.h"
 #include "zonedb.h"
 
 #define PROG "edgedns-dataplane"
@@ -45,6 +48,10 @@ struct opts {
 	int dns_port_set;
 	int eal_argc;
 	char **eal_argv;        /* after "--": the EAL's own arguments */
+	const char *profile_path;
+	struct profile profile;
+	struct eng_cookie_conf cookie;
+	int cookie_secret, no_cookies;   /* --cookie-secret given; --no-cookies */
 };
 
 static void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -79,8 +86,14 @@ static void usage(FILE *f)
 	        "  --udp-max N            largest UDP response (default %u)\n"
 	        "  --nsid STR | --nsid-hex HEX   NSID (RFC 5001)\n"
 	        "  --id-server STR  --hostname-bind STR  --version-bind STR\n"
+	        "  --cookie-secret HEX    DNS Cookies server secret, 32 hex digits, the\n"
+	        "                         same on every PoP (default: a random one)\n"
+	        "  --cookie-secret-prev HEX  previous secret, accepted while rotating\n"
+	        "  --no-cookies           ignore the COOKIE option (RFC 7873)\n"
 	        "  --pidfile FILE\n"
 	        "DPDK mode (EAL arguments after \"--\"; every lcore but the first is a worker):\n"
+	        "  --profile FILE         hardware profile (hw/profiles/NAME.yaml): EAL arguments,\n"
+	        "                         ports, mbufs; the command line wins\n"
 	        "  --port DEV             a port: PCI address or vdev (net_af_xdp0,iface=eth1);\n"
 	        "                         repeatable\n"
 	        "  --serve ADDR           a served IPv4 or IPv6 address (repeatable, required)\n"
@@ -164,12 +177,87 @@ static void served_listen(struct opts *o)
 	}
 }
 
+/* The profile under the command line: its ports unless --port was given,
+ * its EAL arguments before the command line's, its sizes unless set. */
+static void apply_profile(struct opts *o)
+{
+	const struct profile *p = &o->profile;
+	static char *argv[PROFILE_LIST_MAX + 256];
+	if (o->dp.nports == 0)
+		for (unsigned i = 0; i < p->nports && i < DPDK_PORTS_MAX; i++)
+			o->dp.ports[o->dp.nports++] = p->ports[i];
+	int n = 0;
+	for (unsigned i = 0; i < p->neal; i++)
+		argv[n++] = p->eal[i];
+	for (int i = 0; i < o->eal_argc && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1; i++)
+		argv[n++] = o->eal_argv[i];
+	argv[n] = NULL;
+	o->eal_argv = argv;
+	o->eal_argc = n;
+	if (o->dp.mbufs == 0)
+		o->dp.mbufs = p->mbufs;
+	if (o->dp.rxd == 0)
+		o->dp.rxd = p->rxd;
+	if (o->dp.txd == 0)
+		o->dp.txd = p->txd;
+	if (p->model != NULL)
+		logmsg(0, "hardware profile %s: model %s", o->profile_path, p->model);
+}
+/* ---- DNS Cookies options ---- */
+enum { O_CKSECRET = 200, O_CKPREV, O_NOCK };
+
+static int cookie_opt(int c, const char *arg, struct opts *o)
+{
+	if (c == O_NOCK) {
+		o->no_cookies = 1;
+		return 0;
+	}
+	const char *name = c == O_CKSECRET ? "cookie-secret" : "cookie-secret-prev";
+	if (eng_cookie_parse_secret(arg, c == O_CKSECRET ? o->cookie.secret : o->cookie.prev) != ED_OK) {
+		logmsg(1, "--%s: expected 32 hex digits", name);
+		return -1;
+	}
+	if (c == O_CKSECRET)
+		o->cookie_secret = 1;
+	else
+		o->cookie.has_prev = true;
+	return 0;
+}
+
+/* Cookies are on unless --no-cookies; without --cookie-secret the secret is
+ * random (as BIND's), so this server's cookies are its own. */
+static int cookie_setup(struct opts *o)
+{
+	if (o->no_cookies) {
+		if (o->cookie_secret || o->cookie.has_prev) {
+			logmsg(1, "--no-cookies: no --cookie-secret(-prev) with it");
+			return -1;
+		}
+		logmsg(0, "DNS cookies: off");
+		return 0;
+	}
+	if (o->cookie.has_prev && !o->cookie_secret) {
+		logmsg(1, "--cookie-secret-prev needs --cookie-secret");
+		return -1;
+	}
+	if (!o->cookie_secret &&
+	    getrandom(o->cookie.secret, sizeof(o->cookie.secret), 0) != (ssize_t)sizeof(o->cookie.secret)) {
+		logmsg(1, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	o->eng.cookie = &o->cookie;
+	logmsg(0, "DNS cookies: on, %s secret%s", o->cookie_secret ? "configured" : "random",
+	       o->cookie.has_prev ? " and a previous one" : "");
+	return 0;
+}
+/* ---- end of DNS Cookies options ---- */
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_IO = 256, O_SNAP, O_LISTEN, O_CONTROL, O_THREADS, O_IDLE, O_MAXC,
 	       O_UDPMAX, O_NSID, O_NSIDHEX, O_IDSERVER, O_HOSTBIND, O_VERBIND,
 	       O_PIDFILE, O_HELP, O_PORT, O_SERVE, O_DNSPORT, O_EXC, O_KIFACE, O_MBUFS,
-	       O_RXD, O_TXD, O_IDLESLEEP, O_RRLRATE, O_RRLSLIP, O_RRL4, O_RRL6, O_RRLTAB };
+	       O_RXD, O_TXD, O_IDLESLEEP, O_RRLRATE, O_RRLSLIP, O_RRL4, O_RRL6, O_RRLTAB, O_PROFILE };
 	static const struct option lo[] = {
 		{ "io", required_argument, NULL, O_IO },
 		{ "snapshots", required_argument, NULL, O_SNAP },
@@ -185,6 +273,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "hostname-bind", required_argument, NULL, O_HOSTBIND },
 		{ "version-bind", required_argument, NULL, O_VERBIND },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "cookie-secret", required_argument, NULL, O_CKSECRET },
+		{ "cookie-secret-prev", required_argument, NULL, O_CKPREV },
+		{ "no-cookies", no_argument, NULL, O_NOCK },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "port", required_argument, NULL, O_PORT },
 		{ "serve", required_argument, NULL, O_SERVE },
@@ -196,6 +287,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "tx-desc", required_argument, NULL, O_TXD },
 		{ "idle-sleep-us", required_argument, NULL, O_IDLESLEEP },
 		{ "rrl-rate", required_argument, NULL, O_RRLRATE },
+		{ "profile", required_argument, NULL, O_PROFILE },
 		{ "rrl-slip", required_argument, NULL, O_RRLSLIP },
 		{ "rrl-ipv4-prefix", required_argument, NULL, O_RRL4 },
 		{ "rrl-ipv6-prefix", required_argument, NULL, O_RRL6 },
@@ -293,6 +385,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_PIDFILE:
 			o->pidfile = optarg;
 			break;
+		case O_CKSECRET:
+		case O_CKPREV:
+		case O_NOCK:
+			if (cookie_opt(c, optarg, o) != 0)
+				return -1;
+			break;
 		case O_HELP:
 			usage(stdout);
 			exit(0);
@@ -341,6 +439,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_uint("tx-desc", optarg, 64, 32768, &o->dp.txd) != 0)
 				return -1;
 			break;
+		case O_PROFILE:
+			o->profile_path = optarg;
+			break;
 		case O_RRLRATE:
 			if (parse_uint("rrl-rate", optarg, 0, RRL_RATE_MAX, &o->dp.rrl.rate) != 0)
 				return -1;
@@ -387,6 +488,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		logmsg(1, "--snapshots DIR is required");
 		return -1;
 	}
+	if (o->io == IO_DPDK && o->profile_path != NULL) {
+		char err[1024];
+		if (profile_load(o->profile_path, &o->profile, err, sizeof(err)) != 0) {
+			logmsg(1, "--profile: %s", err);
+			return -1;
+		}
+		apply_profile(o);
+	} else if (o->profile_path != NULL) {
+		logmsg(1, "--profile is for --io dpdk");
+		return -1;
+	}
 	if (o->io == IO_DPDK) {
 		if (o->dp.nports == 0) {
 			logmsg(1, "--io dpdk: at least one --port");
@@ -409,7 +521,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		ios_parse_addr("::1@53", &o->listen[1]);
 		o->nlisten = 2;
 	}
-	return 0;
+	return cookie_setup(o);
 }
 
 static unsigned cpu_count(void)

@@ -67,7 +67,7 @@ __attribute__((noinline)) uint64_t run_queries(const struct zoneset *zs,
                                                uint64_t *rcodes)
 {
 	static const struct eng_conf conf = { 0 };
-	static const struct eng_xport xp = { ENG_UDP, NULL };
+	static const struct eng_xport xp = { ENG_UDP, NULL, 0 };
 	static uint8_t resp[ENG_BURST_MAX][1500];
 	struct eng_msg m[ENG_BURST_MAX];
 	uint64_t sum = 0;
@@ -88,6 +88,7 @@ __attribute__((noinline)) uint64_t run_queries(const struct zoneset *zs,
 			m[j].resp = resp[j];
 			m[j].cap = sizeof(resp[j]);
 			m[j].client = NULL;
+			m[j].now = 0;
 		}
 		eng_answer_burst(&conf, zs, m, k, ENG_UDP);
 		for (unsigned j = 0; j < k; j++) {

@@ -699,11 +699,29 @@ def test_reload_under_load(srv):
 
 # ---- command line ----------------------------------------------------------------
 
-def test_io_dpdk_not_built_yet():
-    p = subprocess.run([DATAPLANE, "--io", "dpdk", "--snapshots", "/nonexistent"],
+@pytest.mark.parametrize("args,message", [
+    ([], b"at least one --port"),
+    (["--port", "net_null0"], b"at least one --serve"),
+    (["--port", "net_null0", "--serve", "192.0.2.300"], b"not an IPv4 or IPv6 address"),
+    (["--port", "net_null0", "--serve", "192.0.2.53", "--rrl-ipv4-prefix", "33"],
+     b"--rrl-ipv4-prefix"),
+    (["--port", "net_null0", "--serve", "192.0.2.53", "--exception", "kernel"],
+     b"expected tap or none"),
+    (["--profile", "/nonexistent/p.yaml", "--serve", "192.0.2.53"], b"No such file"),
+])
+def test_io_dpdk_bad_options(args, message):
+    """DPDK mode checks its options before the EAL starts: exit 2, a message."""
+    p = subprocess.run([DATAPLANE, "--io", "dpdk", "--snapshots", "/tmp"] + args,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+    assert p.returncode == 2, p.stdout
+    assert message in p.stdout, p.stdout
+
+
+def test_dpdk_options_refused_in_socket_mode():
+    p = subprocess.run([DATAPLANE, "--io", "socket", "--snapshots", "/tmp", "--port", "x"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
     assert p.returncode == 2
-    assert b"not built yet" in p.stdout
+    assert b"for --io dpdk" in p.stdout
 
 
 @pytest.mark.parametrize("args", [

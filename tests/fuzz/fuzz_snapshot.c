@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct zoneset *zs = zs_new(&one, 1, NULL);
 		if (zs != NULL) {
 			static uint8_t resp[65536];
-			struct eng_xport x = { ENG_TCP, NULL };
+			struct eng_xport x = { ENG_TCP, NULL, 0 };
 			static const struct eng_conf conf;
 			for (size_t qi = 0; qi < sizeof(QUERIES) / sizeof(QUERIES[0]); qi++) {
 				for (size_t ti = 0; ti < sizeof(TYPES) / sizeof(TYPES[0]); ti++) {

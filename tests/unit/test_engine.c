@@ -151,7 +151,7 @@ static size_t resp_len;
 
 static ldns_pkt *ask_raw(const uint8_t *q, size_t qlen, int tcp)
 {
-	struct eng_xport x = { tcp ? ENG_TCP : ENG_UDP, NULL };
+	struct eng_xport x = { tcp ? ENG_TCP : ENG_UDP, NULL, 0 };
 	resp_len = eng_answer(&conf, zs, q, qlen, resp, sizeof(resp), &x);
 	if (resp_len == 0)
 		return NULL;
@@ -688,7 +688,7 @@ static void test_fast_path_same_as_general(void **state)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
 			for (int tcp = 0; tcp < 2; tcp++) {
-				struct eng_xport x = { tcp ? ENG_TCP : ENG_UDP, NULL };
+				struct eng_xport x = { tcp ? ENG_TCP : ENG_UDP, NULL, 0 };
 				uint8_t q[300];
 				struct qopt o = { .edns = (int)(t & 1 ? 1232 : -1) };
 				size_t n = mkquery(q, names[i], types[t], &o);
@@ -713,7 +713,7 @@ static void test_burst_same_as_single(void **state)
 	static const uint16_t types[] = { 1, 28, 2, 15, 16, 5, 43, 255, 6, 46 };
 	static uint8_t qs[ENG_BURST_MAX][600], single[65536], rs[ENG_BURST_MAX][4096];
 	struct eng_msg m[ENG_BURST_MAX];
-	struct eng_xport x = { ENG_UDP, NULL };
+	struct eng_xport x = { ENG_UDP, NULL, 0 };
 	unsigned k = 0, total = 0;
 	for (size_t ni = 0; ni < sizeof(names) / sizeof(names[0]); ni++) {
 		for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
@@ -724,6 +724,7 @@ static void test_burst_same_as_single(void **state)
 			m[k].resp = rs[k];
 			m[k].cap = sizeof(rs[k]);
 			m[k].client = NULL;
+			m[k].now = 0;
 			if (++k == ENG_BURST_MAX || (ni + 1 == sizeof(names) / sizeof(names[0]) &&
 			                             ti + 1 == sizeof(types) / sizeof(types[0]))) {
 				eng_answer_burst(&conf, zs, m, k, ENG_UDP);
@@ -866,7 +867,7 @@ static void test_dnssec_fast_path_same(void **state)
 	(void)state;
 	static const char *const names[] = { "a.sec.test.", "ns.sec.test.", "sec.test.", "b.sec.test." };
 	static const uint16_t types[] = { 1, 2, 6, 47, 16 };
-	struct eng_xport x = { ENG_UDP, NULL };
+	struct eng_xport x = { ENG_UDP, NULL, 0 };
 	struct eng_conf slow = { .no_fast_path = 1 };
 	static uint8_t a[4096], b[4096];
 	for (size_t i = 0; i < 4; i++) {
@@ -1047,7 +1048,7 @@ static void test_regress_cap_below_question(void **state)
 	         "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
 	size_t n = mkquery(q, name, LDNS_RR_TYPE_SOA, NULL);
 	static uint8_t small[200];
-	struct eng_xport x = { ENG_UDP, NULL };
+	struct eng_xport x = { ENG_UDP, NULL, 0 };
 	struct eng_conf slow = { .no_fast_path = 1 };
 	size_t len = eng_answer(&slow, zs, q, n, small, sizeof(small), &x);
 	assert_int_equal(len, 12);
