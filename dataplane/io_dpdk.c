@@ -425,7 +425,6 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	d->conf = *conf;
-	d->nworkers = nw;
 	d->tsc_hz = rte_get_tsc_hz();
 	d->tsc_per_ms = d->tsc_hz / 1000 ? d->tsc_hz / 1000 : 1;
 	d->tsc0 = rte_rdtsc();
@@ -498,6 +497,7 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 		w->lcore = lcore;
 		w->rid = conf->rcu_base + k;
 		d->w[k++] = w;
+		d->nworkers = k;    /* only what exists: dpdk_free() on failure */
 		if (conf->rrl.rate > 0) {
 			struct rrl_conf rc = conf->rrl;
 			rc.rate = (rc.rate + nw - 1) / nw;

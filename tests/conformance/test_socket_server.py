@@ -736,3 +736,20 @@ def test_bad_options_exit_2(args):
     p = subprocess.run([DATAPLANE] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=10)
     assert p.returncode == 2, p.stdout
+
+
+def test_io_dpdk_bad_port_is_an_error_not_a_crash(tmp_path):
+    """A port that cannot be probed: a message naming it and exit 1 (this
+    crashed in dpdk_free() once, freeing workers not yet made)."""
+    prefix = "edgedns-badport-%d" % os.getpid()
+    try:
+        p = subprocess.run([DATAPLANE, "--io", "dpdk", "--snapshots", str(tmp_path),
+                            "--port", "net_bogus0", "--serve", "192.0.2.53",
+                            "--exception", "none", "--",
+                            "-l", "0,1", "--no-huge", "--no-pci", "-m", "256",
+                            "--file-prefix", prefix],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    finally:
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+    assert p.returncode == 1, p.stdout
+    assert b"port net_bogus0: probe failed" in p.stdout
