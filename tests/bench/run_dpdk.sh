@@ -11,7 +11,7 @@
 # Figures go to stdout. Every part is bounded in time and skipped, with the
 # reason, when something it needs is missing. Needs root (namespaces,
 # XDP). Environment: B (build dir), BENCH_DPDK_SECONDS (run length, 10),
-# BENCH_XDP_RATES (kxdpgun's offered rates, "400000 1000000"), BENCH_SWAP_RATE
+# BENCH_XDP_RATES (kxdpgun's offered rates, "400000 500000 1000000"), BENCH_SWAP_RATE
 # (queries/s during the swaps, 500000), BENCH_DPDK_PARTS ("memif veth swap").
 set -u
 B=${B:-build}
@@ -19,7 +19,7 @@ W=$B/bench
 WA=$(cd "$W" 2>/dev/null && pwd) || { echo "dpdk bench: skipped: no $W (run tests/bench/run.sh)"; exit 0; }
 RUN=/run/edgedns-bench
 SECS=${BENCH_DPDK_SECONDS:-10}
-XDP_RATES=${BENCH_XDP_RATES:-400000 1000000}
+XDP_RATES=${BENCH_XDP_RATES:-400000 500000 1000000}
 SWAP_RATE=${BENCH_SWAP_RATE:-500000}
 PARTS=${BENCH_DPDK_PARTS:-memif veth swap}
 NS_C=edgedns-bench-client
@@ -83,7 +83,7 @@ dp_start() {
 	[ -n "$ns" ] && pre="ip netns exec $ns"
 	rm -f $RUN/dp.sock
 	$pre timeout -k 5 300 "$DP" --io dpdk --snapshots "$SNAPS" --port "$port" \
-		--serve 192.0.2.53 --serve 2001:db8::53 --exception none --rrl-rate 0 \
+		--serve 192.0.2.53 --serve 2001:db8::53 --exception none --rrl-rate 0 ${DP_EXTRA:-} \
 		--control $RUN/dp.sock -- -l 0,1 $EAL -m 1024 --file-prefix edgedns-bench-dp \
 		> "$LOG/dp-$name.log" 2>&1 &
 	DP_PID=$!
@@ -223,9 +223,11 @@ kx() {
 
 # kx_last LABEL: what kx printed for that run, again.
 kx_last() {
-	awk '/^total queries:/ { s = $4; gsub("[(]", "", s) }
-	     /^total replies:/ { r = $4; p = $6; gsub("[(]", "", r); gsub("[()%]", "", p) }
-	     END { if (r != "") print r, s, p }' "$LOG/kxdpgun-$1.log"
+	# the percentage from the totals, to a tenth (kxdpgun rounds to 1%)
+	awk '/^total queries:/ { s = $4; gsub("[(]", "", s); qt = $3 }
+	     /^total replies:/ { r = $4; gsub("[(]", "", r); rt = $3 }
+	     END { if (r != "" && qt > 0) printf "%s %s %.1f\n", r, s, 100 * rt / qt }' \
+		"$LOG/kxdpgun-$1.log"
 }
 
 # kx_report LABEL "replies/s sent/s answered%"
