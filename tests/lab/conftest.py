@@ -137,7 +137,7 @@ def make_lab(lab_zones):
     is up inside the block and torn down after it, whatever happens."""
 
     @contextlib.contextmanager
-    def make(vdev=None, extra_args=()):
+    def make(vdev=None, extra_args=(), workers=1):
         tag = "abcdefghijklmnopqrstuvwxyz"[next(_tags) % 26]
         # each lab its own copy of the snapshot directory: loads and swaps
         # in one lab do not leak into the next
@@ -149,7 +149,8 @@ def make_lab(lab_zones):
         # load tests' single client: off unless the test asks for it
         if "--rrl-rate" not in extra_args and "--rrl-rate" in _help():
             extra_args += ["--rrl-rate", "0"]
-        lab = labmod.Lab(snapdir, tag=tag, vdev=vdev, extra_args=extra_args, workdir=workdir)
+        lab = labmod.Lab(snapdir, tag=tag, vdev=vdev, extra_args=extra_args, workdir=workdir,
+                         workers=workers)
         try:
             lab.up()
             yield lab

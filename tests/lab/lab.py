@@ -213,7 +213,7 @@ class Lab:
     """
 
     def __init__(self, snapdir, tag="a", vdev=None, extra_args=(), owner=None,
-                 idle_sleep_us=50, workdir=None):
+                 idle_sleep_us=50, workdir=None, workers=1):
         self.owner = owner or os.getpid()
         self.prefix = "%s%d%s" % (PREFIX, self.owner, tag)
         self.client_ns = self.prefix + "-client"
@@ -222,6 +222,9 @@ class Lab:
         self.want_vdev = vdev or os.environ.get("EDGEDNS_LAB_VDEV") or None
         self.extra_args = list(extra_args)
         self.idle_sleep_us = idle_sleep_us
+        # workers > 1: a veth with that many queues, one per worker lcore;
+        # on two cores the extra workers share core 1 (--lcores N@1)
+        self.workers = workers
         self.workdir = workdir
         self.vdev = None            # the one in use once up
         self.isolation = None       # af_packet: how the edge kernel is kept off e0
@@ -265,8 +268,10 @@ class Lab:
         self._made = True
         run(["ip", "netns", "add", self.client_ns])
         run(["ip", "netns", "add", self.edge_ns])
-        run(["ip", "link", "add", "name", CLIENT_IF, "netns", self.client_ns, "type", "veth",
-             "peer", "name", EDGE_IF, "netns", self.edge_ns])
+        q = [] if self.workers == 1 else ["numtxqueues", str(self.workers),
+                                          "numrxqueues", str(self.workers)]
+        run(["ip", "link", "add", "name", CLIENT_IF, "netns", self.client_ns] + q
+            + ["type", "veth", "peer", "name", EDGE_IF, "netns", self.edge_ns] + q)
         c, e = self.client, self.edge
         c(["ip", "link", "set", "lo", "up"])
         c(["ip", "addr", "add", CLIENT4 + "/24", "dev", CLIENT_IF])
@@ -328,13 +333,18 @@ class Lab:
 
     def _argv(self, vdev):
         port = "net_%s0,iface=%s" % (vdev, EDGE_IF)
+        lcores = ["-l", "0,1"]
+        if self.workers > 1:
+            port += ",%s=%d" % ("queue_count" if vdev == "af_xdp" else "qpairs", self.workers)
+            lcores = ["--lcores", ",".join(["0@0"] + ["%d@1" % (i + 1)
+                                                      for i in range(self.workers)])]
         return (["ip", "netns", "exec", self.edge_ns, DATAPLANE, "--io", "dpdk",
                  "--snapshots", self.snapdir, "--control", self.control,
                  "--port", port, "--serve", SERVER4, "--serve", SERVER6,
                  "--kernel-iface", "edns", "--idle-sleep-us", str(self.idle_sleep_us)]
                 + self.extra_args
-                + ["--", "-l", "0,1", "--no-huge", "-m", "512", "--file-prefix", self.prefix,
-                   "--no-pci"])
+                + ["--"] + lcores + ["--no-huge", "-m", "512", "--file-prefix", self.prefix,
+                                     "--no-pci"])
 
     def _start(self, vdev):
         """Start the dataplane on vdev; None once it logs ready, else why not."""
