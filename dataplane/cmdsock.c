@@ -222,6 +222,14 @@ static void noop_zone(void *arg, const struct zonedb_info *zi)
 	(void)zi;
 }
 
+void dp_counters_add(struct dp_counters *out, const struct dp_counters *c)
+{
+	uint64_t *o = (uint64_t *)out;
+	const uint64_t *s = (const uint64_t *)c;
+	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
+		o[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
 static void cmd_stats(const struct cmdsock_conf *c, struct jbuf *b)
 {
 	struct dp_counters k;

@@ -62,6 +62,10 @@ struct dp_counters {
 	uint64_t loops;           /* poll loop iterations (the heartbeat) */
 };
 
+/* Add c into out, field by field, each read with a relaxed atomic load
+ * (c may be a live thread's counters: one writer, readers anywhere). */
+void dp_counters_add(struct dp_counters *out, const struct dp_counters *c);
+
 /* Fill *out with the sum of all counters (called from the command thread). */
 typedef void (*dp_counters_fn)(void *arg, struct dp_counters *out);
 

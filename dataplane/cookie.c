@@ -1,5 +1,6 @@
 /* cookie.c: RFC 9018 server cookies (see cookie.h). */
 #include "cookie.h"
+#include "hex.h"
 
 #include <string.h>
 
@@ -66,28 +67,13 @@ bool eng_cookie_check(const struct eng_cookie_conf *conf,
 	return same8(h, sc + 8);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int eng_cookie_parse_secret(const char *hex, uint8_t out[COOKIE_SECRET_LEN])
 {
 	if (strlen(hex) != 2 * COOKIE_SECRET_LEN)
 		return ED_EINVAL;
 	uint8_t s[COOKIE_SECRET_LEN];
-	for (unsigned i = 0; i < COOKIE_SECRET_LEN; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return ED_EINVAL;
-		s[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (hex_decode(hex, s, sizeof(s)) != COOKIE_SECRET_LEN)
+		return ED_EINVAL;
 	memcpy(out, s, sizeof(s));
 	return ED_OK;
 }

@@ -18,6 +18,26 @@
 /* Seed of the name hash: the hash of the root name. */
 #define DNAME_HASH_SEED 0x9e3779b97f4a7c15ULL
 
+/* Offset just after the wire name at p in message m of len octets, a
+ * compression pointer ending it when ptr_ok; 0 when the name is malformed
+ * or runs past len. */
+static inline size_t dname_skip_wire(const uint8_t *m, size_t len, size_t p, int ptr_ok)
+{
+	for (unsigned guard = 0; guard < 128; guard++) {
+		if (p >= len)
+			return 0;
+		uint8_t l = m[p];
+		if (l >= 0xc0)
+			return ptr_ok && len - p >= 2 ? p + 2 : 0;
+		if (l > 63)
+			return 0;
+		p += 1u + l;
+		if (l == 0)
+			return p;
+	}
+	return 0;
+}
+
 static inline uint8_t dname_lower_octet(uint8_t c)
 {
 	return (uint8_t)(c + ((uint8_t)(c - 'A') < 26u ? 32 : 0));

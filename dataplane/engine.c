@@ -102,24 +102,6 @@ static size_t put_opt(const struct eng_conf *conf, uint8_t *p, uint8_t rcode, bo
 
 /* ---- query parsing ------------------------------------------------------ */
 
-/* Skip a name in a message (compression allowed); 0 on malformed. */
-static size_t skip_name(const uint8_t *q, size_t len, size_t p)
-{
-	for (unsigned guard = 0; guard < 128; guard++) {
-		if (p >= len)
-			return 0;
-		uint8_t l = q[p];
-		if (l >= 0xc0)
-			return p + 2 <= len ? p + 2 : 0;
-		if (l > 63)
-			return 0;
-		p += 1u + l;
-		if (l == 0)
-			return p;
-	}
-	return 0;
-}
-
 /* Parse everything after the question: RRs in answer/authority (no OPT
  * allowed there), and at most one OPT in additional. Returns the rcode to
  * answer with (RC_NOERROR to go on). */
@@ -129,7 +111,7 @@ static int parse_rest(struct ctx *c, const uint8_t *q, size_t len, size_t p)
 	unsigned total = an + ns + ar;
 	for (unsigned i = 0; i < total; i++) {
 		size_t owner = p;
-		p = skip_name(q, len, p);
+		p = dname_skip_wire(q, len, p, 1);
 		if (p == 0 || p + 10 > len)
 			return RC_FORMERR;
 		uint16_t type = rd16(q + p);

@@ -569,20 +569,12 @@ void dpdk_free(struct dpdk *d)
 
 /* ---- counters, commands, telemetry ------------------------------------ */
 
-static void cnt_sum(struct dp_counters *out, const struct dp_counters *c)
-{
-	uint64_t *o = (uint64_t *)out;
-	const uint64_t *s = (const uint64_t *)c;
-	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
-		o[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-}
-
 void dpdk_counters_cb(void *arg, struct dp_counters *out)
 {
 	struct dpdk *d = arg;
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < d->nworkers; i++)
-		cnt_sum(out, &d->w[i]->cnt);
+		dp_counters_add(out, &d->w[i]->cnt);
 }
 
 /* The kernel's view of an interface: up and running (carrier), or not;
@@ -658,7 +650,7 @@ char *dpdk_cmd(void *arg, const char *cmd)
 		for (unsigned i = 0; i < d->nworkers; i++) {
 			struct dp_counters c;
 			memset(&c, 0, sizeof(c));
-			cnt_sum(&c, &d->w[i]->cnt);
+			dp_counters_add(&c, &d->w[i]->cnt);
 			uint64_t ans = 0;
 			for (unsigned r = 0; r < 16; r++)
 				ans += c.responses[r];
@@ -696,6 +688,37 @@ char *dpdk_cmd(void *arg, const char *cmd)
 	return out;
 }
 
+/* One set of counters as a telemetry dictionary. */
+static void tel_dict(struct rte_tel_data *t, const struct dp_counters *c)
+{
+	static const char *const rc[6] = { "noerror", "formerr", "servfail", "nxdomain",
+	                                   "notimp", "refused" };
+	uint64_t ans = 0, other = 0;
+	for (unsigned r = 0; r < 16; r++) {
+		ans += c->responses[r];
+		if (r >= 6)
+			other += c->responses[r];
+	}
+	rte_tel_data_start_dict(t);
+	rte_tel_data_add_dict_u64(t, "rx", c->rx_frames);
+	rte_tel_data_add_dict_u64(t, "tx", c->tx_frames);
+	rte_tel_data_add_dict_u64(t, "queries", c->queries_udp);
+	rte_tel_data_add_dict_u64(t, "answered", ans);
+	for (unsigned r = 0; r < 6; r++)
+		rte_tel_data_add_dict_u64(t, rc[r], c->responses[r]);
+	rte_tel_data_add_dict_u64(t, "other_rcode", other);
+	rte_tel_data_add_dict_u64(t, "truncated", c->truncated);
+	rte_tel_data_add_dict_u64(t, "to_kernel", c->to_kernel);
+	rte_tel_data_add_dict_u64(t, "from_kernel", c->from_kernel);
+	rte_tel_data_add_dict_u64(t, "dropped", c->dropped);
+	rte_tel_data_add_dict_u64(t, "tx_dropped", c->tx_dropped);
+	rte_tel_data_add_dict_u64(t, "kernel_dropped", c->kernel_dropped);
+	rte_tel_data_add_dict_u64(t, "malformed", c->malformed);
+	rte_tel_data_add_dict_u64(t, "rrl_limited", c->rrl_limited);
+	rte_tel_data_add_dict_u64(t, "rrl_slipped", c->rrl_slipped);
+	rte_tel_data_add_dict_u64(t, "loops", c->loops);
+}
+
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *t)
 {
 	(void)cmd;
@@ -705,32 +728,7 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *t
 		return -1;
 	struct dp_counters c;
 	dpdk_counters_cb(d, &c);
-	static const char *const rc[6] = { "noerror", "formerr", "servfail", "nxdomain",
-	                                   "notimp", "refused" };
-	rte_tel_data_start_dict(t);
-	rte_tel_data_add_dict_u64(t, "rx", c.rx_frames);
-	rte_tel_data_add_dict_u64(t, "tx", c.tx_frames);
-	rte_tel_data_add_dict_u64(t, "queries", c.queries_udp);
-	uint64_t ans = 0, other = 0;
-	for (unsigned r = 0; r < 16; r++) {
-		ans += c.responses[r];
-		if (r >= 6)
-			other += c.responses[r];
-	}
-	rte_tel_data_add_dict_u64(t, "answered", ans);
-	for (unsigned r = 0; r < 6; r++)
-		rte_tel_data_add_dict_u64(t, rc[r], c.responses[r]);
-	rte_tel_data_add_dict_u64(t, "other_rcode", other);
-	rte_tel_data_add_dict_u64(t, "truncated", c.truncated);
-	rte_tel_data_add_dict_u64(t, "to_kernel", c.to_kernel);
-	rte_tel_data_add_dict_u64(t, "from_kernel", c.from_kernel);
-	rte_tel_data_add_dict_u64(t, "dropped", c.dropped);
-	rte_tel_data_add_dict_u64(t, "tx_dropped", c.tx_dropped);
-	rte_tel_data_add_dict_u64(t, "kernel_dropped", c.kernel_dropped);
-	rte_tel_data_add_dict_u64(t, "malformed", c.malformed);
-	rte_tel_data_add_dict_u64(t, "rrl_limited", c.rrl_limited);
-	rte_tel_data_add_dict_u64(t, "rrl_slipped", c.rrl_slipped);
-	rte_tel_data_add_dict_u64(t, "loops", c.loops);
+	tel_dict(t, &c);
 	return 0;
 }
 
@@ -749,25 +747,13 @@ static int tel_lcore(const char *cmd, const char *params, struct rte_tel_data *t
 	}
 	char *end;
 	unsigned long lc = strtoul(params, &end, 10);
-	for (unsigned i = 0; i < d->nworkers; i++) {
-		if (*end != '\0' || d->w[i]->lcore != lc)
+	for (unsigned i = 0; i < d->nworkers && *end == '\0'; i++) {
+		if (d->w[i]->lcore != lc)
 			continue;
 		struct dp_counters c;
 		memset(&c, 0, sizeof(c));
-		cnt_sum(&c, &d->w[i]->cnt);
-		uint64_t ans = 0;
-		for (unsigned r = 0; r < 16; r++)
-			ans += c.responses[r];
-		rte_tel_data_start_dict(t);
-		rte_tel_data_add_dict_u64(t, "rx", c.rx_frames);
-		rte_tel_data_add_dict_u64(t, "tx", c.tx_frames);
-		rte_tel_data_add_dict_u64(t, "answered", ans);
-		rte_tel_data_add_dict_u64(t, "to_kernel", c.to_kernel);
-		rte_tel_data_add_dict_u64(t, "dropped", c.dropped);
-		rte_tel_data_add_dict_u64(t, "tx_dropped", c.tx_dropped);
-		rte_tel_data_add_dict_u64(t, "kernel_dropped", c.kernel_dropped);
-		rte_tel_data_add_dict_u64(t, "malformed", c.malformed);
-		rte_tel_data_add_dict_u64(t, "loops", c.loops);
+		dp_counters_add(&c, &d->w[i]->cnt);
+		tel_dict(t, &c);
 		return 0;
 	}
 	return -1;

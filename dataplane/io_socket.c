@@ -550,20 +550,12 @@ void ios_free(struct ios *ios)
 	free(ios);
 }
 
-static void cnt_sum(struct dp_counters *out, const struct dp_counters *c)
-{
-	uint64_t *o = (uint64_t *)out;
-	const uint64_t *s = (const uint64_t *)c;
-	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
-		o[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-}
-
 void ios_counters(struct ios *ios, struct dp_counters *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < ios->conf.threads; i++)
-		cnt_sum(out, &ios->udp[i]->cnt);
-	cnt_sum(out, &ios->tcp->cnt);
+		dp_counters_add(out, &ios->udp[i]->cnt);
+	dp_counters_add(out, &ios->tcp->cnt);
 }
 
 void ios_counters_cb(void *arg, struct dp_counters *out)

@@ -21,6 +21,7 @@
 #include "cookie.h"
 #include "engine.h"
 #include "error.h"
+#include "hex.h"
 #include "io_dpdk.h"
 #include "io_socket.h"
 #include "profile.h"
@@ -124,17 +125,6 @@ static int parse_uint(const char *opt, const char *s, unsigned long min,
 	}
 	*out = (unsigned)v;
 	return 0;
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* --serve ADDR: an IPv4 or IPv6 address the DPDK path answers on. */
@@ -361,13 +351,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				       NSID_MAX);
 				return -1;
 			}
-			for (size_t i = 0; i < n / 2; i++) {
-				int hi = hexval(optarg[2 * i]), lo2 = hexval(optarg[2 * i + 1]);
-				if (hi < 0 || lo2 < 0) {
-					logmsg(1, "--nsid-hex: '%s': not hex", optarg);
-					return -1;
-				}
-				o->nsid[i] = (uint8_t)(hi << 4 | lo2);
+			if (hex_decode(optarg, o->nsid, NSID_MAX) < 0) {
+				logmsg(1, "--nsid-hex: '%s': not hex", optarg);
+				return -1;
 			}
 			o->eng.nsid = o->nsid;
 			o->eng.nsid_len = (uint16_t)(n / 2);
@@ -576,10 +562,7 @@ static void counters_all(void *arg, struct dp_counters *out)
 		dpdk_counters_cb(sv->dp, out);
 	if (sv->ios != NULL) {
 		ios_counters(sv->ios, &a);
-		uint64_t *o = (uint64_t *)out;
-		const uint64_t *x = (const uint64_t *)&a;
-		for (size_t i = 0; i < sizeof(a) / sizeof(uint64_t); i++)
-			o[i] += x[i];
+		dp_counters_add(out, &a);
 	}
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dname.h"
 #include "dnsconst.h"
 #include "error.h"
 
@@ -347,25 +348,6 @@ static inline void wr16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-/* Offset after the name at p (compression allowed unless ptr_ok is false);
- * 0 when malformed or running past len. */
-static size_t skip_name(const uint8_t *m, size_t len, size_t p, bool ptr_ok)
-{
-	for (unsigned guard = 0; guard < 128; guard++) {
-		if (p >= len)
-			return 0;
-		uint8_t l = m[p];
-		if (l >= 0xc0)
-			return ptr_ok && len - p >= 2 ? p + 2 : 0;
-		if (l > 63)
-			return 0;
-		p += 1u + l;
-		if (l == 0)
-			return p;
-	}
-	return 0;
-}
-
 size_t rrl_truncate(uint8_t *r, size_t len)
 {
 	if (len < 12)
@@ -377,7 +359,7 @@ size_t rrl_truncate(uint8_t *r, size_t len)
 	size_t p = 12;
 	if (qd == 1) {
 		/* the question is the first name: nothing before it to point at */
-		p = skip_name(r, len, p, false);
+		p = dname_skip_wire(r, len, p, 0);
 		if (p == 0 || len - p < 4)
 			return 0;
 		p += 4;
@@ -386,7 +368,7 @@ size_t rrl_truncate(uint8_t *r, size_t len)
 	/* walk every record, so a response that does not parse is not sent */
 	for (unsigned i = 0; i < an + ns + ar; i++) {
 		size_t owner = p;
-		p = skip_name(r, len, p, true);
+		p = dname_skip_wire(r, len, p, 1);
 		if (p == 0 || len - p < 10)
 			return 0;
 		uint16_t type = rd16(r + p), rdlen = rd16(r + p + 8);
