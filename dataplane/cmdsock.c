@@ -315,7 +315,7 @@ char *cmdsock_exec(const struct cmdsock_conf *conf, const char *line)
 		cmd_stats(conf, &b);
 	else if (strcmp(w[0], "reload") == 0 && n == 1)
 		cmd_reload(conf, &b);
-	else if (conf->extra != NULL && (extra = conf->extra(conf->extra_arg, line)) != NULL) {
+	else if (conf->extra != NULL && n == 1 && (extra = conf->extra(conf->extra_arg, w[0])) != NULL) {
 		free(b.p);
 		free(copy);
 		return extra;

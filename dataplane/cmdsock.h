@@ -77,9 +77,9 @@ struct cmdsock_conf {
 	void *counters_arg;
 	struct timespec started;    /* CLOCK_MONOTONIC at start, for uptime */
 	int frames;                 /* "stats" shows the DPDK frame counters */
-	/* Commands of the I/O mode itself ("lcores", "ports" in DPDK mode):
-	 * returns the JSON reply (no newline) in a malloc()ed string, or
-	 * NULL when cmd (the whole line) is not one of its own. May be NULL. */
+	/* Commands of the I/O mode itself ("lcores", "ports" in DPDK mode),
+	 * one word: returns the JSON reply (no newline) in a malloc()ed
+	 * string, or NULL when cmd is not one of its own. May be NULL. */
 	char *(*extra)(void *arg, const char *cmd);
 	void *extra_arg;
 };

@@ -1,5 +1,6 @@
 /* io_dpdk.c: ports, queues, the worker poll loop, counters, telemetry. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct port {
 	bool has_tap;
 	bool l4_offload;         /* TX UDP checksum offload */
 	bool rx_cksum;           /* RX checksum offload flags are meaningful */
+	uint16_t mtu;            /* largest IP packet the port sends */
 	int link_up;             /* last reported: -1 unknown, 0 down, 1 up */
 	char name[RTE_ETH_NAME_MAX_LEN];
 	char tap_name[RTE_ETH_NAME_MAX_LEN];
@@ -73,12 +75,14 @@ struct dpdk {
 	volatile int stop;       /* read with a relaxed atomic load */
 	uint64_t tsc_hz;
 	uint64_t tsc_per_ms;
-	uint64_t tsc0;           /* TSC and unix time at start: the packet path */
-	time_t unix0;            /* tells time without a system call */
+	uint64_t tsc0;           /* TSC at start */
 };
 
 /* Telemetry callbacks take no argument: the one dataplane of the process. */
 static struct dpdk *tel_dp;
+/* Telemetry callbacks run on DPDK's own threads: tel_dp and what it points
+ * to are used and cleared under this lock. */
+static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
 
 unsigned dpdk_workers(void)
 {
@@ -186,7 +190,12 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		if (w->rrl != NULL)
 			rrl_prefetch(w->rrl, pm->v6 ? AF_INET6 : AF_INET,
 			             fr + pm->l2 + (pm->v6 ? 8 : 12));
+		/* the answer fits the mbuf and the port's MTU (the engine sets
+		 * TC past it): a larger frame would be dropped on the wire */
 		size_t room = (size_t)m->buf_len - m->data_off - pm->dns;
+		size_t mtu_room = (size_t)p->mtu - pm->l3 - 8u;
+		if (room > mtu_room)
+			room = mtu_room;
 		w->msg[i] = (struct eng_msg){
 			.q = w->qbuf[i],
 			.qlen = pm->dns_len,
@@ -275,9 +284,14 @@ static int worker_main(void *arg)
 	zonedb_reader_online(db, w->rid);
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
 		const struct zoneset *zs = zonedb_current(db);
-		uint64_t tsc = rte_rdtsc() - d->tsc0;
-		uint32_t now = (uint32_t)(d->unix0 + (time_t)(tsc / d->tsc_hz));
-		uint64_t now_ms = tsc / d->tsc_per_ms;
+		/* Wall clock for cookies from the vDSO (no system call; the
+		 * TSC's nominal rate drifts by minutes a day, more than the
+		 * cookie window tolerates between PoPs); the TSC for the
+		 * rate limiter's milliseconds. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		uint32_t now = (uint32_t)ts.tv_sec;
+		uint64_t now_ms = (rte_rdtsc() - d->tsc0) / d->tsc_per_ms;
 		unsigned work = 0;
 		for (unsigned i = 0; i < d->nports; i++) {
 			struct port *p = &d->port[i];
@@ -428,13 +442,19 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 	d->tsc_hz = rte_get_tsc_hz();
 	d->tsc_per_ms = d->tsc_hz / 1000 ? d->tsc_hz / 1000 : 1;
 	d->tsc0 = rte_rdtsc();
-	d->unix0 = time(NULL);
 
 	unsigned rxd = conf->rxd ? conf->rxd : DPDK_RXD_DEFAULT;
 	unsigned txd = conf->txd ? conf->txd : DPDK_TXD_DEFAULT;
 	unsigned per_port = nw * (rxd + txd + DPDK_BURST) * (conf->exception ? 2 : 1);
-	unsigned nmbufs = conf->mbufs ? conf->mbufs
-	                  : conf->nports * per_port + (nw + 1) * MBUF_CACHE + 1024;
+	unsigned need = conf->nports * per_port + (nw + 1) * MBUF_CACHE + 1024;
+	if (conf->mbufs != 0 && conf->mbufs < need) {
+		/* the rings and caches would hold the whole pool: RX starves */
+		snprintf(err, errlen, "%u mbufs are fewer than the %u that %u ports x %u workers with"
+		         " %u/%u descriptors need", conf->mbufs, need, conf->nports, nw, rxd, txd);
+		free(d);
+		return NULL;
+	}
+	unsigned nmbufs = conf->mbufs ? conf->mbufs : need;
 	d->pool = rte_pktmbuf_pool_create("edgedns_mbufs", nmbufs, MBUF_CACHE, 0,
 	                                  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (d->pool == NULL) {
@@ -464,6 +484,8 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 			goto fail;
 		struct rte_ether_addr mac;
 		rte_eth_macaddr_get(p->id, &mac);
+		if (rte_eth_dev_get_mtu(p->id, &p->mtu) != 0 || p->mtu < 576)
+			p->mtu = RTE_ETHER_MTU;
 		p->filter = conf->filter;
 		memcpy(p->filter.mac, mac.addr_bytes, 6);
 		if (conf->exception) {
@@ -511,7 +533,9 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 			}
 		}
 	}
+	pthread_mutex_lock(&tel_lock);
 	tel_dp = d;
+	pthread_mutex_unlock(&tel_lock);
 	tel_register();
 	return d;
 fail:
@@ -548,8 +572,10 @@ void dpdk_free(struct dpdk *d)
 	if (d == NULL)
 		return;
 	dpdk_stop(d);
+	pthread_mutex_lock(&tel_lock);
 	if (tel_dp == d)
 		tel_dp = NULL;
+	pthread_mutex_unlock(&tel_lock);
 	for (unsigned i = 0; i < d->nports; i++) {
 		struct port *p = &d->port[i];
 		rte_eth_dev_stop(p->id);
@@ -723,21 +749,32 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *t
 {
 	(void)cmd;
 	(void)params;
+	pthread_mutex_lock(&tel_lock);
 	struct dpdk *d = tel_dp;
-	if (d == NULL)
+	if (d == NULL) {
+		pthread_mutex_unlock(&tel_lock);
 		return -1;
+	}
 	struct dp_counters c;
 	dpdk_counters_cb(d, &c);
+	pthread_mutex_unlock(&tel_lock);
 	tel_dict(t, &c);
 	return 0;
 }
 
+static int tel_lcore_locked(const struct dpdk *d, const char *params, struct rte_tel_data *t);
+
 static int tel_lcore(const char *cmd, const char *params, struct rte_tel_data *t)
 {
 	(void)cmd;
-	struct dpdk *d = tel_dp;
-	if (d == NULL)
-		return -1;
+	pthread_mutex_lock(&tel_lock);
+	int rc = tel_dp != NULL ? tel_lcore_locked(tel_dp, params, t) : -1;
+	pthread_mutex_unlock(&tel_lock);
+	return rc;
+}
+
+static int tel_lcore_locked(const struct dpdk *d, const char *params, struct rte_tel_data *t)
+{
 	if (params == NULL || *params == '\0') {
 		/* no lcore given: the list of worker lcores */
 		rte_tel_data_start_array(t, RTE_TEL_INT_VAL);

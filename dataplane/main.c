@@ -167,19 +167,67 @@ static void served_listen(struct opts *o)
 	}
 }
 
-/* The profile under the command line: its ports unless --port was given,
- * its EAL arguments before the command line's, its sizes unless set. */
-static void apply_profile(struct opts *o)
+/* EAL options that take one value and may be given once: one given on
+ * the command line replaces the profile's of the same group. */
+static const char *const eal_single[][4] = {
+	{ "-l", "-c", "--lcores", NULL },
+	{ "-m", "--socket-mem", NULL },
+	{ "-n", NULL },
+	{ "--file-prefix", NULL },
+	{ "--huge-dir", NULL },
+	{ "--proc-type", NULL },
+};
+
+/* The group of EAL word a ("-l", "--lcores=0-3"), or -1. */
+static int eal_group(const char *a)
+{
+	for (size_t g = 0; g < sizeof(eal_single) / sizeof(eal_single[0]); g++)
+		for (unsigned k = 0; eal_single[g][k] != NULL; k++) {
+			size_t l = strlen(eal_single[g][k]);
+			if (strncmp(a, eal_single[g][k], l) == 0 && (a[l] == '\0' || a[l] == '='))
+				return (int)g;
+		}
+	return -1;
+}
+
+/* The profile under the command line: its ports unless --port was given;
+ * its EAL arguments before the command line's, but for the options the
+ * command line gives again (eal_single); its sizes unless set. */
+static int apply_profile(struct opts *o)
 {
 	const struct profile *p = &o->profile;
 	static char *argv[PROFILE_LIST_MAX + 256];
-	if (o->dp.nports == 0)
-		for (unsigned i = 0; i < p->nports && i < DPDK_PORTS_MAX; i++)
+	const int max = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
+	if (o->dp.nports == 0) {
+		if (p->nports > DPDK_PORTS_MAX) {
+			logmsg(1, "--profile: %u ports, at most %u", p->nports, DPDK_PORTS_MAX);
+			return -1;
+		}
+		for (unsigned i = 0; i < p->nports; i++)
 			o->dp.ports[o->dp.nports++] = p->ports[i];
+	}
+	bool given[sizeof(eal_single) / sizeof(eal_single[0])] = { false };
+	for (int i = 0; i < o->eal_argc; i++) {
+		int g = eal_group(o->eal_argv[i]);
+		if (g >= 0)
+			given[g] = true;
+	}
 	int n = 0;
-	for (unsigned i = 0; i < p->neal; i++)
+	for (unsigned i = 0; i < p->neal; i++) {
+		int g = eal_group(p->eal[i]);
+		if (g >= 0 && given[g]) {
+			/* skip it, and its value when it is a separate word */
+			if (strchr(p->eal[i], '=') == NULL && i + 1 < p->neal)
+				i++;
+			continue;
+		}
 		argv[n++] = p->eal[i];
-	for (int i = 0; i < o->eal_argc && n < (int)(sizeof(argv) / sizeof(argv[0])) - 1; i++)
+	}
+	if (n + o->eal_argc > max) {
+		logmsg(1, "too many EAL arguments (profile and command line): at most %d", max);
+		return -1;
+	}
+	for (int i = 0; i < o->eal_argc; i++)
 		argv[n++] = o->eal_argv[i];
 	argv[n] = NULL;
 	o->eal_argv = argv;
@@ -192,7 +240,9 @@ static void apply_profile(struct opts *o)
 		o->dp.txd = p->txd;
 	if (p->model != NULL)
 		logmsg(0, "hardware profile %s: model %s", o->profile_path, p->model);
+	return 0;
 }
+
 /* ---- DNS Cookies options ---- */
 enum { O_CKSECRET = 200, O_CKPREV, O_NOCK };
 
@@ -286,7 +336,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	};
 	int io_set = 0, c;
 	unsigned v;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	/* "+": stop at the first word that is not an option, so a stray word
+	 * before "--" is an error and not an EAL argument */
+	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		switch (c) {
 		case O_IO:
 			if (strcmp(optarg, "socket") == 0)
@@ -480,7 +532,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			logmsg(1, "--profile: %s", err);
 			return -1;
 		}
-		apply_profile(o);
+		if (apply_profile(o) != 0)
+			return -1;
 	} else if (o->profile_path != NULL) {
 		logmsg(1, "--profile is for --io dpdk");
 		return -1;
@@ -583,6 +636,10 @@ static int run(struct opts *o, const sigset_t *sigs)
 	/* In DPDK mode the kernel's server only serves what the fast path
 	 * passes on (TCP above all): one UDP thread is plenty. */
 	unsigned nw = dpdk ? dpdk_workers() : 0;
+	if (dpdk && nw == 0) {
+		logmsg(1, "no worker lcore: give the EAL at least two (-l 0,1)");
+		return 1;
+	}
 	struct ios_conf ic = {
 		.listen = o->listen,
 		.nlisten = o->nlisten,
@@ -737,7 +794,11 @@ int main(int argc, char **argv)
 		char *eal_argv[256];
 		int n = 0;
 		eal_argv[n++] = argv[0];
-		for (int i = 0; i < o.eal_argc && n < 255; i++)
+		if (o.eal_argc > 254) {
+			logmsg(1, "too many EAL arguments: at most 254");
+			return 2;
+		}
+		for (int i = 0; i < o.eal_argc; i++)
 			eal_argv[n++] = o.eal_argv[i];
 		eal_argv[n] = NULL;
 		if (rte_eal_init(n, eal_argv) < 0) {

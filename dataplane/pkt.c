@@ -221,12 +221,14 @@ size_t pkt_reply(uint8_t *fr, const struct pkt_meta *m, size_t dns_len, bool l4_
 		memcpy(ip + 8, ip + 24, 16);
 		memcpy(ip + 24, tmp, 16);
 		wr16(ip + 4, (uint16_t)ulen);
+		ip[1] &= (uint8_t)~0x30;   /* ECN bits of the traffic class: not ECN capable */
 		ip[7] = 64;
 	} else {
 		memcpy(tmp, ip + 12, 4);
 		memcpy(ip + 12, ip + 16, 4);
 		memcpy(ip + 16, tmp, 4);
 		wr16(ip + 2, (uint16_t)(20 + ulen));
+		ip[1] &= (uint8_t)~0x03;   /* ECN: the answer is not ECN capable */
 		wr16(ip + 6, 0);        /* no DF: let routers fragment (as PMTUDISC_OMIT) */
 		ip[8] = 64;
 		wr16(ip + 10, 0);

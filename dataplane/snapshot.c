@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,8 +596,28 @@ int snap_open_mem(const void *buf, size_t len, unsigned flags,
 #define SNAP_HUGE_MIN (8u << 20)
 #define SNAP_HUGE_PAGE (2u << 20)
 
+/* Transparent huge pages on for madvise()d regions ("always" or
+ * "madvise"); madvise() itself succeeds even when they are "never". */
+static bool thp_enabled(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		char buf[128] = "";
+		FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+		if (f != NULL) {
+			if (fgets(buf, sizeof(buf), f) == NULL)
+				buf[0] = '\0';
+			fclose(f);
+		}
+		known = strstr(buf, "[always]") != NULL || strstr(buf, "[madvise]") != NULL;
+	}
+	return known == 1;
+}
+
 static void *read_huge(int fd, size_t len, size_t *map_len)
 {
+	if (!thp_enabled())
+		return NULL;
 	size_t want = (len + SNAP_HUGE_PAGE - 1) & ~(size_t)(SNAP_HUGE_PAGE - 1);
 	size_t over = want + SNAP_HUGE_PAGE;
 	uint8_t *raw = mmap(NULL, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -753,3 +753,46 @@ def test_io_dpdk_bad_port_is_an_error_not_a_crash(tmp_path):
         shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
     assert p.returncode == 1, p.stdout
     assert b"port net_bogus0: probe failed" in p.stdout
+
+
+def _dpdk_run(tmp_path, args, eal, profile=None):
+    prefix = "edgedns-opt-%d" % os.getpid()
+    argv = [DATAPLANE, "--io", "dpdk", "--snapshots", str(tmp_path)] + args
+    if profile is not None:
+        pf = tmp_path / "profile.yaml"
+        pf.write_text(profile % {"prefix": prefix})
+        argv += ["--profile", str(pf)]
+    try:
+        return subprocess.run(argv + ["--"] + eal, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=60)
+    finally:
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+
+
+def test_io_dpdk_command_line_eal_option_replaces_the_profiles(tmp_path):
+    """The profile says -l 0,1; the command line's -l 0 replaces it (the
+    EAL would refuse both), so the dataplane starts with no worker lcore
+    and says so."""
+    p = _dpdk_run(tmp_path, ["--serve", "192.0.2.53", "--exception", "none"], ["-l", "0"],
+                  profile='model: t\neal: [-l, "0,1", --no-huge, --no-pci, -m, "256", '
+                          '--file-prefix, "%(prefix)s"]\nports: [net_null0]\n')
+    assert p.returncode == 1, p.stdout
+    assert b"no worker lcore" in p.stdout, p.stdout
+    assert b"is ignored" not in p.stdout
+
+
+def test_io_dpdk_too_few_mbufs_is_an_error(tmp_path):
+    p = _dpdk_run(tmp_path, ["--port", "net_null0", "--serve", "192.0.2.53",
+                             "--exception", "none", "--mbufs", "1024"],
+                  ["-l", "0,1", "--no-huge", "--no-pci", "-m", "256",
+                   "--file-prefix", "edgedns-opt-%d" % os.getpid()])
+    assert p.returncode == 1, p.stdout
+    assert b"1024 mbufs are fewer than" in p.stdout, p.stdout
+
+
+def test_io_dpdk_stray_word_before_eal_args(tmp_path):
+    p = subprocess.run([DATAPLANE, "--io", "dpdk", "stray", "--snapshots", str(tmp_path),
+                        "--port", "net_null0", "--serve", "192.0.2.53", "--", "-l", "0,1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+    assert p.returncode == 2, p.stdout
+    assert b"unexpected argument 'stray'" in p.stdout

@@ -336,6 +336,32 @@ static void t_malformed(void **state)
 	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
 }
 
+/* The reply is not ECN capable, whatever the query's marks (RFC 3168:
+ * a CE or ECT mark must not be echoed by a sender that does not do ECN);
+ * the DSCP bits are kept. */
+static void t_reply_ecn(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[512];
+	setup_filter(&f);
+	size_t n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	fr[15] = 0xb8 | 0x03;          /* DSCP EF, CE */
+	fix_v4_hdr_cksum(fr + 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	pkt_reply(fr, &m, sizeof(DNSQ), false);
+	assert_int_equal(fr[15], 0xb8);
+	assert_int_equal(ref_sum(fr + 14, 20, 0), 0xffff);
+	n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+	fr[14] = 0x6b;                 /* traffic class 0xb? ... */
+	fr[15] = 0x30;                 /* ... low nibble 3: ECN CE */
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	pkt_reply(fr, &m, sizeof(DNSQ), false);
+	assert_int_equal(fr[14], 0x6b);
+	assert_int_equal(fr[15] & 0x30, 0);
+}
+
 static void t_own(void **state)
 {
 	(void)state;
@@ -421,6 +447,7 @@ int main(void)
 		cmocka_unit_test(t_malformed),
 		cmocka_unit_test(t_own),
 		cmocka_unit_test(t_reply),
+		cmocka_unit_test(t_reply_ecn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
