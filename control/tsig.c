@@ -124,7 +124,8 @@ static size_t put_vars(uint8_t *v, const struct tsig_key *k, const uint8_t *time
 		put16(v + n, error);
 		put16(v + n + 2, other_len);
 		n += 4;
-		memcpy(v + n, other, other_len);
+		if (other_len)
+			memcpy(v + n, other, other_len);
 		n += other_len;
 	}
 	return n;
@@ -249,7 +250,7 @@ static void wire2text(const uint8_t *w, size_t wl, char *out, size_t n)
 	char *s = r ? ldns_rdf2str(r) : NULL;
 	snprintf(out, n, "%s", s ? s : "?");
 	free(s);
-	ldns_rdf_free(r);
+	ldns_rdf_deep_free(r);
 }
 
 enum tsig_status tsig_verify(const struct tsig_key *k, struct tsig_chain *c,
