@@ -37,9 +37,10 @@ COMPILE_OBJS:= $(COMPILE_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edgedns-dnsgen
+BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edgedns-dnsgen \
+        $(B)/edgedns-xfr-test
 
-.PHONY: all deps test unit san-unit conformance lab fuzz fuzz-smoke bench run clean clang-check
+.PHONY: all deps test unit san-unit conformance xfr-test lab fuzz fuzz-smoke bench run clean clang-check
 all: $(BINS) $(UNIT_BINS)
 
 deps:
@@ -68,6 +69,10 @@ $(B)/edgedns-bench: $(B)/tests/bench/bench_engine.o $(B)/libedgedns-ctl.a $(B)/l
 $(B)/edgedns-dnsgen: $(B)/tests/bench/dnsgen.o $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS)
 
+# The zone transfer client driven by tests/xfr (prints JSON).
+$(B)/edgedns-xfr-test: $(B)/tests/xfr/xfr_client.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # test_zonedb links the zonedb (and DPDK's librte_rcu).
 $(B)/tests/test_zonedb: $(B)/tests/unit/test_zonedb.o $(B)/dataplane/zonedb.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	@mkdir -p $(dir $@)
@@ -85,6 +90,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory clang-check
 	@$(MAKE) --no-print-directory conformance
+	@$(MAKE) --no-print-directory xfr-test
 	@$(MAKE) --no-print-directory lab
 
 unit: $(UNIT_BINS)
@@ -92,6 +98,10 @@ unit: $(UNIT_BINS)
 
 conformance: all
 	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/conformance
+
+# Zone transfers from real knotd and nsd primaries and a misbehaving one.
+xfr-test: all
+	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/xfr
 
 # The DPDK dataplane in a two-namespace lab (root): tests/lab/lab.py.
 lab: all

@@ -21,6 +21,9 @@ const char *ed_strerror(int code)
 	case ED_ESYNTAX: return "syntax error";
 	case ED_EZONE: return "zone check failed";
 	case ED_EBUSY: return "busy";
+	case ED_ETIMEOUT: return "timed out";
+	case ED_ETSIG: return "TSIG failure";
+	case ED_ERCODE: return "error RCODE from peer";
 	}
 	return "unknown error";
 }

@@ -19,6 +19,10 @@ enum {
 	ED_ESYNTAX = -11,  /* zone file syntax error */
 	ED_EZONE = -12,    /* zone content fails a semantic check */
 	ED_EBUSY = -13,    /* resource in use */
+	ED_ETIMEOUT = -14, /* a network peer did not answer in time */
+	ED_ETSIG = -15,    /* TSIG: unsigned, not verified, or refused by the
+	                      peer (BADSIG, BADKEY, BADTIME) */
+	ED_ERCODE = -16,   /* the peer answered with an error RCODE */
 };
 
 /* Message for an ED_E* code (never NULL). */

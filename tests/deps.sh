@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential clang pkg-config make
 libdpdk-dev dpdk libldns-dev ldnsutils libssl-dev nettle-dev libxxhash-dev
 libcmocka-dev valgrind bc libclang-rt-14-dev
-knot knot-dnsutils
+knot knot-dnsutils nsd
 python3 python3-pytest python3-dnspython iproute2 procps socat
 libsodium-dev libyaml-dev dnsperf iputils-ping ethtool"
 missing=""
@@ -21,5 +21,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q || true
 apt-get install -y -q --no-install-recommends $missing
-# knot's package starts a knotd service; the tests start their own.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now knot >/dev/null 2>&1 || true; fi
+# knot's and nsd's packages start their services; the tests start their own.
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl disable --now knot >/dev/null 2>&1 || true
+	systemctl disable --now nsd >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,134 @@
+/* test_xfr.c: TSIG sign/verify round trips and failures (tsig.h), IXFR
+ * diff application (xfr_ixfr_apply). The network side is in tests/xfr. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "error.h"
+#include "tsig.h"
+#include "xfr.h"
+
+static const uint8_t secret[] = "0123456789abcdef0123456789abcdef";
+static const uint8_t query[] = {
+	0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+	7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 252, 0, 1,
+};
+
+/* A request signed by the client, verified by a "server" chain, answered
+ * (the same bytes with QR) and signed, verified by the client. */
+static void t_tsig_roundtrip(void **st)
+{
+	(void)st;
+	const char *algs[] = { "hmac-sha256.", "hmac-sha384", "HMAC-SHA512." };
+	for (int a = 0; a < 3; a++) {
+		struct tsig_key k;
+		assert_int_equal(tsig_key_init(&k, "Xfr-Key.", algs[a], secret, 32), 0);
+		struct tsig_chain cli = { 0 }, srv = { 0 };
+		uint8_t m[512];
+		size_t len = sizeof(query);
+		memcpy(m, query, len);
+		assert_int_equal(tsig_sign(&k, &cli, m, &len, sizeof(m), 1000000), 0);
+		assert_int_equal(tsig_verify(&k, &srv, m, len, 1000010, NULL), TSIG_OK);
+		{       /* the first message of the response (later ones, timers
+			   only, are checked against knotd and nsd in tests/xfr) */
+			len = sizeof(query);
+			memcpy(m, query, len);
+			m[2] |= 0x80;
+			assert_int_equal(tsig_sign(&k, &srv, m, &len, sizeof(m), 1000001), 0);
+			struct tsig_chain c2 = cli;
+			assert_int_equal(tsig_verify(&k, &cli, m, len, 1000002, NULL), TSIG_OK);
+			/* altered, too late, wrong key name, unsigned */
+			m[len - 30] ^= 1;
+			assert_int_equal(tsig_verify(&k, &c2, m, len, 1000002, NULL), TSIG_BADMAC);
+			m[len - 30] ^= 1;
+			assert_int_equal(tsig_verify(&k, &c2, m, len, 1000002 + 400, NULL), TSIG_BADTIME);
+			struct tsig_key k2;
+			assert_int_equal(tsig_key_init(&k2, "other.", algs[a], secret, 32), 0);
+			struct tsig_info ti;
+			assert_int_equal(tsig_verify(&k2, &c2, m, len, 1000002, &ti), TSIG_WRONG_KEY);
+			assert_string_equal(ti.key, "xfr-key.");
+			assert_int_equal(tsig_verify(&k, &c2, query, sizeof(query), 1000002, NULL),
+			                 TSIG_UNSIGNED);
+		}
+	}
+}
+
+static void t_tsig_bad_keys(void **st)
+{
+	(void)st;
+	struct tsig_key k;
+	assert_int_equal(tsig_key_init(&k, "k.", "hmac-md5.sig-alg.reg.int.", secret, 32), ED_EINVAL);
+	assert_int_equal(tsig_key_init(&k, "k.", "hmac-sha256", secret, 0), ED_EINVAL);
+	assert_int_equal(tsig_key_init(&k, "k.", "hmac-sha384.", secret, 32), 0);
+	assert_int_equal(k.mac_len, 48);
+}
+
+static ldns_rr_list *rrs(const char *const *text)
+{
+	ldns_rr_list *l = ldns_rr_list_new();
+	for (; *text; text++) {
+		ldns_rr *rr = NULL;
+		assert_int_equal(ldns_rr_new_frm_str(&rr, *text, 3600, NULL, NULL), LDNS_STATUS_OK);
+		ldns_rr_list_push_rr(l, rr);
+	}
+	return l;
+}
+
+#define SOA(n) "example. 3600 IN SOA ns.example. h.example. " #n " 1 1 1 1"
+
+static void t_ixfr_apply(void **st)
+{
+	(void)st;
+	const char *base_t[] = { SOA(1), "a.example. A 192.0.2.1", "b.example. A 192.0.2.2",
+	                         "c.example. TXT \"x\"", NULL };
+	const char *del1[] = { SOA(1), "b.example. A 192.0.2.2", NULL };
+	const char *add1[] = { SOA(2), "b.example. A 192.0.2.3", "d.example. A 192.0.2.4", NULL };
+	const char *del2[] = { SOA(2), "c.example. TXT \"x\"", NULL };
+	const char *add2[] = { SOA(3), NULL };
+	const char *want_t[] = { SOA(3), "a.example. A 192.0.2.1", "b.example. A 192.0.2.3",
+	                         "d.example. A 192.0.2.4", NULL };
+	const char *delbad[] = { SOA(2), "zz.example. A 192.0.2.9", NULL };
+	ldns_rr_list *base = rrs(base_t), *want = rrs(want_t);
+	struct xfr_diff d[2] = {
+		{ 1, 2, rrs(del1), rrs(add1) },
+		{ 2, 3, rrs(del2), rrs(add2) },
+	};
+	ldns_rr_list *out = NULL;
+	char err[256];
+	assert_int_equal(xfr_ixfr_apply(base, d, 2, &out, err, sizeof(err)), 0);
+	assert_int_equal(ldns_rr_list_rr_count(out), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(ldns_rr_compare(ldns_rr_list_rr(out, i), ldns_rr_list_rr(want, i)), 0);
+	ldns_rr_list_deep_free(out);
+	/* chain not connected: the second step alone */
+	assert_int_equal(xfr_ixfr_apply(base, &d[1], 1, &out, err, sizeof(err)), ED_EZONE);
+	assert_null(out);
+	assert_non_null(strstr(err, "starts at serial 2"));
+	/* deleting a record that is not there */
+	ldns_rr_list_deep_free(d[1].del);
+	d[1].del = rrs(delbad);
+	assert_int_equal(xfr_ixfr_apply(base, d, 2, &out, err, sizeof(err)), ED_EZONE);
+	assert_non_null(strstr(err, "zz.example."));
+	assert_int_equal(ldns_rr_list_rr_count(base), 4);   /* untouched */
+	for (int i = 0; i < 2; i++) {
+		ldns_rr_list_deep_free(d[i].del);
+		ldns_rr_list_deep_free(d[i].add);
+	}
+	ldns_rr_list_deep_free(base);
+	ldns_rr_list_deep_free(want);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_tsig_roundtrip),
+		cmocka_unit_test(t_tsig_bad_keys),
+		cmocka_unit_test(t_ixfr_apply),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
