@@ -68,8 +68,9 @@ static int get_key_ref(struct cfgn *p, yaml_node_t *v, const char *ctx,
 static int parse_control(struct cfgn *p, yaml_node_t *v)
 {
 	struct cfg *c = p->cfg;
-	struct cfgn_field f[] = { { .name = "socket" }, { .name = "dataplane-socket" }, { .name = "snapshot-dir" },
-	                     { .name = "state-dir" }, { .name = "notify-listen" }, { .name = "log" } };
+	struct cfgn_field f[] = { { .name = "socket" }, { .name = "dataplane-socket" },
+	                          { .name = "snapshot-dir" }, { .name = "state-dir" },
+	                          { .name = "notify-listen" }, { .name = "log" } };
 	int rc;
 	char gbuf[80], ctx[CFGN_CTX_MAX];
 	if (cfgn_is_null(v))
@@ -79,7 +80,7 @@ static int parse_control(struct cfgn *p, yaml_node_t *v)
 	if (f[0].val && (rc = cfgn_path(p, f[0].val, "control.socket", SUN_PATH_MAX, &c->socket)))
 		return rc;
 	if (f[1].val && (rc = cfgn_path(p, f[1].val, "control.dataplane-socket", SUN_PATH_MAX,
-	                               &c->dataplane_socket)))
+	                                &c->dataplane_socket)))
 		return rc;
 	if (f[2].val && (rc = cfgn_path(p, f[2].val, "control.snapshot-dir", 0, &c->snapshot_dir)))
 		return rc;
@@ -108,7 +109,7 @@ static int parse_control(struct cfgn *p, yaml_node_t *v)
 			c->log = CFG_LOG_STDERR;
 		else
 			return cfgn_err(p, f[5].val, "control.log: expected syslog or stderr, got %s",
-			            GOT(f[5].val));
+			                GOT(f[5].val));
 	}
 	return 0;
 }
@@ -123,7 +124,8 @@ static const struct { const char *name, *ldns; enum cfg_alg alg; } algs[] = {
 
 static int parse_key(struct cfgn *p, yaml_node_t *e, const char *ctx, struct cfg_key *k)
 {
-	struct cfgn_field f[] = { { .name = "id" }, { .name = "algorithm" }, { .name = "secret-file" } };
+	struct cfgn_field f[] = { { .name = "id" }, { .name = "algorithm" },
+	                          { .name = "secret-file" } };
 	char gbuf[80], sub[CFGN_CTX_MAX], name[DNAME_MAXLEN * 4 + 1], why[600];
 	uint8_t w[DNAME_MAXLEN + 1];
 	size_t wlen;
@@ -136,12 +138,12 @@ static int parse_key(struct cfgn *p, yaml_node_t *e, const char *ctx, struct cfg
 	k->line = cfgn_line(e);
 	cfgn_ctx(sub, "%s.id", ctx);
 	if ((rc = cfgn_dname(p, f[0].val, sub, "a key name (a domain name such as xfr-key)", w,
-	                    &wlen)) != 0)
+	                     &wlen)) != 0)
 		return rc;
 	const struct cfg_key *dup = find_key(p->cfg, cfgn_text(f[0].val));
 	if (dup != NULL)
 		return cfgn_err(p, f[0].val, "%s: duplicate id %s (first at line %u)", sub,
-		            GOT(f[0].val), dup->line);
+		                GOT(f[0].val), dup->line);
 	if ((k->id = strdup(cfgn_text(f[0].val))) == NULL ||
 	    (k->tsig_name = strdup(dname_to_str(w, name, sizeof(name)))) == NULL)
 		return cfgn_nomem(p, e);
@@ -151,9 +153,8 @@ static int parse_key(struct cfgn *p, yaml_node_t *e, const char *ctx, struct cfg
 	while (i < 3 && (a == NULL || strcasecmp(a, algs[i].name) != 0))
 		i++;
 	if (i == 3)
-		return cfgn_err(p, f[1].val,
-		            "%s.algorithm: expected hmac-sha256, hmac-sha384 or hmac-sha512, got %s", ctx,
-		            GOT(f[1].val));
+		return cfgn_err(p, f[1].val, "%s.algorithm: expected hmac-sha256, hmac-sha384 or "
+		                "hmac-sha512, got %s", ctx, GOT(f[1].val));
 	k->alg = algs[i].alg;
 	k->alg_name = algs[i].ldns;
 
@@ -227,7 +228,7 @@ static int parse_policy(struct cfgn *p, yaml_node_t *e, const char *ctx, struct 
 	const struct cfg_policy *dup = find_policy(p->cfg, pol->id);
 	if (dup != NULL && dup != pol)
 		return cfgn_err(p, f[0].val, "%s: duplicate id '%s' (first at line %u)", sub, pol->id,
-		            dup->line);
+		                dup->line);
 	for (size_t i = 0; i < NPF; i++) {
 		const struct pfield *pf = &pfields[i];
 		yaml_node_t *v = f[1 + i].val;
@@ -273,7 +274,7 @@ static int parse_acl(struct cfgn *p, yaml_node_t *e, const char *ctx, struct cfg
 	const struct cfg_acl *dup = find_acl(p->cfg, a->id);
 	if (dup != NULL && dup != a)
 		return cfgn_err(p, f[0].val, "%s: duplicate id '%s' (first at line %u)", sub, a->id,
-		            dup->line);
+		                dup->line);
 	cfgn_ctx(sub, "%s.address", ctx);
 	yaml_node_t *l = f[1].val;
 	if ((rc = cfgn_check_list(p, l, sub, 1, "addresses or prefixes")) != 0)
@@ -330,7 +331,8 @@ static int parse_primaries(struct cfgn *p, yaml_node_t *l, const char *ctx, stru
 			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(z->primaries[j].addr.str, pr->addr.str) == 0)
-				return cfgn_err(p, addr, "%s: %s is already %s[%zu]", sub, pr->addr.str, ctx, j);
+				return cfgn_err(p, addr, "%s: %s is listed twice (also %s[%zu])", sub,
+				                pr->addr.str, ctx, j);
 		z->n_primaries++;
 	}
 	return 0;
@@ -439,31 +441,33 @@ static int parse_source(struct cfgn *p, yaml_node_t *e, const char *ctx, struct 
 static int parse_zone(struct cfgn *p, yaml_node_t *e, const char *ctx, struct cfg_zone *z,
                       struct cfg_catalog *cat)
 {
-	/* f[0..2] as parse_source() wants them. */
-	struct cfgn_field f[] = { { .name = "primary" }, { .name = "notify-acl" }, { .name = "policy" }, { .name = "domain" },
-	                     { .name = "template" } };
+	/* f[1..3] as parse_source() wants them. */
+	struct cfgn_field f[] = { { .name = "domain" }, { .name = "primary" },
+	                          { .name = "notify-acl" }, { .name = "policy" },
+	                          { .name = "template" } };
 	char name[DNAME_MAXLEN * 4 + 1], sub[CFGN_CTX_MAX];
 	int rc;
 	if ((rc = cfgn_fields(p, e, ctx, f, cat != NULL ? 5 : 4)) != 0)
 		return rc;
 	z->line = cfgn_line(e);
 	z->catalog = cat;
-	if (f[3].val == NULL)
+	if (f[0].val == NULL)
 		return cfgn_err(p, e, "%s: domain is required", ctx);
 	cfgn_ctx(sub, "%s.domain", ctx);
-	if ((rc = cfgn_dname(p, f[3].val, sub, "a domain name (such as example.com)", z->apex,
-	                    &z->apex_len)) != 0)
+	if ((rc = cfgn_dname(p, f[0].val, sub, "a domain name (such as example.com)", z->apex,
+	                     &z->apex_len)) != 0)
 		return rc;
-	z->line = cfgn_line(f[3].val);
+	z->line = cfgn_line(f[0].val);
 	if ((z->name = strdup(dname_to_str(z->apex, name, sizeof(name)))) == NULL)
 		return cfgn_nomem(p, e);
-	if ((rc = parse_source(p, e, ctx, f, z, NULL)) != 0)
+	if ((rc = parse_source(p, e, ctx, f + 1, z, NULL)) != 0)
 		return rc;
 	if (cat == NULL)
 		return 0;
 	/* The template: everything defaults to the catalog's own. */
 	struct cfg_zone *m = &cat->member;
-	struct cfgn_field t[3] = { { .name = "primary" }, { .name = "notify-acl" }, { .name = "policy" } };
+	struct cfgn_field t[3] = { { .name = "primary" }, { .name = "notify-acl" },
+	                           { .name = "policy" } };
 	cfgn_ctx(sub, "%s.template", ctx);
 	m->line = z->line;
 	if (f[4].val != NULL && !cfgn_is_null(f[4].val)) {
@@ -557,17 +561,18 @@ static int dflt_str(struct cfgn *p, char **s, const char *v)
 static int walk(struct cfgn *p)
 {
 	struct cfg *c = p->cfg;
-	struct cfgn_field f[] = { { .name = "control" }, { .name = "key" }, { .name = "policy" }, { .name = "acl" }, { .name = "zone" },
-	                     { .name = "catalog" } };
+	struct cfgn_field f[] = { { .name = "control" }, { .name = "key" },
+	                          { .name = "policy" }, { .name = "acl" }, { .name = "zone" },
+	                          { .name = "catalog" } };
 	yaml_node_t *root = yaml_document_get_root_node(p->doc);
 	char gbuf[80];
 	int rc;
 	if (root == NULL)
 		return cfgn_err(p, NULL, "empty file: expected a mapping of control, key, policy, acl, "
-		                     "zone and catalog");
+		                "zone and catalog");
 	if (root->type != YAML_MAPPING_NODE)
 		return cfgn_err(p, root, "expected a mapping of control, key, policy, acl, zone and "
-		                     "catalog, got %s", GOT(root));
+		                "catalog, got %s", GOT(root));
 	if ((rc = cfgn_fields(p, root, "", f, 6)) != 0)
 		return rc;
 	if (f[0].val != NULL && (rc = parse_control(p, f[0].val)) != 0)

@@ -230,8 +230,9 @@ const struct cfg_policy *cfg_zone_policy(const struct cfg *cfg,
 void cfg_policy_defaults(struct cfg_policy *p);
 
 /* A file name component for the zone name (presentation form, any case,
- * final dot optional): safe to join to a directory with "/". Lowercase;
- * each label's octets outside [a-z0-9_-] (and a leading '-') become %XX;
+ * final dot optional): safe to join to a directory with "/". All
+ * lowercase; each label's octets outside [a-z0-9_-] (and a leading '-')
+ * become %xx (lowercase hex);
  * labels joined by '.', no final dot; the root zone is "@". So the result
  * is never "", "." or "..", never holds '/' or a byte outside [a-z0-9_-.%@~],
  * and distinct zones get distinct names. When that would exceed

@@ -123,7 +123,8 @@ yaml_node_t *cfgn_list_at(struct cfgn *p, yaml_node_t *v, size_t i);
 void cfgn_item_ctx(char *buf, const char *ctx, const yaml_node_t *v, size_t i);
 
 /* Typed values; what: "an acl id" for the message "ctx: expected what, got
- * ...". Strings are strdup()ed into *out (an old *out freed). */
+ * ...". A string is non-empty, without control characters, and strdup()ed
+ * into *out (an old *out freed). */
 int cfgn_str(struct cfgn *p, yaml_node_t *v, const char *ctx, const char *what, char **out);
 /* An absolute path; maxlen != 0: at most that many characters. */
 int cfgn_path(struct cfgn *p, yaml_node_t *v, const char *ctx, size_t maxlen, char **out);

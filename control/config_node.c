@@ -27,7 +27,6 @@ int cfgn_err(struct cfgn *p, const yaml_node_t *n, const char *fmt, ...)
 	return ED_EINVAL;
 }
 
-/* A message context ("zone[3].primary[0].address") into buf (CFGN_CTX_MAX). */
 void cfgn_ctx(char *buf, const char *fmt, ...)
 {
 	va_list ap;
@@ -50,7 +49,6 @@ int cfgn_is_null(const yaml_node_t *n)
 	return *s == '\0' || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0;
 }
 
-/* The text of a scalar; NULL for anything else, a null or text with a NUL. */
 const char *cfgn_text(const yaml_node_t *n)
 {
 	if (n->type != YAML_SCALAR_NODE || cfgn_is_null(n) ||
@@ -59,7 +57,6 @@ const char *cfgn_text(const yaml_node_t *n)
 	return (const char *)n->data.scalar.value;
 }
 
-/* What a node holds, for "got ..." in messages. */
 const char *cfgn_got(const yaml_node_t *n, char *buf, size_t size)
 {
 	if (n->type == YAML_SEQUENCE_NODE)
@@ -84,10 +81,8 @@ const char *cfgn_got(const yaml_node_t *n, char *buf, size_t size)
 
 /* ---- mappings and lists ------------------------------------------------- */
 
-/* Match the keys of mapping map against f[0..nf): unknown and repeated keys
- * are errors. ctx "" is the top level. */
 int cfgn_fields(struct cfgn *p, yaml_node_t *map, const char *ctx, struct cfgn_field *f,
-                      size_t nf)
+                size_t nf)
 {
 	char gbuf[80];
 	const char *sep = *ctx != '\0' ? ": " : "";
@@ -102,7 +97,7 @@ int cfgn_fields(struct cfgn *p, yaml_node_t *map, const char *ctx, struct cfgn_f
 		const char *name = k != NULL ? cfgn_text(k) : NULL;
 		if (name == NULL || v == NULL)
 			return cfgn_err(p, k != NULL ? k : map, "%s%sexpected a key (a string), got %s", ctx,
-			            sep, k != NULL ? GOT(k) : "nothing");
+			                sep, k != NULL ? GOT(k) : "nothing");
 		size_t i = 0;
 		while (i < nf && strcmp(f[i].name, name) != 0)
 			i++;
@@ -116,15 +111,13 @@ int cfgn_fields(struct cfgn *p, yaml_node_t *map, const char *ctx, struct cfgn_f
 		}
 		if (f[i].key != NULL)
 			return cfgn_err(p, k, "%s%sduplicate key '%s' (first at line %u)", ctx, sep, name,
-			            cfgn_line(f[i].key));
+			                cfgn_line(f[i].key));
 		f[i].key = k;
 		f[i].val = v;
 	}
 	return 0;
 }
 
-/* Lists: a sequence, or (when one_ok) a single scalar standing for a list
- * of one. */
 size_t cfgn_list_len(const yaml_node_t *v)
 {
 	if (v->type == YAML_SEQUENCE_NODE)
@@ -139,7 +132,6 @@ yaml_node_t *cfgn_list_at(struct cfgn *p, yaml_node_t *v, size_t i)
 	return v;
 }
 
-/* The context of item i of list ctx: "ctx[i]", or ctx for a scalar list. */
 void cfgn_item_ctx(char *buf, const char *ctx, const yaml_node_t *v, size_t i)
 {
 	if (v->type == YAML_SEQUENCE_NODE)
@@ -149,7 +141,7 @@ void cfgn_item_ctx(char *buf, const char *ctx, const yaml_node_t *v, size_t i)
 }
 
 int cfgn_check_list(struct cfgn *p, yaml_node_t *v, const char *ctx, int one_ok,
-                      const char *what)
+                    const char *what)
 {
 	char gbuf[80];
 	if (v->type == YAML_SEQUENCE_NODE || cfgn_is_null(v) || (one_ok && v->type == YAML_SCALAR_NODE))
@@ -159,9 +151,8 @@ int cfgn_check_list(struct cfgn *p, yaml_node_t *v, const char *ctx, int one_ok,
 
 /* ---- scalars ------------------------------------------------------------ */
 
-/* A non-empty string without control characters, strdup()ed into *out. */
 int cfgn_str(struct cfgn *p, yaml_node_t *v, const char *ctx, const char *what,
-                   char **out)
+             char **out)
 {
 	char gbuf[80];
 	const char *s = cfgn_text(v);
@@ -176,9 +167,8 @@ int cfgn_str(struct cfgn *p, yaml_node_t *v, const char *ctx, const char *what,
 	return 0;
 }
 
-/* An absolute path; maxlen: for Unix socket paths (0: any length). */
 int cfgn_path(struct cfgn *p, yaml_node_t *v, const char *ctx, size_t maxlen,
-                    char **out)
+              char **out)
 {
 	int rc = cfgn_str(p, v, ctx, "an absolute path", out);
 	if (rc != 0)
@@ -187,7 +177,7 @@ int cfgn_path(struct cfgn *p, yaml_node_t *v, const char *ctx, size_t maxlen,
 		return cfgn_err(p, v, "%s: expected an absolute path, got '%s'", ctx, *out);
 	if (maxlen != 0 && strlen(*out) > maxlen)
 		return cfgn_err(p, v, "%s: expected a socket path of at most %zu characters, got %zu",
-		            ctx, maxlen, strlen(*out));
+		                ctx, maxlen, strlen(*out));
 	return 0;
 }
 
@@ -200,9 +190,8 @@ int cfgn_bool(struct cfgn *p, yaml_node_t *v, const char *ctx, int *out)
 	return 0;
 }
 
-/* A number of kind k in [min, max]. */
 int cfgn_num(struct cfgn *p, yaml_node_t *v, const char *ctx, enum cfgn_kind k, uint64_t min,
-                   uint64_t max, uint64_t *out)
+             uint64_t max, uint64_t *out)
 {
 	char gbuf[80], lo[32], hi[32];
 	const char *s = cfgn_text(v);
@@ -245,10 +234,10 @@ int cfgn_addr(struct cfgn *p, yaml_node_t *v, const char *ctx, struct cfg_addr *
 	int rc = s != NULL ? cfgv_addr(s, 53, a) : CFGV_BADADDR;
 	if (rc == CFGV_BADPORT)
 		return cfgn_err(p, v, "%s: expected a port from 1 to 65535 after '@', got %s", ctx,
-		            GOT(v));
+		                GOT(v));
 	if (rc != 0)
 		return cfgn_err(p, v, "%s: expected ADDR[@PORT] (an IPv4 or IPv6 address), got %s", ctx,
-		            GOT(v));
+		                GOT(v));
 	return 0;
 }
 
@@ -262,19 +251,19 @@ int cfgn_prefix(struct cfgn *p, yaml_node_t *v, const char *ctx, struct cfg_pref
 		return 0;
 	case CFGV_BADLEN:
 		return cfgn_err(p, v, "%s: expected a prefix length from 0 to %u after '/', got %s", ctx,
-		            memchr(s, ':', strlen(s)) != NULL ? 128 : 32, GOT(v));
+		                memchr(s, ':', strlen(s)) != NULL ? 128 : 32, GOT(v));
 	case CFGV_HOSTBITS:
 		cfgv_prefix_str(pf, want, sizeof(want));
 		return cfgn_err(p, v, "%s: %s has bits set past /%u (expected %s)", ctx, GOT(v),
-		            pf->prefix_len, want);
+		                pf->prefix_len, want);
 	}
-	return cfgn_err(p, v, "%s: expected ADDR or ADDR/LEN (an IPv4 or IPv6 address or prefix), got %s",
-	            ctx, GOT(v));
+	return cfgn_err(p, v,
+	                "%s: expected ADDR or ADDR/LEN (an IPv4 or IPv6 address or prefix), got %s",
+	                ctx, GOT(v));
 }
 
-/* A domain name into lowercase wire form; len 0 never returned. */
 int cfgn_dname(struct cfgn *p, yaml_node_t *v, const char *ctx, const char *what,
-                     uint8_t *wire, size_t *len)
+               uint8_t *wire, size_t *len)
 {
 	char gbuf[80];
 	const char *s = cfgn_text(v);

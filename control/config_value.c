@@ -218,7 +218,7 @@ size_t cfgv_dname(const char *s, uint8_t *wire)
 
 size_t cfg_zone_filename(const char *name, char *buf, size_t size)
 {
-	static const char hex[] = "0123456789ABCDEF";
+	static const char hex[] = "0123456789abcdef";
 	uint8_t w[DNAME_MAXLEN + 1];
 	size_t wlen = cfgv_dname(name, w);
 	if (wlen == 0)
@@ -260,8 +260,8 @@ size_t cfg_zone_filename(const char *name, char *buf, size_t size)
 		sha256_digest(&ctx, sizeof(d), d);
 		tmp[o++] = '~';
 		for (unsigned i = 0; i < 16; i++) {
-			tmp[o++] = "0123456789abcdef"[d[i] >> 4];
-			tmp[o++] = "0123456789abcdef"[d[i] & 15];
+			tmp[o++] = hex[d[i] >> 4];
+			tmp[o++] = hex[d[i] & 15];
 		}
 	}
 	if (o + 1 > size)
