@@ -47,7 +47,10 @@
  * Every section and every key inside is optional except where said below;
  * keys are kebab-case, unknown keys are errors, a key twice in one mapping
  * is an error. Lists of addresses and of ACL ids may also be written as a
- * single scalar. A section left empty ("acl:") is an empty list.
+ * single scalar, and a primary without a key as its address alone
+ * ("primary: [192.0.2.10, 2001:db8::10]"). A section left empty ("acl:")
+ * is an empty list. A policy entry's absent keys take the built-in
+ * defaults (not those of the policy "default").
  *
  * Required: key.id, key.algorithm, key.secret-file; policy.id; acl.id,
  * acl.address (at least one); zone.domain and zone.primary (at least one);
@@ -164,7 +167,8 @@ struct cfg_zone {
 	unsigned n_notify_acl;
 	const struct cfg_policy *policy;    /* never NULL once loaded */
 	const struct cfg_catalog *catalog;  /* set when this is a catalog zone */
-	unsigned line;               /* of the entry, in the file */
+	unsigned line;               /* of its domain key in the file (a
+	                                template: of the template key) */
 	/* private: implicit ACLs (notify-acl absent) */
 	struct cfg_acl *own_acl;
 	unsigned n_own_acl;
