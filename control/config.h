@@ -1,0 +1,249 @@
+/* config.h: the configuration of edgedns-control, one YAML file.
+ *
+ *   control:
+ *     socket: /run/edgedns/control.sock          # our JSON control socket
+ *     dataplane-socket: /run/edgedns/dataplane.sock
+ *     snapshot-dir: /var/lib/edgedns/snapshots
+ *     state-dir: /var/lib/edgedns/state          # default: snapshot-dir
+ *     notify-listen: [192.0.2.2@53]              # ADDR[@PORT]; default none
+ *     log: syslog                                # syslog | stderr
+ *   key:
+ *     - id: xfr-key                              # a domain name: the TSIG name
+ *       algorithm: hmac-sha256                   # | hmac-sha384 | hmac-sha512
+ *       secret-file: /etc/edgedns/xfr-key.secret
+ *   policy:
+ *     - id: default                              # used by zones naming none
+ *       require-zonemd: false
+ *       rrsig-margin: 2d                         # N, Ns, Nm, Nh, Nd, Nw
+ *       max-remove: 50%
+ *       allow-ns-change: false
+ *       max-transfer-size: 512M                  # N, NK, NM, NG (1024-based)
+ *       max-rrs: 10000000
+ *       max-rr-size: 65535
+ *       transfer-timeout: 5m
+ *       refresh-jitter: 10%
+ *       notify-rate: 20
+ *   acl:
+ *     - id: primaries
+ *       address: [192.0.2.10, 198.51.100.0/24]   # addresses or prefixes
+ *       key: xfr-key                             # optional
+ *   zone:
+ *     - domain: example.com
+ *       primary:                                 # tried in this order
+ *         - address: 192.0.2.10@53               # ADDR[@PORT], port 53
+ *           key: xfr-key                         # optional
+ *       notify-acl: [primaries]                  # optional
+ *       policy: default                          # optional
+ *   catalog:                                     # RFC 9432 consumer
+ *     - domain: catalog.example
+ *       primary: [...]                           # as a zone's
+ *       notify-acl: [...]                        # optional, as a zone's
+ *       policy: default                          # optional, as a zone's
+ *       template:                                # what member zones get
+ *         primary: [...]                         # default: the catalog's
+ *         notify-acl: [...]                      # default: its primaries
+ *         policy: default                        # default: "default"
+ *
+ * Every section and every key inside is optional except where said below;
+ * keys are kebab-case, unknown keys are errors, a key twice in one mapping
+ * is an error. Lists of addresses and of ACL ids may also be written as a
+ * single scalar, and a primary without a key as its address alone
+ * ("primary: [192.0.2.10, 2001:db8::10]"). A section left empty ("acl:")
+ * is an empty list. A policy entry's absent keys take the built-in
+ * defaults (not those of the policy "default").
+ *
+ * Required: key.id, key.algorithm, key.secret-file; policy.id; acl.id,
+ * acl.address (at least one); zone.domain and zone.primary (at least one);
+ * the same for a catalog. ids are unique per kind; a zone name is unique
+ * across zones and catalogs.
+ *
+ * Secret files: one line of base64 (a final newline allowed) decoding to
+ * CFG_SECRET_MIN..CFG_SECRET_MAX octets; the file must be a regular file
+ * owned by root or by the effective uid of the process (the daemon runs as
+ * root, tests as themselves) and have no group or other permission bits.
+ *
+ * A zone's notify-acl, when absent, is one implicit ACL per primary: its
+ * address (as a full-length prefix, any source port) and its key.
+ *
+ * Control-plane only: allocates, does I/O. A loaded struct cfg is immutable
+ * and may be read by any number of threads; reload = load a new one, swap,
+ * free the old.
+ */
+#ifndef EDGEDNS_CONFIG_H
+#define EDGEDNS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CFG_DEFAULT_PATH "/etc/edgedns/control.yaml"
+#define CFG_SECRET_MIN 16        /* octets; shorter TSIG secrets are refused */
+#define CFG_SECRET_MAX 256
+#define CFG_ADDR_STRLEN 56       /* "ffff:...:255.255.255.255@65535" + NUL */
+#define CFG_ZONE_FILENAME_MAX 200 /* longest cfg_zone_filename() result:
+                                    leaves 55 octets of NAME_MAX (255) for
+                                    the caller's suffixes */
+
+enum cfg_log { CFG_LOG_SYSLOG = 0, CFG_LOG_STDERR = 1 };
+
+enum cfg_alg { CFG_HMAC_SHA256 = 0, CFG_HMAC_SHA384 = 1, CFG_HMAC_SHA512 = 2 };
+
+/* A transport address: an IPv4 or IPv6 address and a port. */
+struct cfg_addr {
+	struct sockaddr_storage ss;  /* AF_INET or AF_INET6, port set */
+	socklen_t sslen;             /* sizeof sockaddr_in or sockaddr_in6 */
+	char str[CFG_ADDR_STRLEN];   /* "192.0.2.10@53", "2001:db8::10@53":
+	                                normalized, for logs */
+};
+
+struct cfg_key {
+	char *id;                    /* as written, e.g. "xfr-key" */
+	char *tsig_name;             /* the TSIG key name: the id in canonical
+	                                form, "xfr-key." */
+	enum cfg_alg alg;
+	const char *alg_name;        /* as ldns spells it: "hmac-sha256." */
+	uint8_t *secret;             /* decoded; zeroed by cfg_free() */
+	size_t secret_len;           /* CFG_SECRET_MIN..CFG_SECRET_MAX */
+	char *secret_file;
+	unsigned line;               /* of the entry, in the file */
+};
+
+/* What a zone version must pass before it is published. The built-in
+ * defaults (cfg_policy_defaults()) are the values in the example above. */
+struct cfg_policy {
+	char *id;
+	int require_zonemd;          /* 0/1: refuse a version without a valid
+	                                ZONEMD (RFC 8976) */
+	uint32_t rrsig_margin;       /* seconds, 0..90d: refuse a version whose
+	                                RRSIGs expire sooner than this */
+	unsigned max_remove;         /* percent 0..100: refuse a version
+	                                removing more than this share of RRs */
+	int allow_ns_change;         /* 0/1: 0 refuses a version changing the
+	                                apex NS set */
+	uint64_t max_transfer_size;  /* bytes, 1K..1024G */
+	uint64_t max_rrs;            /* 1..4294967295 */
+	uint32_t max_rr_size;        /* bytes of rdata, 1..65535 */
+	uint32_t transfer_timeout;   /* seconds, 1s..1d */
+	unsigned refresh_jitter;     /* percent 0..50 of the SOA timers */
+	unsigned notify_rate;        /* NOTIFY accepted per second per zone,
+	                                1..10000 */
+	unsigned line;               /* 0: the built-in default */
+};
+
+/* One address or prefix of an ACL. Bits past prefix_len are zero. */
+struct cfg_prefix {
+	int family;                  /* AF_INET or AF_INET6 */
+	uint8_t addr[16];            /* network order; 4 used for AF_INET */
+	unsigned prefix_len;         /* 0..32 or 0..128 */
+};
+
+/* A source is allowed when its address is in one of entries and, when key
+ * is set, its message is signed with that key. */
+struct cfg_acl {
+	char *id;                    /* implicit ACLs: "primary ADDR@PORT" */
+	struct cfg_prefix *entries;
+	unsigned n_entries;
+	const struct cfg_key *key;   /* NULL: the address alone is enough */
+	unsigned line;
+};
+
+struct cfg_primary {
+	struct cfg_addr addr;
+	const struct cfg_key *key;   /* NULL: no TSIG */
+};
+
+struct cfg_catalog;
+
+/* A zone transferred from primaries. Also the shape of a catalog zone and
+ * of a catalog's template (whose name is NULL). */
+struct cfg_zone {
+	char *name;                  /* canonical: lowercase, final dot,
+	                                RFC 1035 escapes ("example.com.") */
+	uint8_t apex[256];           /* the same in lowercase wire form */
+	size_t apex_len;
+	struct cfg_primary *primaries;  /* >= 1, in the order to try */
+	unsigned n_primaries;
+	const struct cfg_acl **notify_acl;  /* who may send NOTIFY: any one */
+	unsigned n_notify_acl;
+	const struct cfg_policy *policy;    /* never NULL once loaded */
+	const struct cfg_catalog *catalog;  /* set when this is a catalog zone */
+	unsigned line;               /* of its domain key in the file (a
+	                                template: of the template key) */
+	/* private: implicit ACLs (notify-acl absent) */
+	struct cfg_acl *own_acl;
+	unsigned n_own_acl;
+};
+
+struct cfg_catalog {
+	struct cfg_zone zone;        /* the catalog zone itself */
+	struct cfg_zone member;      /* template of member zones: name NULL,
+	                                apex_len 0, primaries, notify_acl and
+	                                policy resolved */
+};
+
+struct cfg {
+	char *path;                  /* the file loaded */
+	/* control: */
+	char *socket;                /* default /run/edgedns/control.sock */
+	char *dataplane_socket;      /* default /run/edgedns/dataplane.sock */
+	char *snapshot_dir;          /* default /var/lib/edgedns/snapshots */
+	char *state_dir;             /* default: snapshot_dir */
+	struct cfg_addr *notify_listen;  /* default none */
+	unsigned n_notify_listen;
+	enum cfg_log log;            /* default CFG_LOG_SYSLOG */
+	/* sections, in file order: */
+	struct cfg_key *keys;
+	unsigned n_keys;
+	struct cfg_policy *policies;
+	unsigned n_policies;
+	const struct cfg_policy *default_policy;  /* the policy "default", or
+	                                             the built-in one */
+	struct cfg_acl *acls;
+	unsigned n_acls;
+	struct cfg_zone *zones;
+	unsigned n_zones;
+	struct cfg_catalog *catalogs;
+	unsigned n_catalogs;
+	/* private */
+	struct cfg_policy builtin_policy;
+	const struct cfg_zone **by_name;  /* zones and catalog zones, sorted */
+	unsigned n_by_name;
+};
+
+/* Read and check the file at path. On success *out is a new cfg (free with
+ * cfg_free()) and 0 is returned. Otherwise *out is NULL, err holds one
+ * line "path:line: context: what was expected, got what" (for example
+ * "control.yaml:12: zone[0].primary[1].address: expected ADDR[@PORT] (an
+ * IPv4 or IPv6 address), got 'foo'") and the return is ED_EIO (path
+ * unreadable), ED_ESYNTAX (not YAML), ED_EINVAL (anything else in the file
+ * or a secret file it names is wrong) or ED_ENOMEM. Reads the secret files. */
+int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen);
+
+/* Free a cfg and everything in it; secrets are zeroed first. NULL: no-op. */
+void cfg_free(struct cfg *cfg);
+
+/* The zone or catalog zone named name (presentation form, any case, final
+ * dot optional, RFC 1035 escapes); NULL when none or name is invalid. */
+const struct cfg_zone *cfg_zone_find(const struct cfg *cfg, const char *name);
+
+/* The policy of a zone: its own, else the cfg's default. Never NULL. */
+const struct cfg_policy *cfg_zone_policy(const struct cfg *cfg,
+                                         const struct cfg_zone *zone);
+
+/* Fill p with the built-in default policy (id NULL, line 0). */
+void cfg_policy_defaults(struct cfg_policy *p);
+
+/* A file name component for the zone name (presentation form, any case,
+ * final dot optional): safe to join to a directory with "/". All
+ * lowercase; each label's octets outside [a-z0-9_-] (and a leading '-')
+ * become %xx (lowercase hex);
+ * labels joined by '.', no final dot; the root zone is "@". So the result
+ * is never "", "." or "..", never holds '/' or a byte outside [a-z0-9_-.%@~],
+ * and distinct zones get distinct names. When that would exceed
+ * CFG_ZONE_FILENAME_MAX octets it is cut and ends in "~" and 32 hex digits
+ * of the SHA-256 of the lowercase wire name. Writes the result and a NUL
+ * into buf; returns its length, or 0 when name is not a valid domain name
+ * or size is too small (size CFG_ZONE_FILENAME_MAX + 1 always suffices). */
+size_t cfg_zone_filename(const char *name, char *buf, size_t size);
+
+#endif
