@@ -32,15 +32,17 @@
  *      flag ZONE, protocol 3):
  *      - every RRSIG has the apex as signer, a label count no larger than
  *        its owner's, covers an authoritative RRset that exists, and
- *        verifies with a zone key of its key tag and algorithm;
+ *        verifies with a zone key of its key tag and algorithm (so an
+ *        algorithm ldns cannot verify is refused);
  *      - no RRSIG is not yet valid, expired, or expires within
  *        rrsig_margin seconds of now (times in RFC 1982 arithmetic, as
  *        RFC 4034 3.1.5);
  *      - every authoritative RRset (not NS at a delegation, nor anything
  *        below one) has a valid RRSIG of every zone key algorithm
  *        (RFC 4035 2.2);
- *      - the denial chain: with an NSEC3PARAM at the apex (flags 0, hash
- *        SHA-1), the NSEC3 chain of its parameters, else the NSEC chain.
+ *      - the denial chain: with an NSEC3PARAM at the apex (the first with
+ *        flags 0 and hash SHA-1; others alone are refused), the NSEC3
+ *        chain of its parameters, else the NSEC chain.
  *        NSEC: one per authoritative name, each pointing to the next in
  *        canonical order, the last to the apex, its bitmap the types at
  *        the name. NSEC3: a closed chain in hash order; one NSEC3 for each

@@ -19,6 +19,7 @@ struct dctx {
 	struct verify_report *rep;
 	ldns_rr_list *keys;     /* the zone keys (shallow) */
 	ldns_rr_list *set;      /* scratch: the RRset being verified (shallow) */
+	uint16_t *tags;         /* key tag of each zone key */
 	uint8_t algs[32];       /* bit per algorithm of a zone key */
 };
 
@@ -109,11 +110,10 @@ static int check_rrsig(struct dctx *d, const struct vname *nm,
 	uint8_t alg = r[2];
 	uint16_t tag = rd16(r + 16);
 	int have_key = 0;
-	for (size_t k = 0; k < ldns_rr_list_rr_count(d->keys) && !have_key; k++) {
-		const ldns_rr *key = ldns_rr_list_rr(d->keys, k);
-		have_key = ldns_calc_keytag(key) == tag &&
-		           ldns_rdf2native_int8(ldns_rr_rdf(key, 2)) == alg;
-	}
+	for (size_t k = 0; k < ldns_rr_list_rr_count(d->keys) && !have_key; k++)
+		have_key = d->tags[k] == tag &&
+		           ldns_rdf2native_int8(ldns_rr_rdf(ldns_rr_list_rr(d->keys, k),
+		                                            2)) == alg;
 	if (!have_key)
 		return verify_refuse(d->rep, "RRSIG %s %s: no zone key with tag %u "
 		                     "and algorithm %u in the apex DNSKEY set",
@@ -629,20 +629,26 @@ int verify_dnssec(const struct vzone *z, const struct verify_policy *pol,
 	d.pol = pol;
 	d.now = (uint32_t)now;
 	d.rep = rep;
-	const struct vrr *param = NULL;
-	int ndnskey = 0, rc = 0;
+	struct n3param par;
+	int ndnskey = 0, nparam = 0, usable = 0, rc = 0;
 	for (size_t i = ap->first; i < ap->end; i++) {
 		if (z->v[i].type == LDNS_RR_TYPE_DNSKEY)
 			ndnskey++;
-		else if (z->v[i].type == LDNS_RR_TYPE_NSEC3PARAM && param == NULL)
-			param = &z->v[i];
+		/* RFC 5155 4: an NSEC3PARAM with flags other than 0 is ignored;
+		 * we can follow a chain of SHA-1 only. */
+		if (z->v[i].type != LDNS_RR_TYPE_NSEC3PARAM || usable)
+			continue;
+		nparam++;
+		usable = n3_parse(&z->v[i], &par, 0) && par.flags == 0 &&
+		         par.alg == NSEC3_HASH_SHA1;
 	}
 	if (ndnskey == 0)
 		return 0;
 	rep->dnssec = true;
 	d.keys = ldns_rr_list_new();
 	d.set = ldns_rr_list_new();
-	if (d.keys == NULL || d.set == NULL) {
+	d.tags = calloc((size_t)ndnskey, sizeof(*d.tags));
+	if (d.keys == NULL || d.set == NULL || d.tags == NULL) {
 		rc = ED_ENOMEM;
 		goto out;
 	}
@@ -655,6 +661,7 @@ int verify_dnssec(const struct vzone *z, const struct verify_policy *pol,
 			rc = ED_ENOMEM;
 			goto out;
 		}
+		d.tags[ldns_rr_list_rr_count(d.keys) - 1] = ldns_calc_keytag(r->rr);
 		uint8_t alg = rdata(r)[3];
 		d.algs[alg >> 3] |= (uint8_t)(1u << (alg & 7));
 	}
@@ -666,19 +673,15 @@ int verify_dnssec(const struct vzone *z, const struct verify_policy *pol,
 		rc = check_name_sigs(&d, &z->names[ni]);
 	if (rc != 0)
 		goto out;
-	if (param != NULL) {
-		struct n3param p;
-		if (!n3_parse(param, &p, 0))
-			rc = verify_refuse(rep, "the apex NSEC3PARAM is malformed");
-		else if (p.alg != NSEC3_HASH_SHA1 || p.flags != 0)
-			rc = verify_refuse(rep, "the apex NSEC3PARAM has hash algorithm "
-			                   "%u, flags %u: unsupported", p.alg, p.flags);
-		else
-			rc = check_nsec3_chain(&d, &p);
-	} else {
+	if (usable)
+		rc = check_nsec3_chain(&d, &par);
+	else if (nparam > 0)
+		rc = verify_refuse(rep, "no apex NSEC3PARAM with flags 0 and hash "
+		                   "algorithm 1 (SHA-1)");
+	else
 		rc = check_nsec_chain(&d);
-	}
 out:
+	free(d.tags);
 	ldns_rr_list_free(d.keys);
 	ldns_rr_list_free(d.set);
 	return rc;

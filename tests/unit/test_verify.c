@@ -24,6 +24,7 @@
 
 static char tmpdir[] = "/tmp/edgedns-verify-XXXXXX";
 static char ksk[128], zsk[128];   /* key base names, in tmpdir */
+static char ksk15[128];           /* an ED25519 KSK, "" when none */
 static int have_tools;
 static time_t now;
 
@@ -87,10 +88,11 @@ static int sh(const char *fmt, ...)
 	return system(cmd);
 }
 
-/* The zone signed by ldns-signzone with extra options opts, signatures
- * valid from now+inc to now+exp seconds. */
-static ldns_rr_list *signed_zone(const char *text, const char *opts,
-                                 long inc, long exp)
+/* The zone signed by ldns-signzone with extra options opts and the keys
+ * (base names in tmpdir), signatures valid from now+inc to now+exp
+ * seconds. */
+static ldns_rr_list *signed_zone_keys(const char *text, const char *opts,
+                                      long inc, long exp, const char *keys)
 {
 	char in[256], out[256];
 	snprintf(in, sizeof(in), "%s/in.zone", tmpdir);
@@ -98,12 +100,21 @@ static ldns_rr_list *signed_zone(const char *text, const char *opts,
 	write_file(in, text);
 	unlink(out);
 	int rc = sh("cd %s && ldns-signzone %s -i %lld -e %lld -f out.zone in.zone "
-	            "%s %s >/dev/null", tmpdir, opts, (long long)(now + inc),
-	            (long long)(now + exp), ksk, zsk);
+	            "%s >/dev/null", tmpdir, opts, (long long)(now + inc),
+	            (long long)(now + exp), keys);
 	assert_int_equal(rc, 0);
 	ldns_rr_list *l = zone_file(out);
 	assert_non_null(l);
 	return l;
+}
+
+/* Signed with our KSK and ZSK (ECDSAP256SHA256). */
+static ldns_rr_list *signed_zone(const char *text, const char *opts,
+                                 long inc, long exp)
+{
+	char keys[300];
+	snprintf(keys, sizeof(keys), "%s %s", ksk, zsk);
+	return signed_zone_keys(text, opts, inc, exp, keys);
 }
 
 #define DAY 86400L
@@ -1019,6 +1030,62 @@ static void test_dnssec_zonemd(void **state)
 	ldns_rr_list_deep_free(z);
 }
 
+/* RFC 4035 2.2: each RRset signed with each algorithm of the zone keys. */
+static void test_dnssec_algorithms(void **state)
+{
+	(void)state;
+	NEED_TOOLS();
+	if (ksk15[0] == 0)
+		skip();
+	char keys[400];
+	snprintf(keys, sizeof(keys), "%s %s %s", ksk, zsk, ksk15);
+	/* The ED25519 KSK signs only the DNSKEY set. */
+	ldns_rr_list *z = signed_zone_keys(base_zone, "", -DAY, 30 * DAY, keys);
+	expect_refused(z, NULL, NULL, "example.com. NS has no RRSIG of algorithm 15");
+	ldns_rr_list_deep_free(z);
+	z = signed_zone_keys(base_zone, "-U", -DAY, 30 * DAY, keys);
+	expect_ok(z, NULL, NULL);
+	ldns_rr_list_deep_free(z);
+}
+
+/* Leftovers: data removed from a signed zone without signing again. */
+static void test_dnssec_leftovers(void **state)
+{
+	(void)state;
+	NEED_TOOLS();
+	char *t = replace(base_zone, "ns1 A", "gone A 192.0.2.7\nns1 A");
+	/* NSEC: the name keeps its NSEC, which now lists a type not there. */
+	ldns_rr_list *z = signed_zone(t, "", -DAY, 30 * DAY);
+	assert_int_equal(remove_rrs(z, "gone.example.com.", LDNS_RR_TYPE_A, 0), 1);
+	assert_int_equal(remove_rrs(z, "gone.example.com.", LDNS_RR_TYPE_RRSIG,
+	                            LDNS_RR_TYPE_A), 1);
+	expect_refused(z, NULL, NULL, "NSEC gone.example.com.: type bitmap lists A, "
+	               "absent at the name");
+	ldns_rr_list_deep_free(z);
+	/* NSEC3: an NSEC3 for a name no longer in the zone. */
+	z = signed_zone(t, "-n -t 0", -DAY, 30 * DAY);
+	assert_int_equal(remove_rrs(z, "gone.example.com.", LDNS_RR_TYPE_A, 0), 1);
+	assert_int_equal(remove_rrs(z, "gone.example.com.", LDNS_RR_TYPE_RRSIG,
+	                            LDNS_RR_TYPE_A), 1);
+	char *h = nsec3_owner("gone.example.com.");
+	expect_refused(z, NULL, NULL, "matches no name in the zone");
+	assert_non_null(strstr(rep.reason, h));
+	free(h);
+	ldns_rr_list_deep_free(z);
+	free(t);
+	/* Signed glue and a signed delegation NS are refused. */
+	z = signed_zone(base_zone, "", -DAY, 30 * DAY);
+	resign(z, "ns.sub.example.com.", LDNS_RR_TYPE_A);
+	expect_refused(z, NULL, NULL, "RRSIG ns.sub.example.com. A over data that "
+	               "is not authoritative");
+	ldns_rr_list_deep_free(z);
+	z = signed_zone(base_zone, "", -DAY, 30 * DAY);
+	resign(z, "secure.example.com.", LDNS_RR_TYPE_NS);
+	expect_refused(z, NULL, NULL, "RRSIG secure.example.com. NS over data that "
+	               "is not authoritative");
+	ldns_rr_list_deep_free(z);
+}
+
 /* A signed version replacing an older one: re-signing changes every
  * RRSIG and NSEC, which the blast radius does not count. */
 static void test_dnssec_resign(void **state)
@@ -1041,8 +1108,8 @@ static void test_dnssec_resign(void **state)
 static int key(char *out, size_t size, const char *flags)
 {
 	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "cd %s && ldns-keygen -a ECDSAP256SHA256 %s "
-	         "example.com 2>/dev/null", tmpdir, flags);
+	snprintf(cmd, sizeof(cmd), "cd %s && ldns-keygen %s example.com "
+	         "2>/dev/null", tmpdir, flags);
 	FILE *p = popen(cmd, "r");
 	if (p == NULL)
 		return -1;
@@ -1094,9 +1161,11 @@ static int setup(void **state)
 	now = time(NULL);
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	have_tools = key(ksk, sizeof(ksk), "-k") == 0 &&
-	             key(zsk, sizeof(zsk), "") == 0 &&
+	have_tools = key(ksk, sizeof(ksk), "-a ECDSAP256SHA256 -k") == 0 &&
+	             key(zsk, sizeof(zsk), "-a ECDSAP256SHA256") == 0 &&
 	             sh("command -v ldns-signzone >/dev/null") == 0;
+	if (key(ksk15, sizeof(ksk15), "-a ED25519 -k") != 0)
+		ksk15[0] = 0;
 	if (have_tools && load_zsk() != 0)
 		have_tools = 0;
 	if (!have_tools)
@@ -1136,6 +1205,8 @@ int main(void)
 		cmocka_unit_test(test_dnssec_nsec3_names),
 		cmocka_unit_test(test_dnssec_times),
 		cmocka_unit_test(test_dnssec_zonemd),
+		cmocka_unit_test(test_dnssec_algorithms),
+		cmocka_unit_test(test_dnssec_leftovers),
 		cmocka_unit_test(test_dnssec_resign),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
