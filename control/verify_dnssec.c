@@ -23,17 +23,6 @@ struct dctx {
 	uint8_t algs[32];       /* bit per algorithm of a zone key */
 };
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 static int bit(const uint8_t *set, unsigned i)
 {
 	return set[i >> 3] & (1u << (i & 7));

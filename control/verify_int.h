@@ -57,11 +57,28 @@ void vzone_free(struct vzone *z);
 /* Index of the name equal to the lowercase wire name, or -1. */
 long vzone_find_name(const struct vzone *z, const uint8_t *name);
 
+/* Step 4 of verify.h. Returns 0 when it passes (or there is no ZONEMD and
+ * none is required), 1 when refused, ED_ENOMEM. Fills rep->zonemd and
+ * rep->zonemd_verified. */
+int verify_zonemd(const struct vzone *z, const struct verify_policy *pol,
+                  struct verify_report *rep);
+
 /* Step 5 of verify.h. Returns 0 when it passes (or the zone is unsigned),
  * 1 when refused (rep->result and reason set), ED_ENOMEM. Fills
  * rep->dnssec and rep->rrsigs_checked. */
 int verify_dnssec(const struct vzone *z, const struct verify_policy *pol,
                   time_t now, struct verify_report *rep);
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
 
 /* Set rep->result VERIFY_REFUSED and the reason; returns 1. */
 int verify_refuse(struct verify_report *rep, const char *fmt, ...)
