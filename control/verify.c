@@ -264,7 +264,6 @@ int vzone_build(struct vzone *z, const ldns_rr_list *l, char *err,
 		ed_seterr(err, errlen, "malformed SOA owner");
 		return ED_EZONE;
 	}
-	z->apex = apex;     /* until vzone_names() points it into the RRs */
 	if ((z->v = calloc(cnt ? cnt : 1, sizeof(*z->v))) == NULL)
 		return ED_ENOMEM;
 	ldns_buffer *buf = ldns_buffer_new(LDNS_MAX_PACKETLEN);
@@ -305,6 +304,7 @@ int vzone_build(struct vzone *z, const ldns_rr_list *l, char *err,
 			z->v[j++] = z->v[i];
 	}
 	z->n = j;
+	z->apex = apex;     /* vzone_names() points it into the RRs */
 	rc = vzone_names(z, err, errlen);
 	if (rc != 0)
 		z->apex = NULL;
