@@ -4,7 +4,7 @@
 
 CC      ?= cc
 B       ?= build
-PKGS    := ldns libxxhash nettle libcrypto libsodium yaml-0.1
+PKGS    := ldns libxxhash nettle libcrypto libsodium yaml-0.1 libevent libevent_pthreads jansson
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g

@@ -7,7 +7,7 @@ libdpdk-dev dpdk libldns-dev ldnsutils libssl-dev nettle-dev libxxhash-dev
 libcmocka-dev valgrind bc libclang-rt-14-dev
 knot knot-dnsutils nsd
 python3 python3-pytest python3-dnspython iproute2 procps socat
-libsodium-dev libyaml-dev dnsperf iputils-ping ethtool"
+libsodium-dev libyaml-dev libevent-dev libjansson-dev dnsperf iputils-ping ethtool"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
