@@ -16,10 +16,9 @@
 #include "dname.h"
 #include "error.h"
 #include "tsig.h"
+#include "xfr_int.h"
 
 #define MSG_MAX 65535
-#define RCODE_FORMERR 1
-#define RCODE_NOTIMP 4
 
 const char *xfr_why_name(enum xfr_why w)
 {
@@ -553,7 +552,7 @@ static int fail(struct xfr *x, int rc, enum xfr_why why, const char *fmt, ...)
 	return rc;
 }
 
-static uint32_t soa_serial(const ldns_rr *rr)
+uint32_t xfr_soa_serial(const ldns_rr *rr)
 {
 	return ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
 }
@@ -589,7 +588,7 @@ static int take_rr(struct xfr *x, ldns_rr *rr)
 		ldns_rr_free(rr);
 		return fail(x, ED_EFORMAT, XFR_WHY_MALFORMED, "SOA not at the apex");
 	}
-	uint32_t s = is_soa ? soa_serial(rr) : 0;
+	uint32_t s = is_soa ? xfr_soa_serial(rr) : 0;
 	int rc = 0;
 	struct xfr_diff *d = o->ndiffs ? &o->diffs[o->ndiffs - 1] : NULL;
 	switch (x->st) {
@@ -882,219 +881,5 @@ int xfr_fetch(const struct sockaddr *primary, socklen_t len, const char *zone,
 	}
 	ldns_rr_free(x.first_soa);
 	query_free(&x.q);
-	return rc;
-}
-
-/* ---- IXFR application ---- */
-
-static int cmp_rr(const void *a, const void *b)
-{
-	return ldns_rr_compare(*(ldns_rr *const *)a, *(ldns_rr *const *)b);
-}
-
-/* The non-SOA RRs of l, sorted (pointers into l). */
-static ldns_rr **sorted(const ldns_rr_list *l, size_t *n, ldns_rr **soa)
-{
-	size_t c = l ? ldns_rr_list_rr_count(l) : 0, k = 0;
-	ldns_rr **v = malloc((c ? c : 1) * sizeof(*v));
-	if (v == NULL)
-		return NULL;
-	for (size_t i = 0; i < c; i++) {
-		ldns_rr *rr = ldns_rr_list_rr(l, i);
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
-			if (soa)
-				*soa = rr;
-		} else {
-			v[k++] = rr;
-		}
-	}
-	qsort(v, k, sizeof(*v), cmp_rr);
-	*n = k;
-	return v;
-}
-
-int xfr_ixfr_apply(const ldns_rr_list *base, const struct xfr_diff *diffs, size_t n,
-                   ldns_rr_list **out, char *err, size_t errlen)
-{
-	*out = NULL;
-	int rc = ED_ENOMEM;
-	size_t zn = 0;
-	ldns_rr *soa = NULL;
-	ldns_rr **z = sorted(base, &zn, &soa);   /* borrowed from base, then owned */
-	if (z == NULL)
-		return ED_ENOMEM;
-	if (soa == NULL || ldns_rr_rd_count(soa) != 7) {
-		free(z);
-		ed_seterr(err, errlen, "IXFR: the current zone has no SOA");
-		return ED_EZONE;
-	}
-	/* Work on clones so base stays intact. */
-	for (size_t i = 0; i < zn; i++)
-		if ((z[i] = ldns_rr_clone(z[i])) == NULL) {
-			while (i > 0)
-				ldns_rr_free(z[--i]);
-			free(z);
-			return ED_ENOMEM;
-		}
-	soa = ldns_rr_clone(soa);
-	if (soa == NULL)
-		goto out;
-	for (size_t s = 0; s < n; s++) {
-		const struct xfr_diff *d = &diffs[s];
-		if (d->from != soa_serial(soa)) {
-			rc = ED_EZONE;
-			ed_seterr(err, errlen, "IXFR: diff %zu starts at serial %u, the zone is at %u",
-			          s + 1, d->from, soa_serial(soa));
-			goto out;
-		}
-		size_t dn = 0, an = 0;
-		ldns_rr *newsoa = NULL;
-		ldns_rr **del = sorted(d->del, &dn, NULL);
-		ldns_rr **add = sorted(d->add, &an, &newsoa);
-		ldns_rr **nz = malloc((zn + an + 1) * sizeof(*nz));
-		if (del == NULL || add == NULL || nz == NULL || newsoa == NULL ||
-		    soa_serial(newsoa) != d->to) {
-			rc = del && add && nz ? ED_EZONE : ED_ENOMEM;
-			if (rc == ED_EZONE)
-				ed_seterr(err, errlen, "IXFR: diff %zu has no SOA of serial %u", s + 1, d->to);
-			free(del);
-			free(add);
-			free(nz);
-			goto out;
-		}
-		/* Every deleted RR must be there; nothing changes before that. */
-		for (size_t j = 0; j < dn; j++) {
-			if (bsearch(&del[j], z, zn, sizeof(*z), cmp_rr) != NULL)
-				continue;
-			char *t = ldns_rr2str(del[j]);
-			size_t tl = t ? strlen(t) : 0;
-			if (tl && t[tl - 1] == '\n')
-				t[tl - 1] = 0;
-			ed_seterr(err, errlen, "IXFR: diff %zu (serial %u to %u) deletes %s, "
-			          "which is not in the zone", s + 1, d->from, d->to, t ? t : "?");
-			free(t);
-			free(nz);
-			free(del);
-			free(add);
-			rc = ED_EZONE;
-			goto out;
-		}
-		/* z minus del, then merged with add. */
-		size_t i = 0, j = 0, k = 0, m = 0;
-		while (i < zn) {
-			while (j < dn && ldns_rr_compare(del[j], z[i]) < 0)
-				j++;
-			if (j < dn && ldns_rr_compare(del[j], z[i]) == 0)
-				ldns_rr_free(z[i++]);
-			else
-				nz[m++] = z[i++];
-		}
-		/* nz (m) and add (an) are sorted: merge, an added RR replacing an
-		 * equal one (its TTL wins). */
-		ldns_rr **mz = malloc((m + an + 1) * sizeof(*mz));
-		if (mz == NULL) {
-			free(z);
-			z = nz;
-			zn = m;
-			free(del);
-			free(add);
-			goto out;
-		}
-		size_t r = 0;
-		i = 0;
-		k = 0;
-		int bad = 0;
-		while (i < m || k < an) {
-			if (k == an || (i < m && ldns_rr_compare(nz[i], add[k]) < 0)) {
-				mz[r++] = nz[i++];
-				continue;
-			}
-			ldns_rr *c = ldns_rr_clone(add[k]);
-			if (c == NULL)
-				bad = 1;
-			else
-				mz[r++] = c;
-			if (i < m && ldns_rr_compare(nz[i], add[k]) == 0)
-				ldns_rr_free(nz[i++]);
-			while (k + 1 < an && ldns_rr_compare(add[k], add[k + 1]) == 0)
-				k++;
-			k++;
-		}
-		free(nz);
-		free(del);
-		free(add);
-		free(z);
-		z = mz;
-		zn = r;
-		ldns_rr_free(soa);
-		soa = ldns_rr_clone(newsoa);
-		if (bad || soa == NULL)
-			goto out;
-	}
-	ldns_rr_list *l = ldns_rr_list_new();
-	if (l == NULL || !ldns_rr_list_push_rr(l, soa)) {
-		ldns_rr_list_free(l);
-		goto out;
-	}
-	soa = NULL;
-	for (size_t i = 0; i < zn; i++)
-		if (!ldns_rr_list_push_rr(l, z[i])) {
-			for (; i < zn; i++)
-				ldns_rr_free(z[i]);
-			ldns_rr_list_deep_free(l);
-			zn = 0;
-			goto out;
-		}
-	zn = 0;
-	*out = l;
-	rc = 0;
-out:
-	for (size_t i = 0; i < zn; i++)
-		ldns_rr_free(z[i]);
-	free(z);
-	ldns_rr_free(soa);
-	return rc;
-}
-
-/* ---- IXFR with AXFR fallback ---- */
-
-int xfr_update(const struct sockaddr *primary, socklen_t len, const char *zone,
-               const ldns_rr_list *current, uint32_t current_serial,
-               const struct xfr_tsig *tsig, const struct xfr_limits *limits,
-               struct xfr_result *out, char *err, size_t errlen)
-{
-	if (current == NULL)
-		return xfr_fetch(primary, len, zone, LDNS_RR_TYPE_AXFR, 0, tsig, limits,
-		                 out, err, errlen);
-	int rc = xfr_fetch(primary, len, zone, LDNS_RR_TYPE_IXFR, current_serial, tsig,
-	                   limits, out, err, errlen);
-	char why[256] = "";
-	if (rc == 0 && out->kind == XFR_KIND_IXFR) {
-		ldns_rr_list *z = NULL;
-		char e2[200] = "";
-		int a = xfr_ixfr_apply(current, out->diffs, out->ndiffs, &z, e2, sizeof(e2));
-		if (a == 0) {
-			out->zone = z;
-			return 0;
-		}
-		if (a != ED_EZONE) {
-			out->why = XFR_WHY_INTERNAL;
-			ed_seterr(err, errlen, "%s", e2);
-			return a;
-		}
-		snprintf(why, sizeof(why), "%s", e2);
-	} else if (rc == 0) {
-		return 0;
-	} else if ((rc == ED_ERCODE && (out->rcode == RCODE_NOTIMP ||
-	                                out->rcode == RCODE_FORMERR)) ||
-	           out->why == XFR_WHY_IXFR) {
-		snprintf(why, sizeof(why), "%s", err ? err : "IXFR refused");
-	} else {
-		return rc;
-	}
-	xfr_result_free(out);
-	rc = xfr_fetch(primary, len, zone, LDNS_RR_TYPE_AXFR, 0, tsig, limits, out, err, errlen);
-	out->ixfr_fallback = 1;
-	snprintf(out->fallback_reason, sizeof(out->fallback_reason), "%s", why);
 	return rc;
 }
