@@ -39,7 +39,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edgedns-dnsgen \
-        $(B)/edgedns-xfr-test $(B)/edgedns-control $(B)/edgednsctl
+        $(B)/edgedns-xfr-test $(B)/edgedns-publish-test $(B)/edgedns-control $(B)/edgednsctl
 
 .PHONY: all deps test unit san-unit conformance xfr-test control-test lab fuzz fuzz-smoke bench run clean clang-check
 all: $(BINS) $(UNIT_BINS)
@@ -78,6 +78,10 @@ $(B)/edgednsctl: $(B)/control/edgednsctl.o
 
 # The zone transfer client driven by tests/xfr (prints JSON).
 $(B)/edgedns-xfr-test: $(B)/tests/xfr/xfr_client.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The zone publication driven by tests/conformance/test_publish.py (prints JSON).
+$(B)/edgedns-publish-test: $(B)/tests/control/publish_tool.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # test_zonedb links the zonedb (and DPDK's librte_rcu).
