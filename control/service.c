@@ -197,6 +197,8 @@ static void run_refresh(struct svc *s, struct job *j)
 		if (rc != 0) {
 			xfr_result_free(&res);
 			snprintf(j->prim[i].error, sizeof(j->prim[i].error), "%s", err);
+			if (i + 1 < cz->n_primaries)
+				ctllog(LOG_WARNING, cz->name, "%s; trying the next primary", err);
 			int n = snprintf(errs + errs_len, sizeof(errs) - errs_len, "%s%s",
 			                 errs_len ? "; " : "", err);
 			if (n > 0 && (size_t)n < sizeof(errs) - errs_len)
@@ -228,8 +230,8 @@ static void run_refresh(struct svc *s, struct job *j)
 		memset(&rep, 0, sizeof(rep));
 		rc = verify_zone(nz, j->current, &vp, time(NULL), &rep);
 		if (rc != 0 || rep.result == VERIFY_ERROR) {
-			snprintf(j->error, sizeof(j->error), "serial %u from %s: gate error: %s",
-			         res.serial, p->addr.str, rep.reason[0] ? rep.reason : ed_strerror(rc));
+			snprintf(j->error, sizeof(j->error), "serial %u from %s: gate error: %.400s",
+			         j->serial, p->addr.str, rep.reason[0] ? rep.reason : ed_strerror(rc));
 			ldns_rr_list_deep_free(nz);
 			return;
 		}
@@ -242,7 +244,7 @@ static void run_refresh(struct svc *s, struct job *j)
 			/* The other primaries serve the same zone from the same
 			 * source as a rule: the version waits for a fix at the
 			 * source, not for failover. */
-			snprintf(j->error, sizeof(j->error), "serial %u from %s refused: %s", res.serial,
+			snprintf(j->error, sizeof(j->error), "serial %u from %s refused: %.400s", j->serial,
 			         p->addr.str, rep.reason);
 			j->outcome = OUT_REFUSED;
 			ldns_rr_list_deep_free(nz);
