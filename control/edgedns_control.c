@@ -15,6 +15,7 @@
 #include "config.h"
 #include "ctllog.h"
 #include "ctlsock.h"
+#include "notify.h"
 #include "service.h"
 
 #define STOP_WAIT_MS 5000u
@@ -84,6 +85,14 @@ int main(int argc, char **argv)
 		ctllog(LOG_ERR, NULL, "control socket: %s", err);
 		return 1;
 	}
+	struct notify *nl = NULL;
+	if (cfg->n_notify_listen) {
+		nl = notify_new(base, svc, err, sizeof(err));
+		if (nl == NULL) {
+			ctllog(LOG_ERR, NULL, "notify: %s", err);
+			return 1;
+		}
+	}
 	struct event *sigterm = evsignal_new(base, SIGTERM, on_stop, base);
 	struct event *sigint = evsignal_new(base, SIGINT, on_stop, base);
 	struct event *sighup = evsignal_new(base, SIGHUP, on_hup, base);
@@ -98,6 +107,7 @@ int main(int argc, char **argv)
 	       cfg->socket);
 	event_base_dispatch(base);
 
+	notify_free(nl);
 	ctlsock_free(cs);
 	unsigned abandoned = svc_free(svc, STOP_WAIT_MS);
 	ctllog(LOG_NOTICE, NULL, "stopped");

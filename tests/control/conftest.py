@@ -126,6 +126,27 @@ class Env:
                             zone, serial, self.ctl.log_text() if self.ctl else ""))
 
 
+def knot_with_notify(workdir, zones, notify_port):
+    """primaries.Knot whose zones also NOTIFY edgedns-control (signed with
+    the first key) at 127.0.0.1@notify_port: its config is amended as it
+    is written."""
+    real_write = primaries.write
+
+    def write(path, text):
+        if path.endswith("knot.conf"):
+            remote = ("remote:\n  - id: edgedns\n    address: 127.0.0.1@%d\n    key: %s\n"
+                      % (notify_port, primaries.KEYS[0][0]))
+            text = text.replace("template:\n", remote + "template:\n", 1)
+            text = text.replace("    acl: [tsig]\n", "    acl: [tsig]\n    notify: edgedns\n")
+        real_write(path, text)
+
+    primaries.write = write
+    try:
+        return primaries.Knot(workdir, zones)
+    finally:
+        primaries.write = real_write
+
+
 @pytest.fixture(scope="session")
 def env():
     for p in (CONTROL, CTL, DATAPLANE):
@@ -139,8 +160,11 @@ def env():
         for z in (ZONE, GATE, FO):
             e.zonefiles[z] = os.path.join(zd, z + "zone")
             primaries.write(e.zonefiles[z], primaries.zone_text(z, SERIAL, NTXT))
-        e.knot = primaries.Knot(os.path.join(wd, "knot"),
-                                [(z, e.zonefiles[z], True) for z in (ZONE, GATE, FO)])
+        e.closed_port = procs.free_port()
+        e.notify_port = procs.free_port()
+        e.knot = knot_with_notify(os.path.join(wd, "knot"),
+                                  [(z, e.zonefiles[z], True) for z in (ZONE, GATE, FO)],
+                                  e.notify_port)
         # the dataplane, empty at first
         snap = os.path.join(wd, "snapshots")
         state = os.path.join(wd, "state")
@@ -161,8 +185,6 @@ def env():
             f.write(secret + "\n")
         os.chmod(secret_file, 0o600)
         e.sock = os.path.join(wd, "control.sock")
-        e.closed_port = procs.free_port()
-        e.notify_port = procs.free_port()
         kp = e.knot.port
         prim = "      - address: 127.0.0.1@%d\n        key: xfr-key\n"
         lines = [
@@ -172,6 +194,7 @@ def env():
             "  snapshot-dir: %s" % snap,
             "  state-dir: %s" % state,
             "  log: stderr",
+            "  notify-listen: 127.0.0.1@%d" % e.notify_port,
             "key:",
             "  - id: xfr-key",
             "    algorithm: %s" % alg,

@@ -1,9 +1,17 @@
 """edgedns-control end to end: knotd primary -> control -> dataplane."""
 
 import json
+import os
 import time
 
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.query
+import dns.rcode
 import dns.rdatatype
+import dns.tsigkeyring
+import primaries
 
 from conftest import FO, GATE, NTXT, SERIAL, ZONE, wait_for
 
@@ -42,6 +50,40 @@ def test_refresh_command_brings_change(env):
         env.zone_status(ZONE)), 5, "published")
     assert st["serial"] == new and st["transfers"] == 2
     assert "IXFR" in env.ctl.log_text(20000)
+    assert "refresh requested on the control socket" in env.ctl.log_text(20000)
+
+
+def test_notify_from_knot(env):
+    before = env.zone_status(ZONE)["serial"]
+    new = before + 1
+    env.set_zone(ZONE, new, extra="added A 192.0.2.77\nnotified A 192.0.2.78\n")  # knotd NOTIFYs
+    env.wait_dp_serial(ZONE, new)
+    assert "NOTIFY received" in env.ctl.log_text(40000)
+    r = env.dp_query("notified." + ZONE, dns.rdatatype.A)
+    assert r.answer and r.answer[0][0].address == "192.0.2.78"
+
+
+def _notify(env, zone, key=None):
+    q = dns.message.make_query(zone, dns.rdatatype.SOA)
+    q.flags = dns.flags.AA
+    q.set_opcode(dns.opcode.NOTIFY)
+    if key is not None:
+        name, alg, secret = key
+        q.use_tsig(dns.tsigkeyring.from_text({name: secret}), keyname=name, algorithm=alg)
+    return dns.query.udp(q, "127.0.0.1", port=env.notify_port, timeout=2)
+
+
+def test_notify_acl_and_answers(env):
+    r = _notify(env, FO, key=primaries.KEYS[0])     # signed with the primary's key
+    assert r.rcode() == dns.rcode.NOERROR and r.flags & dns.flags.AA
+    assert r.opcode() == dns.opcode.NOTIFY and r.question[0].name.to_text() == FO
+    assert r.had_tsig                               # the answer is signed (and verified)
+    r = _notify(env, FO)                            # unsigned: the implicit ACL wants the key
+    assert r.rcode() == dns.rcode.REFUSED
+    r = _notify(env, FO, key=primaries.KEYS[1])     # another key
+    assert r.rcode() == dns.rcode.REFUSED
+    r = _notify(env, "other.test.", key=primaries.KEYS[0])
+    assert r.rcode() == dns.rcode.NOTAUTH
 
 
 def test_refused_version_keeps_old_serial(env):
@@ -95,3 +137,22 @@ def test_restart_keeps_state_and_serving(env):
     assert env.dp_serial(ZONE) == serial
     g = env.zone_status(GATE)
     assert g["refused"] == 1 and g["serial"] == SERIAL
+
+
+def test_expired_at_start_is_dropped_then_refreshed(env):
+    serial = env.zone_status(FO)["serial"]
+    env.ctl.stop()
+    path = os.path.join(env.workdir, "state", "fo.test.state")
+    with open(path) as f:
+        st = json.load(f)
+    st["expire_at"] = int(time.time()) - 10
+    with open(path, "w") as f:
+        json.dump(st, f)
+    env.start_control()
+    wait_for(lambda: "served again" in env.ctl.log_text(), 15, "republished")
+    log = env.ctl.log_text()
+    assert "zone fo.test.: serial %d expired at" % serial in log
+    assert "zone fo.test.: dropped from the dataplane" in log
+    st = env.zone_status(FO)
+    assert st["state"] == "published" and st["expire_at"] > time.time() + 1000000
+    env.wait_dp_serial(FO, serial)
