@@ -48,7 +48,10 @@ struct publish_result {
  * (may be NULL). Returns 0, or a negative ED_E* code with the reason in
  * err: ED_EFORMAT when the compiler refused the zone, ED_EIO for files,
  * and for the dataplane not answering, refusing the load, or serving
- * another serial afterwards. */
+ * another serial afterwards, ED_EINVAL for a zone that is not a domain
+ * name, ED_ENOMEM. A dataplane failure comes after the files were
+ * replaced: they hold the new version (loaded at the next reload or
+ * boot). Not concurrently for the same zone (NAME.zone.tmp is shared). */
 int publish_zone(const struct publish_conf *pc, const char *zone, const ldns_rr_list *rrs,
                  struct publish_result *res, struct compile_diag *diag, char *err,
                  size_t errlen);
@@ -64,7 +67,9 @@ int publish_load_last(const struct publish_conf *pc, const char *zone, ldns_rr_l
 int publish_remove(const struct publish_conf *pc, const char *zone, char *err, size_t errlen);
 
 /* One line to the dataplane's command socket and its one-line JSON reply
- * (*reply malloc()ed, no newline). ED_EIO with the reason otherwise. */
+ * (*reply malloc()ed, no newline; at most 16 MiB), on a fresh connection,
+ * all within timeout_ms (0: 30000). ED_EIO with the reason otherwise
+ * (ED_ENOMEM when out of memory). */
 int dpctl_command(const char *sock, const char *line, unsigned timeout_ms, char **reply,
                   char *err, size_t errlen);
 

@@ -27,12 +27,18 @@ struct zone_state {
 	uint64_t failures;       /* refresh or transfer attempts that failed */
 };
 
-/* Read zone's state from dir into *st. ED_ENOENT when there is none yet,
- * ED_EFORMAT (message with the file name) when the file is not ours. */
+/* Read zone's state from dir (file cfg_zone_filename() + ".state") into
+ * *st. ED_ENOENT when there is none yet, ED_EFORMAT (message with the file
+ * name) when the file is not ours: not JSON, an unknown key, a wrong type
+ * or range, another zone's name. ED_EINVAL: zone is not a domain name.
+ * *st is changed only on success. */
 int zonestate_load(const char *dir, const char *zone, struct zone_state *st, char *err,
                    size_t errlen);
 
-/* Write st (st->zone names it) atomically. */
+/* Write st (st->zone names it) atomically: NAME.state.tmp, fsync,
+ * rename, directory fsync; a leftover .tmp (crash) is ignored by
+ * zonestate_load() and replaced by the next save. ED_EINVAL for strings
+ * that are not UTF-8 or negative times. Not concurrently for one zone. */
 int zonestate_save(const char *dir, const struct zone_state *st, char *err, size_t errlen);
 
 /* Remove zone's state file. ED_ENOENT when there was none. */
