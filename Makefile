@@ -27,7 +27,8 @@ DPBIN_SRCS   := dataplane/main.c $(wildcard dataplane/io_*.c) dataplane/cmdsock.
                 dataplane/zonedb.c
 DP_SRCS      := $(filter-out $(DPBIN_SRCS),$(wildcard dataplane/*.c))
 COMPILE_SRCS := control/edgedns_compile.c
-CTL_SRCS     := $(filter-out $(COMPILE_SRCS),$(wildcard control/*.c))
+CTLMAIN_SRCS := control/edgedns_control.c control/edgednsctl.c
+CTL_SRCS     := $(filter-out $(COMPILE_SRCS) $(CTLMAIN_SRCS),$(wildcard control/*.c))
 
 DP_OBJS     := $(DP_SRCS:%.c=$(B)/%.o)
 CTL_OBJS    := $(CTL_SRCS:%.c=$(B)/%.o)
@@ -38,9 +39,9 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edgedns-dnsgen \
-        $(B)/edgedns-xfr-test $(B)/edgedns-publish-test
+        $(B)/edgedns-xfr-test $(B)/edgedns-publish-test $(B)/edgedns-control $(B)/edgednsctl
 
-.PHONY: all deps test unit san-unit conformance xfr-test lab fuzz fuzz-smoke bench run clean clang-check
+.PHONY: all deps test unit san-unit conformance xfr-test control-test lab fuzz fuzz-smoke bench run clean clang-check
 all: $(BINS) $(UNIT_BINS)
 
 deps:
@@ -69,6 +70,12 @@ $(B)/edgedns-bench: $(B)/tests/bench/bench_engine.o $(B)/libedgedns-ctl.a $(B)/l
 $(B)/edgedns-dnsgen: $(B)/tests/bench/dnsgen.o $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS)
 
+# The zone service daemon and its command line.
+$(B)/edgedns-control: $(B)/control/edgedns_control.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/edgednsctl: $(B)/control/edgednsctl.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The zone transfer client driven by tests/xfr (prints JSON).
 $(B)/edgedns-xfr-test: $(B)/tests/xfr/xfr_client.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -95,6 +102,7 @@ test: deps
 	@$(MAKE) --no-print-directory clang-check
 	@$(MAKE) --no-print-directory conformance
 	@$(MAKE) --no-print-directory xfr-test
+	@$(MAKE) --no-print-directory control-test
 	@$(MAKE) --no-print-directory lab
 
 unit: $(UNIT_BINS)
@@ -106,6 +114,10 @@ conformance: all
 # Zone transfers from real knotd and nsd primaries and a misbehaving one.
 xfr-test: all
 	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/xfr
+
+# edgedns-control with a real knotd primary and the socket dataplane.
+control-test: all
+	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/control
 
 # The DPDK dataplane in a two-namespace lab (root): tests/lab/lab.py.
 lab: all

@@ -1,0 +1,211 @@
+/* ctlsock.c: JSON lines on a unix socket, answered from the zone service. */
+#include "ctlsock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include "ctllog.h"
+#include "error.h"
+
+struct ctlconn {
+	struct ctlconn *next, *prev;
+	struct ctlsock *cs;
+	struct bufferevent *bev;
+};
+
+struct ctlsock {
+	struct evconnlistener *lis;
+	struct svc *svc;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctlconn *conns;
+};
+
+static char *reply_error(const char *msg)
+{
+	json_t *o = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+	char *r = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return r;
+}
+
+char *ctlsock_exec(struct svc *svc, const char *line)
+{
+	json_error_t je;
+	json_t *req = json_loads(line, 0, &je);
+	if (req == NULL || !json_is_object(req)) {
+		json_decref(req);
+		return reply_error("request is not a JSON object");
+	}
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const char *zone = json_string_value(json_object_get(req, "zone"));
+	json_t *rep = NULL;
+	char *out = NULL;
+	if (cmd == NULL) {
+		out = reply_error("no \"cmd\"");
+	} else if (strcmp(cmd, "status") == 0) {
+		rep = svc_status(svc, NULL);
+	} else if (strcmp(cmd, "zone-status") == 0 || strcmp(cmd, "refresh") == 0) {
+		json_t *z = zone ? svc_status(svc, zone) : NULL;
+		if (zone == NULL) {
+			out = reply_error("no \"zone\"");
+		} else if (z == NULL) {
+			char msg[600];
+			snprintf(msg, sizeof(msg), "no such zone: %.500s", zone);
+			out = reply_error(msg);
+		} else if (cmd[0] == 'z') {
+			rep = json_object();
+			json_object_set_new(rep, "zone", z);
+		} else {
+			json_decref(z);
+			svc_refresh(svc, zone);
+			ctllog(LOG_INFO, zone, "refresh requested on the control socket");
+			rep = json_object();
+		}
+	} else {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "unknown command: %.100s", cmd);
+		out = reply_error(msg);
+	}
+	if (rep != NULL) {
+		json_object_set_new(rep, "ok", json_true());
+		out = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(rep);
+	}
+	json_decref(req);
+	return out;
+}
+
+static void conn_free(struct ctlconn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->cs->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct ctlconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char *line;
+	size_t n;
+	/* bounded: by what has arrived */
+	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) != NULL) {
+		char *r = n ? ctlsock_exec(c->cs->svc, line) : NULL;
+		free(line);
+		if (r != NULL) {
+			bufferevent_write(bev, r, strlen(r));
+			bufferevent_write(bev, "\n", 1);
+			free(r);
+		} else if (n) {
+			bufferevent_write(bev, "{\"ok\":false,\"error\":\"out of memory\"}\n", 37);
+		}
+	}
+	if (evbuffer_get_length(in) > CTLSOCK_MAX_LINE)
+		conn_free(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		conn_free(arg);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+                      void *arg)
+{
+	struct ctlsock *cs = arg;
+	struct ctlconn *c = calloc(1, sizeof(*c));
+	struct bufferevent *bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
+	                                                 BEV_OPT_CLOSE_ON_FREE);
+	if (c == NULL || bev == NULL) {
+		free(c);
+		if (bev)
+			bufferevent_free(bev);
+		else
+			close(fd);
+		return;
+	}
+	c->cs = cs;
+	c->bev = bev;
+	c->next = cs->conns;
+	if (cs->conns)
+		cs->conns->prev = c;
+	cs->conns = c;
+	bufferevent_setcb(bev, on_read, on_write, on_event, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+struct ctlsock *ctlsock_new(struct event_base *base, struct svc *svc, const char *path,
+                            char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		ed_seterr(err, errlen, "%s: path too long for a unix socket", path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	struct ctlsock *cs = calloc(1, sizeof(*cs));
+	if (cs == NULL) {
+		ed_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	cs->svc = svc;
+	snprintf(cs->path, sizeof(cs->path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		ed_seterr(err, errlen, "socket: %s", strerror(errno));
+		free(cs);
+		return NULL;
+	}
+	unlink(path);
+	mode_t old = umask(0077);
+	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc != 0 || listen(fd, 16) != 0) {
+		ed_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		free(cs);
+		return NULL;
+	}
+	cs->lis = evconnlistener_new(base, on_accept, cs, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (cs->lis == NULL) {
+		ed_seterr(err, errlen, "%s: listener failed", path);
+		close(fd);
+		unlink(path);
+		free(cs);
+		return NULL;
+	}
+	return cs;
+}
+
+void ctlsock_free(struct ctlsock *cs)
+{
+	if (cs == NULL)
+		return;
+	while (cs->conns != NULL)
+		conn_free(cs->conns);
+	evconnlistener_free(cs->lis);
+	unlink(cs->path);
+	free(cs);
+}

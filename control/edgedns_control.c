@@ -1,0 +1,122 @@
+/* edgedns_control.c: edgedns-control -c CONFIG [-f]: the zone service and
+ * its control socket on one libevent loop. SIGTERM/SIGINT stop cleanly
+ * (running transfers get a few seconds, state is saved); SIGHUP is logged
+ * (a config reload is not done yet: restart to apply a new config). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <ldns/ldns.h>
+
+#include "config.h"
+#include "ctllog.h"
+#include "ctlsock.h"
+#include "notify.h"
+#include "service.h"
+
+#define STOP_WAIT_MS 5000u
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: edgedns-control [-c CONFIG] [-f] [-w WORKERS]\n"
+	           "  -c CONFIG   the YAML configuration (default %s)\n"
+	           "  -f          foreground: log to stderr whatever the config says\n"
+	           "  -w N        transfer worker threads (default %u)\n",
+	        CFG_DEFAULT_PATH, SVC_DEFAULT_WORKERS);
+}
+
+static void on_stop(evutil_socket_t sig, short ev, void *arg)
+{
+	ctllog(LOG_NOTICE, NULL, "signal %d: stopping", (int)sig);
+	event_base_loopbreak(arg);
+}
+
+static void on_hup(evutil_socket_t sig, short ev, void *arg)
+{
+	ctllog(LOG_WARNING, NULL, "SIGHUP: config reload is not implemented; restart to apply");
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = CFG_DEFAULT_PATH;
+	int fg = 0, opt;
+	unsigned workers = 0;
+	while ((opt = getopt(argc, argv, "c:fw:h")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'f': fg = 1; break;
+		case 'w': workers = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	char err[1024] = "";
+	struct cfg *cfg = NULL;
+	if (cfg_load(path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "edgedns-control: %s\n", err);
+		return 1;
+	}
+	ctllog_open(fg ? CFG_LOG_STDERR : cfg->log, "edgedns-control");
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() != 0) {
+		ctllog(LOG_ERR, NULL, "libevent without pthreads");
+		return 1;
+	}
+	struct event_base *base = event_base_new();
+	if (base == NULL) {
+		ctllog(LOG_ERR, NULL, "event_base_new failed");
+		return 1;
+	}
+	struct svc *svc = svc_new(cfg, base, workers, err, sizeof(err));
+	if (svc == NULL) {
+		ctllog(LOG_ERR, NULL, "%s", err);
+		return 1;
+	}
+	struct ctlsock *cs = ctlsock_new(base, svc, cfg->socket, err, sizeof(err));
+	if (cs == NULL) {
+		ctllog(LOG_ERR, NULL, "control socket: %s", err);
+		return 1;
+	}
+	struct notify *nl = NULL;
+	if (cfg->n_notify_listen) {
+		nl = notify_new(base, svc, err, sizeof(err));
+		if (nl == NULL) {
+			ctllog(LOG_ERR, NULL, "notify: %s", err);
+			return 1;
+		}
+	}
+	struct event *sigterm = evsignal_new(base, SIGTERM, on_stop, base);
+	struct event *sigint = evsignal_new(base, SIGINT, on_stop, base);
+	struct event *sighup = evsignal_new(base, SIGHUP, on_hup, base);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sighup, NULL);
+	if (svc_start(svc, err, sizeof(err)) != 0) {
+		ctllog(LOG_ERR, NULL, "%s", err);
+		return 1;
+	}
+	ctllog(LOG_NOTICE, NULL, "started: %u zone(s), control socket %s", cfg->n_zones,
+	       cfg->socket);
+	event_base_dispatch(base);
+
+	notify_free(nl);
+	ctlsock_free(cs);
+	unsigned abandoned = svc_free(svc, STOP_WAIT_MS);
+	ctllog(LOG_NOTICE, NULL, "stopped");
+	if (abandoned)
+		_exit(0);   /* workers still hold cfg and the base */
+	event_free(sigterm);
+	event_free(sigint);
+	event_free(sighup);
+	event_base_free(base);
+	cfg_free(cfg);
+	return 0;
+}

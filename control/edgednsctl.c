@@ -1,0 +1,235 @@
+/* edgednsctl.c: the command line of the control socket.
+ *   edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE
+ * Sends one JSON request line, reads one reply line, prints it for people
+ * (or as it came with --json). Exit 0 when the reply says ok, 1 when it
+ * does not, 2 on usage or connection errors. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define DEFAULT_SOCK "/run/edgedns/control.sock"
+#define TIMEOUT_MS 10000
+#define MAX_REPLY (16u << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE\n");
+}
+
+/* One request, one reply line (malloc()ed) or NULL with a message. */
+static char *roundtrip(const char *sock, const char *req)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(sock) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "edgednsctl: %s: path too long\n", sock);
+		return NULL;
+	}
+	strcpy(sun.sun_path, sock);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		fprintf(stderr, "edgednsctl: %s: %s\n", sock, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	size_t len = strlen(req), off = 0;
+	while (off < len) {
+		ssize_t n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0) {
+			fprintf(stderr, "edgednsctl: send: %s\n", strerror(errno));
+			close(fd);
+			return NULL;
+		}
+		off += (size_t)n;
+	}
+	size_t cap = 65536, have = 0;
+	char *buf = malloc(cap);
+	while (buf != NULL) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, TIMEOUT_MS) <= 0) {
+			fprintf(stderr, "edgednsctl: no reply within %d ms\n", TIMEOUT_MS);
+			break;
+		}
+		if (have + 1 >= cap) {
+			if (cap >= MAX_REPLY)
+				break;
+			char *nb = realloc(buf, cap * 2);
+			if (nb == NULL)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = recv(fd, buf + have, cap - have - 1, 0);
+		if (n <= 0) {
+			fprintf(stderr, "edgednsctl: connection closed without a reply\n");
+			break;
+		}
+		have += (size_t)n;
+		buf[have] = '\0';
+		char *nl = strchr(buf, '\n');
+		if (nl != NULL) {
+			*nl = '\0';
+			close(fd);
+			return buf;
+		}
+	}
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+static void fmt_time(json_t *v, char *out, size_t n)
+{
+	if (!json_is_integer(v)) {
+		snprintf(out, n, "-");
+		return;
+	}
+	time_t t = (time_t)json_integer_value(v);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void fmt_serial(json_t *v, char *out, size_t n)
+{
+	if (json_is_integer(v))
+		snprintf(out, n, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(out, n, "-");
+}
+
+static void print_zone_line(json_t *z)
+{
+	char serial[16], next[32];
+	fmt_serial(json_object_get(z, "serial"), serial, sizeof(serial));
+	fmt_time(json_object_get(z, "next_refresh"), next, sizeof(next));
+	const char *prim = json_string_value(json_object_get(z, "primary"));
+	const char *e = json_string_value(json_object_get(z, "last_error"));
+	printf("%-30s %-12s %-10s %-22s %-20s %5lld %5lld  %s\n",
+	       json_string_value(json_object_get(z, "name")),
+	       json_string_value(json_object_get(z, "state")), serial, prim ? prim : "-", next,
+	       (long long)json_integer_value(json_object_get(z, "transfers")),
+	       (long long)json_integer_value(json_object_get(z, "refused")), e ? e : "");
+}
+
+static void print_zone(json_t *z)
+{
+	char b[32];
+	const char *s;
+	printf("zone:          %s\n", json_string_value(json_object_get(z, "name")));
+	printf("state:         %s%s\n", json_string_value(json_object_get(z, "state")),
+	       json_is_true(json_object_get(z, "served")) ? " (served)" : " (not served)");
+	fmt_serial(json_object_get(z, "serial"), b, sizeof(b));
+	printf("serial:        %s\n", b);
+	s = json_string_value(json_object_get(z, "primary"));
+	printf("primary:       %s\n", s ? s : "-");
+	static const char *const times[] = { "last_refresh", "last_transfer", "next_refresh",
+	                                     "expire_at" };
+	for (unsigned i = 0; i < 4; i++) {
+		fmt_time(json_object_get(z, times[i]), b, sizeof(b));
+		printf("%-14s %s\n", times[i], b);
+	}
+	printf("transfers:     %lld\nrefused:       %lld\nfailures:      %lld\n",
+	       (long long)json_integer_value(json_object_get(z, "transfers")),
+	       (long long)json_integer_value(json_object_get(z, "refused")),
+	       (long long)json_integer_value(json_object_get(z, "failures")));
+	s = json_string_value(json_object_get(z, "last_error"));
+	printf("last_error:    %s\n", s && s[0] ? s : "-");
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(z, "primaries"), i, p) {
+		fmt_serial(json_object_get(p, "serial"), b, sizeof(b));
+		s = json_string_value(json_object_get(p, "error"));
+		printf("primary[%zu]:    %s serial %s%s%s\n", i,
+		       json_string_value(json_object_get(p, "address")), b, s && s[0] ? " error: " : "",
+		       s ? s : "");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *sock = DEFAULT_SOCK;
+	int as_json = 0, opt;
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((opt = getopt_long(argc, argv, "s:jh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': sock = optarg; break;
+		case 'j': as_json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	int nargs = argc - optind;
+	if (nargs < 1) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind];
+	json_t *req;
+	if (strcmp(cmd, "status") == 0 && nargs == 1)
+		req = json_pack("{s:s}", "cmd", "status");
+	else if ((strcmp(cmd, "refresh") == 0 || strcmp(cmd, "zone-status") == 0) && nargs == 2)
+		req = json_pack("{s:s,s:s}", "cmd", cmd, "zone", argv[optind + 1]);
+	else {
+		usage(stderr);
+		return 2;
+	}
+	char *line = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (line == NULL)
+		return 2;
+	size_t l = strlen(line);
+	char *reqline = malloc(l + 2);
+	if (reqline == NULL)
+		return 2;
+	memcpy(reqline, line, l);
+	memcpy(reqline + l, "\n", 2);
+	free(line);
+	char *reply = roundtrip(sock, reqline);
+	free(reqline);
+	if (reply == NULL)
+		return 2;
+	json_error_t je;
+	json_t *r = json_loads(reply, 0, &je);
+	if (r == NULL) {
+		fprintf(stderr, "edgednsctl: reply is not JSON: %s\n", reply);
+		free(reply);
+		return 2;
+	}
+	int ok = json_is_true(json_object_get(r, "ok"));
+	if (as_json) {
+		printf("%s\n", reply);
+	} else if (!ok) {
+		fprintf(stderr, "edgednsctl: %s\n", json_string_value(json_object_get(r, "error")));
+	} else if (strcmp(cmd, "status") == 0) {
+		printf("%-30s %-12s %-10s %-22s %-20s %5s %5s  %s\n", "ZONE", "STATE", "SERIAL",
+		       "PRIMARY", "NEXT REFRESH", "XFRS", "REFUSED", "LAST ERROR");
+		size_t i;
+		json_t *z;
+		json_array_foreach(json_object_get(r, "zones"), i, z)
+			print_zone_line(z);
+	} else if (strcmp(cmd, "zone-status") == 0) {
+		print_zone(json_object_get(r, "zone"));
+	} else {
+		printf("refresh of %s queued\n", argv[optind + 1]);
+	}
+	json_decref(r);
+	free(reply);
+	return ok ? 0 : 1;
+}

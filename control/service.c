@@ -1,0 +1,837 @@
+/* service.c: the zone service: per-zone timers and state on the main
+ * thread, refresh jobs (SOA check, transfer, gate, publish) on workers. */
+#include "service.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctllog.h"
+#include "error.h"
+#include "publish.h"
+#include "verify.h"
+#include "xfr.h"
+#include "zonestate.h"
+
+#define SOA_QUERY_TIMEOUT_MS 5000u
+
+struct svc_pseen {
+	int seen;                 /* serial is valid */
+	uint32_t serial;
+	char error[256];
+};
+
+struct svc_zone {
+	struct svc *svc;
+	const struct cfg_zone *cz;
+	const struct cfg_policy *pol;
+	enum svc_state state;
+	int served;               /* the dataplane has it, as far as we know */
+	struct zone_state st;
+	ldns_rr_list *current;    /* the version served (or last served) */
+	uint32_t t_refresh, t_retry, t_expire;  /* from current's SOA */
+	unsigned fails;           /* failed refreshes in a row */
+	uint32_t refused_serial;  /* last serial refused (counted once) */
+	int has_refused;
+	struct event *timer;      /* next refresh */
+	struct event *expire_ev;
+	int busy;                 /* a job of this zone is queued or running */
+	int again;                /* a refresh was asked for while busy */
+	int drop_pending;         /* expired while busy: drop after */
+	struct svc_pseen *prim;   /* per primary, n_primaries */
+};
+
+enum job_kind { JOB_REFRESH, JOB_DROP };
+enum job_outcome { OUT_UPTODATE, OUT_PUBLISHED, OUT_REFUSED, OUT_FAILED, OUT_DROPPED };
+
+struct job {
+	struct job *next;
+	enum job_kind kind;
+	struct svc_zone *z;
+	/* in: read-only for the worker (the zone is busy meanwhile) */
+	const ldns_rr_list *current;
+	uint32_t cur_serial;
+	int republish;            /* publish current even when up to date */
+	/* out */
+	enum job_outcome outcome;
+	ldns_rr_list *newzone;    /* OUT_PUBLISHED: the version now served */
+	uint32_t serial;
+	const char *kind_name;    /* "AXFR", "IXFR", "" */
+	char primary[CFG_ADDR_STRLEN];
+	char error[512];
+	double secs;
+	struct svc_pseen *prim;   /* n_primaries */
+};
+
+struct svc {
+	const struct cfg *cfg;
+	struct event_base *base;
+	struct svc_zone *zones;
+	unsigned nz;
+	struct publish_conf pc;
+	pthread_t *threads;
+	unsigned nthreads, started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;        /* workers: a job is queued, or stop */
+	pthread_cond_t idle_cv;   /* svc_free(): a job finished */
+	struct job *qhead, *qtail;
+	struct job *dhead, *dtail;
+	unsigned running;
+	int stopping;
+	int applying_final;       /* svc_free(): apply results, arm nothing */
+	struct event *done_ev;
+	unsigned seed;
+};
+
+static const char *const state_names[] = {
+	"loading", "refresh-due", "transferring", "published", "failed", "expired",
+};
+
+const char *svc_state_name(enum svc_state s)
+{
+	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+}
+
+uint32_t svc_retry_delay(uint32_t retry, uint32_t refresh, unsigned failures)
+{
+	uint64_t d = retry ? retry : 1;
+	for (unsigned i = 1; i < failures && d < refresh; i++)
+		d *= 2;
+	if (refresh && d > refresh)
+		d = refresh;
+	return d ? (uint32_t)d : 1;
+}
+
+uint32_t svc_jitter(uint32_t refresh, unsigned jitter_pct, double r)
+{
+	double span = (double)refresh * jitter_pct / 100.0;
+	double v = (double)refresh - span + 2.0 * span * r;
+	return v < 1.0 ? 1 : (uint32_t)v;
+}
+
+/* ---- worker side -------------------------------------------------------- */
+
+static const ldns_rr *find_soa(const ldns_rr_list *l)
+{
+	for (size_t i = 0; l != NULL && i < ldns_rr_list_rr_count(l); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && ldns_rr_rd_count(rr) == 7)
+			return rr;
+	}
+	return NULL;
+}
+
+static void tsig_of(const struct cfg_primary *p, struct xfr_tsig *t)
+{
+	t->name = p->key->tsig_name;
+	t->algorithm = p->key->alg_name;
+	t->secret = p->key->secret;
+	t->secret_len = p->key->secret_len;
+}
+
+static void job_publish(struct svc *s, struct job *j, const ldns_rr_list *zone)
+{
+	struct publish_result pr;
+	char err[400] = "";
+	int rc = publish_zone(&s->pc, j->z->cz->name, zone, &pr, NULL, err, sizeof(err));
+	if (rc != 0) {
+		j->outcome = OUT_FAILED;
+		snprintf(j->error, sizeof(j->error), "publish: %s", err[0] ? err : ed_strerror(rc));
+		return;
+	}
+	j->outcome = OUT_PUBLISHED;
+	j->serial = pr.serial;
+}
+
+static void run_refresh(struct svc *s, struct job *j)
+{
+	const struct cfg_zone *cz = j->z->cz;
+	const struct cfg_policy *pol = j->z->pol;
+	struct xfr_limits lim = {
+		.max_bytes = pol->max_transfer_size, .max_rrs = pol->max_rrs,
+		.max_rr_size = pol->max_rr_size, .timeout_ms = pol->transfer_timeout * 1000u,
+	};
+	unsigned soa_ms = lim.timeout_ms < SOA_QUERY_TIMEOUT_MS ? lim.timeout_ms : SOA_QUERY_TIMEOUT_MS;
+	char errs[512] = "";
+	size_t errs_len = 0;
+	j->outcome = OUT_FAILED;
+	for (unsigned i = 0; i < cz->n_primaries; i++) {
+		const struct cfg_primary *p = &cz->primaries[i];
+		const struct sockaddr *sa = (const struct sockaddr *)&p->addr.ss;
+		struct xfr_tsig tsig, *tp = NULL;
+		char err[400] = "";
+		if (p->key != NULL) {
+			tsig_of(p, &tsig);
+			tp = &tsig;
+		}
+		uint32_t serial = 0;
+		int rc = xfr_soa_query(sa, p->addr.sslen, cz->name, tp, soa_ms, &serial, NULL, err,
+		                       sizeof(err));
+		if (rc == 0) {
+			j->prim[i].seen = 1;
+			j->prim[i].serial = serial;
+			int cmp = j->current != NULL ? serial_compare(serial, j->cur_serial) : 1;
+			if (cmp == 0) {
+				snprintf(j->primary, sizeof(j->primary), "%s", p->addr.str);
+				j->serial = serial;
+				if (j->republish)
+					job_publish(s, j, j->current);
+				else
+					j->outcome = OUT_UPTODATE;
+				return;
+			}
+			if (cmp != 1) {
+				snprintf(err, sizeof(err), "%s: serial %u is not newer than ours (%u)",
+				         p->addr.str, serial, j->cur_serial);
+				rc = ED_EZONE;
+			}
+		}
+		struct xfr_result res;
+		memset(&res, 0, sizeof(res));
+		if (rc == 0)
+			rc = xfr_update(sa, p->addr.sslen, cz->name, j->current, j->cur_serial, tp, &lim,
+			                &res, err, sizeof(err));
+		if (rc != 0) {
+			xfr_result_free(&res);
+			snprintf(j->prim[i].error, sizeof(j->prim[i].error), "%s", err);
+			if (i + 1 < cz->n_primaries)
+				ctllog(LOG_WARNING, cz->name, "%s; trying the next primary", err);
+			int n = snprintf(errs + errs_len, sizeof(errs) - errs_len, "%s%s",
+			                 errs_len ? "; " : "", err);
+			if (n > 0 && (size_t)n < sizeof(errs) - errs_len)
+				errs_len += (size_t)n;
+			continue;
+		}
+		snprintf(j->primary, sizeof(j->primary), "%s", p->addr.str);
+		j->serial = res.serial;
+		if (res.kind == XFR_KIND_UPTODATE || res.zone == NULL) {
+			xfr_result_free(&res);
+			if (j->republish)
+				job_publish(s, j, j->current);
+			else
+				j->outcome = OUT_UPTODATE;
+			return;
+		}
+		j->kind_name = res.kind == XFR_KIND_IXFR ? "IXFR" : res.ixfr_fallback ? "AXFR (IXFR fallback)" : "AXFR";
+		ldns_rr_list *nz = res.zone;
+		res.zone = NULL;
+		xfr_result_free(&res);
+
+		struct verify_policy vp;
+		verify_policy_defaults(&vp);
+		vp.require_zonemd = pol->require_zonemd != 0;
+		vp.rrsig_margin = pol->rrsig_margin;
+		vp.max_remove_pct = pol->max_remove;
+		vp.allow_ns_change = pol->allow_ns_change != 0;
+		struct verify_report rep;
+		memset(&rep, 0, sizeof(rep));
+		rc = verify_zone(nz, j->current, &vp, time(NULL), &rep);
+		if (rc != 0 || rep.result == VERIFY_ERROR) {
+			snprintf(j->error, sizeof(j->error), "serial %u from %s: gate error: %.400s",
+			         j->serial, p->addr.str, rep.reason[0] ? rep.reason : ed_strerror(rc));
+			ldns_rr_list_deep_free(nz);
+			return;
+		}
+		if (rep.result == VERIFY_UP_TO_DATE) {
+			ldns_rr_list_deep_free(nz);
+			j->outcome = OUT_UPTODATE;
+			return;
+		}
+		if (rep.result == VERIFY_REFUSED) {
+			/* The other primaries serve the same zone from the same
+			 * source as a rule: the version waits for a fix at the
+			 * source, not for failover. */
+			snprintf(j->error, sizeof(j->error), "serial %u from %s refused: %.400s", j->serial,
+			         p->addr.str, rep.reason);
+			j->outcome = OUT_REFUSED;
+			ldns_rr_list_deep_free(nz);
+			return;
+		}
+		job_publish(s, j, nz);
+		if (j->outcome == OUT_PUBLISHED)
+			j->newzone = nz;
+		else
+			ldns_rr_list_deep_free(nz);
+		return;
+	}
+	snprintf(j->error, sizeof(j->error), "%s", errs[0] ? errs : "no primary answered");
+}
+
+static void run_drop(struct svc *s, struct job *j)
+{
+	j->outcome = OUT_DROPPED;
+	if (s->pc.dataplane_socket == NULL)
+		return;
+	char line[600], err[300] = "", *reply = NULL;
+	snprintf(line, sizeof(line), "drop %s", j->z->cz->name);
+	int rc = dpctl_command(s->pc.dataplane_socket, line, s->pc.timeout_ms, &reply, err,
+	                       sizeof(err));
+	if (rc != 0)
+		snprintf(j->error, sizeof(j->error), "dataplane drop: %s", err);
+	else if (reply != NULL && strstr(reply, "\"ok\":true") == NULL &&
+	         strstr(reply, "not loaded") == NULL && strstr(reply, "no such") == NULL)
+		snprintf(j->error, sizeof(j->error), "dataplane drop: %.400s", reply);
+	free(reply);
+}
+
+static void *worker_main(void *arg)
+{
+	struct svc *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->stopping && s->qhead == NULL)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->stopping)
+			break;
+		struct job *j = s->qhead;
+		s->qhead = j->next;
+		if (s->qhead == NULL)
+			s->qtail = NULL;
+		s->running++;
+		pthread_mutex_unlock(&s->mu);
+
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (j->kind == JOB_REFRESH)
+			run_refresh(s, j);
+		else
+			run_drop(s, j);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		j->secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+		pthread_mutex_lock(&s->mu);
+		j->next = NULL;
+		if (s->dtail != NULL)
+			s->dtail->next = j;
+		else
+			s->dhead = j;
+		s->dtail = j;
+		s->running--;
+		pthread_cond_broadcast(&s->idle_cv);
+		if (!s->stopping)
+			event_active(s->done_ev, EV_READ, 0);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ---- main thread -------------------------------------------------------- */
+
+static void zone_save(struct svc_zone *z)
+{
+	char err[300] = "";
+	if (zonestate_save(z->svc->cfg->state_dir, &z->st, err, sizeof(err)) != 0)
+		ctllog(LOG_ERR, z->cz->name, "state not saved: %s", err);
+}
+
+static void soa_timers(struct svc_zone *z)
+{
+	const ldns_rr *soa = find_soa(z->current);
+	z->t_refresh = SVC_DEFAULT_REFRESH;
+	z->t_retry = SVC_DEFAULT_RETRY;
+	z->t_expire = SVC_DEFAULT_EXPIRE;
+	if (soa == NULL)
+		return;
+	z->t_refresh = ldns_rdf2native_int32(ldns_rr_rdf(soa, 3));
+	z->t_retry = ldns_rdf2native_int32(ldns_rr_rdf(soa, 4));
+	z->t_expire = ldns_rdf2native_int32(ldns_rr_rdf(soa, 5));
+	if (z->t_refresh == 0)
+		z->t_refresh = 1;
+	if (z->t_retry == 0)
+		z->t_retry = 1;
+}
+
+static void arm_refresh(struct svc_zone *z, uint32_t delay)
+{
+	if (z->svc->applying_final)
+		return;
+	struct timeval tv = { .tv_sec = delay, .tv_usec = 0 };
+	z->st.next_refresh = time(NULL) + delay;
+	evtimer_add(z->timer, &tv);
+}
+
+static void arm_expire(struct svc_zone *z)
+{
+	if (z->svc->applying_final)
+		return;
+	evtimer_del(z->expire_ev);
+	if (z->current == NULL || z->state == SVC_EXPIRED)
+		return;
+	time_t now = time(NULL);
+	struct timeval tv = { .tv_sec = z->st.expire_at > now ? z->st.expire_at - now : 0 };
+	evtimer_add(z->expire_ev, &tv);
+}
+
+static void enqueue(struct svc *s, struct job *j)
+{
+	pthread_mutex_lock(&s->mu);
+	j->next = NULL;
+	if (s->qtail != NULL)
+		s->qtail->next = j;
+	else
+		s->qhead = j;
+	s->qtail = j;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static struct job *job_new(struct svc_zone *z, enum job_kind kind)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return NULL;
+	j->prim = calloc(z->cz->n_primaries, sizeof(*j->prim));
+	if (j->prim == NULL) {
+		free(j);
+		return NULL;
+	}
+	j->kind = kind;
+	j->z = z;
+	j->kind_name = "";
+	return j;
+}
+
+static void job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	ldns_rr_list_deep_free(j->newzone);
+	free(j->prim);
+	free(j);
+}
+
+static void start_job(struct svc_zone *z, enum job_kind kind)
+{
+	struct job *j = job_new(z, kind);
+	if (j == NULL) {
+		ctllog(LOG_ERR, z->cz->name, "out of memory: refresh postponed");
+		arm_refresh(z, z->t_retry);
+		return;
+	}
+	if (kind == JOB_REFRESH) {
+		j->current = z->current;
+		j->cur_serial = z->st.serial;
+		j->republish = z->state == SVC_EXPIRED && z->current != NULL;
+		if (z->state != SVC_EXPIRED)
+			z->state = SVC_REFRESH_DUE;
+	}
+	z->busy = 1;
+	enqueue(z->svc, j);
+}
+
+void svc_refresh_zone(struct svc *s, const struct cfg_zone *cz)
+{
+	for (unsigned i = 0; i < s->nz; i++) {
+		struct svc_zone *z = &s->zones[i];
+		if (z->cz != cz)
+			continue;
+		if (z->busy) {
+			z->again = 1;
+			return;
+		}
+		evtimer_del(z->timer);
+		start_job(z, JOB_REFRESH);
+		return;
+	}
+}
+
+int svc_refresh(struct svc *s, const char *zone)
+{
+	const struct cfg_zone *cz = cfg_zone_find(s->cfg, zone);
+	for (unsigned i = 0; cz != NULL && i < s->nz; i++)
+		if (s->zones[i].cz == cz) {
+			svc_refresh_zone(s, cz);
+			return 0;
+		}
+	return ED_ENOENT;
+}
+
+static void on_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	struct svc_zone *z = arg;
+	if (z->busy) {
+		z->again = 1;
+		return;
+	}
+	start_job(z, JOB_REFRESH);
+}
+
+static void on_expire(evutil_socket_t fd, short ev, void *arg)
+{
+	struct svc_zone *z = arg;
+	time_t now = time(NULL);
+	if (z->state == SVC_EXPIRED)
+		return;
+	if (now < z->st.expire_at) {
+		arm_expire(z);
+		return;
+	}
+	ctllog(LOG_ERR, z->cz->name, "expired: no refresh since %lld (SOA EXPIRE %u s), serial %u "
+	       "no longer served", (long long)z->st.last_refresh, z->t_expire, z->st.serial);
+	z->state = SVC_EXPIRED;
+	snprintf(z->st.last_error, sizeof(z->st.last_error), "expired at %lld",
+	         (long long)z->st.expire_at);
+	zone_save(z);
+	if (z->busy)
+		z->drop_pending = 1;
+	else
+		start_job(z, JOB_DROP);
+}
+
+static void note_primaries(struct svc_zone *z, const struct job *j)
+{
+	for (unsigned i = 0; i < z->cz->n_primaries; i++) {
+		if (j->prim[i].seen) {
+			z->prim[i].seen = 1;
+			z->prim[i].serial = j->prim[i].serial;
+		}
+		memcpy(z->prim[i].error, j->prim[i].error, sizeof(z->prim[i].error));
+	}
+}
+
+static void refreshed(struct svc_zone *z, time_t now)
+{
+	z->st.last_refresh = now;
+	z->st.expire_at = now + z->t_expire;
+	z->st.last_error[0] = '\0';
+	z->fails = 0;
+	z->state = SVC_PUBLISHED;
+	z->served = 1;
+	arm_refresh(z, svc_jitter(z->t_refresh, z->pol->refresh_jitter,
+	                          (double)rand_r(&z->svc->seed) / ((double)RAND_MAX + 1.0)));
+	arm_expire(z);
+}
+
+static void failed(struct svc_zone *z)
+{
+	z->fails++;
+	if (z->state != SVC_EXPIRED)
+		z->state = z->current != NULL || z->state != SVC_LOADING ? SVC_FAILED : SVC_LOADING;
+	arm_refresh(z, svc_retry_delay(z->t_retry, z->t_refresh, z->fails));
+}
+
+static void apply(struct svc *s, struct job *j)
+{
+	struct svc_zone *z = j->z;
+	const char *name = z->cz->name;
+	time_t now = time(NULL);
+	z->busy = 0;
+	note_primaries(z, j);
+	if (j->primary[0])
+		snprintf(z->st.primary, sizeof(z->st.primary), "%s", j->primary);
+	switch (j->outcome) {
+	case OUT_UPTODATE:
+		ctllog(LOG_INFO, name, "serial %u up to date at %s", z->st.serial, j->primary);
+		refreshed(z, now);
+		break;
+	case OUT_PUBLISHED:
+		if (j->newzone != NULL) {
+			ldns_rr_list_deep_free(z->current);
+			z->current = j->newzone;
+			j->newzone = NULL;
+			z->st.transfers++;
+			z->st.last_transfer = now;
+			soa_timers(z);
+			ctllog(LOG_NOTICE, name, "serial %u published from %s (%s, %zu RRs, %.2f s)",
+			       j->serial, j->primary, j->kind_name, ldns_rr_list_rr_count(z->current),
+			       j->secs);
+		} else {
+			ctllog(LOG_NOTICE, name, "serial %u served again (was expired)", j->serial);
+		}
+		z->st.serial = j->serial;
+		z->st.has_serial = 1;
+		refreshed(z, now);
+		break;
+	case OUT_REFUSED:
+		if (!z->has_refused || z->refused_serial != j->serial) {
+			z->st.refused++;
+			z->has_refused = 1;
+			z->refused_serial = j->serial;
+		}
+		ctllog(LOG_WARNING, name, "%s; serial %u stays served", j->error, z->st.serial);
+		snprintf(z->st.last_error, sizeof(z->st.last_error), "%s", j->error);
+		z->st.failures++;
+		failed(z);
+		break;
+	case OUT_FAILED:
+		ctllog(LOG_WARNING, name, "refresh failed: %s", j->error);
+		snprintf(z->st.last_error, sizeof(z->st.last_error), "%s", j->error);
+		z->st.failures++;
+		failed(z);
+		break;
+	case OUT_DROPPED:
+		if (j->error[0])
+			ctllog(LOG_ERR, name, "%s", j->error);
+		else
+			ctllog(LOG_NOTICE, name, "dropped from the dataplane");
+		z->served = 0;
+		break;
+	}
+	zone_save(z);
+	if (s->applying_final)
+		return;
+	if (z->drop_pending && z->state == SVC_EXPIRED) {
+		z->drop_pending = 0;
+		start_job(z, JOB_DROP);
+		return;
+	}
+	z->drop_pending = 0;
+	if (z->again) {
+		z->again = 0;
+		evtimer_del(z->timer);
+		start_job(z, JOB_REFRESH);
+	}
+}
+
+static void on_done(evutil_socket_t fd, short ev, void *arg)
+{
+	struct svc *s = arg;
+	pthread_mutex_lock(&s->mu);
+	struct job *j = s->dhead;
+	s->dhead = s->dtail = NULL;
+	pthread_mutex_unlock(&s->mu);
+	while (j != NULL) {
+		struct job *next = j->next;
+		apply(s, j);
+		job_free(j);
+		j = next;
+	}
+}
+
+/* A zone's state at start: saved state, last published version. */
+static void zone_boot(struct svc_zone *z)
+{
+	char err[400] = "";
+	const char *name = z->cz->name;
+	time_t now = time(NULL);
+	int rc = zonestate_load(z->svc->cfg->state_dir, name, &z->st, err, sizeof(err));
+	if (rc != 0) {
+		if (rc != ED_ENOENT)
+			ctllog(LOG_WARNING, name, "saved state ignored: %s", err);
+		memset(&z->st, 0, sizeof(z->st));
+	}
+	snprintf(z->st.zone, sizeof(z->st.zone), "%s", name);
+	uint32_t serial = 0;
+	ldns_rr_list *rrs = NULL;
+	rc = publish_load_last(&z->svc->pc, name, &rrs, &serial, err, sizeof(err));
+	if (rc != 0 && rc != ED_ENOENT)
+		ctllog(LOG_WARNING, name, "last published version not readable: %s", err);
+	z->current = rc == 0 ? rrs : NULL;
+	soa_timers(z);
+	if (z->current == NULL) {
+		z->st.has_serial = 0;
+		z->st.serial = 0;
+		z->state = SVC_LOADING;
+		ctllog(LOG_INFO, name, "nothing published yet: first transfer now");
+		arm_refresh(z, 0);
+		zone_save(z);
+		return;
+	}
+	if (z->st.has_serial && z->st.serial != serial)
+		ctllog(LOG_WARNING, name, "saved serial %u differs from the published %u: using %u",
+		       z->st.serial, serial, serial);
+	z->st.serial = serial;
+	z->st.has_serial = 1;
+	if (z->st.expire_at == 0)
+		z->st.expire_at = now + z->t_expire;
+	if (now >= z->st.expire_at) {
+		ctllog(LOG_ERR, name, "serial %u expired at %lld: not served until a refresh succeeds",
+		       serial, (long long)z->st.expire_at);
+		z->state = SVC_EXPIRED;
+		z->served = 1;  /* the dataplane loaded it at boot: drop it */
+		start_job(z, JOB_DROP);
+		z->again = 1;
+		zone_save(z);
+		return;
+	}
+	z->state = SVC_PUBLISHED;
+	z->served = 1;
+	time_t due = z->st.next_refresh;
+	ctllog(LOG_INFO, name, "serving serial %u; refresh %s, expires at %lld", serial,
+	       due > now ? "scheduled" : "now", (long long)z->st.expire_at);
+	arm_refresh(z, due > now ? (uint32_t)(due - now) : 0);
+	arm_expire(z);
+	zone_save(z);
+}
+
+struct svc *svc_new(const struct cfg *cfg, struct event_base *base, unsigned nworkers, char *err,
+                    size_t errlen)
+{
+	struct svc *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		ed_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->cfg = cfg;
+	s->base = base;
+	s->nthreads = nworkers ? nworkers : SVC_DEFAULT_WORKERS;
+	s->pc.snapshot_dir = cfg->snapshot_dir;
+	s->pc.dataplane_socket = cfg->dataplane_socket;
+	s->pc.timeout_ms = 30000;
+	s->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->idle_cv, NULL);
+	s->threads = calloc(s->nthreads, sizeof(*s->threads));
+	s->zones = calloc(cfg->n_zones ? cfg->n_zones : 1, sizeof(*s->zones));
+	s->done_ev = event_new(base, -1, 0, on_done, s);
+	if (s->threads == NULL || s->zones == NULL || s->done_ev == NULL)
+		goto oom;
+	for (unsigned i = 0; i < cfg->n_zones; i++) {
+		struct svc_zone *z = &s->zones[i];
+		z->svc = s;
+		z->cz = &cfg->zones[i];
+		z->pol = cfg_zone_policy(cfg, z->cz);
+		z->prim = calloc(z->cz->n_primaries, sizeof(*z->prim));
+		z->timer = evtimer_new(base, on_timer, z);
+		z->expire_ev = evtimer_new(base, on_expire, z);
+		s->nz++;
+		if (z->prim == NULL || z->timer == NULL || z->expire_ev == NULL)
+			goto oom;
+	}
+	return s;
+oom:
+	ed_seterr(err, errlen, "out of memory");
+	svc_free(s, 0);
+	return NULL;
+}
+
+int svc_start(struct svc *s, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < s->nthreads; i++) {
+		int rc = pthread_create(&s->threads[i], NULL, worker_main, s);
+		if (rc != 0) {
+			ed_seterr(err, errlen, "worker thread: %s", strerror(rc));
+			return ED_EIO;
+		}
+		s->started++;
+	}
+	if (s->cfg->n_catalogs)
+		ctllog(LOG_WARNING, NULL, "catalog zones are not served yet (%u ignored)",
+		       s->cfg->n_catalogs);
+	for (unsigned i = 0; i < s->nz; i++)
+		zone_boot(&s->zones[i]);
+	return 0;
+}
+
+unsigned svc_free(struct svc *s, unsigned wait_ms)
+{
+	if (s == NULL)
+		return 0;
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += wait_ms / 1000;
+	dl.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->cv);
+	struct job *q = s->qhead;
+	s->qhead = s->qtail = NULL;
+	while (s->running > 0) {
+		if (pthread_cond_timedwait(&s->idle_cv, &s->mu, &dl) == ETIMEDOUT)
+			break;
+	}
+	unsigned abandoned = s->running;
+	pthread_mutex_unlock(&s->mu);
+	while (q != NULL) {
+		struct job *next = q->next;
+		q->z->busy = 0;
+		job_free(q);
+		q = next;
+	}
+	s->applying_final = 1;
+	on_done(-1, 0, s);
+	for (unsigned i = 0; i < s->nz; i++)
+		if (s->zones[i].st.zone[0])
+			zone_save(&s->zones[i]);
+	if (abandoned) {
+		/* Workers still use s, its zones and the cfg: leave them to
+		 * the process exit. */
+		ctllog(LOG_WARNING, NULL, "%u transfer(s) abandoned at stop", abandoned);
+		return abandoned;
+	}
+	for (unsigned i = 0; i < s->started; i++)
+		pthread_join(s->threads[i], NULL);
+	for (unsigned i = 0; i < s->nz; i++) {
+		struct svc_zone *z = &s->zones[i];
+		if (z->timer)
+			event_free(z->timer);
+		if (z->expire_ev)
+			event_free(z->expire_ev);
+		ldns_rr_list_deep_free(z->current);
+		free(z->prim);
+	}
+	if (s->done_ev)
+		event_free(s->done_ev);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->idle_cv);
+	free(s->zones);
+	free(s->threads);
+	free(s);
+	return 0;
+}
+
+const struct cfg *svc_cfg(const struct svc *s)
+{
+	return s->cfg;
+}
+
+static json_t *time_json(time_t t)
+{
+	return t > 0 ? json_integer((json_int_t)t) : json_null();
+}
+
+static json_t *zone_json(const struct svc_zone *z)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "name", json_string(z->cz->name));
+	json_object_set_new(o, "state", json_string(svc_state_name(z->state)));
+	json_object_set_new(o, "served", json_boolean(z->served && z->state != SVC_EXPIRED));
+	json_object_set_new(o, "serial", z->st.has_serial ? json_integer(z->st.serial) : json_null());
+	json_object_set_new(o, "primary", z->st.primary[0] ? json_string(z->st.primary) : json_null());
+	json_object_set_new(o, "last_refresh", time_json(z->st.last_refresh));
+	json_object_set_new(o, "last_transfer", time_json(z->st.last_transfer));
+	json_object_set_new(o, "next_refresh",
+	                    z->busy ? json_null() : time_json(z->st.next_refresh));
+	json_object_set_new(o, "expire_at", z->current ? time_json(z->st.expire_at) : json_null());
+	json_object_set_new(o, "last_error", json_string(z->st.last_error));
+	json_object_set_new(o, "transfers", json_integer((json_int_t)z->st.transfers));
+	json_object_set_new(o, "refused", json_integer((json_int_t)z->st.refused));
+	json_object_set_new(o, "failures", json_integer((json_int_t)z->st.failures));
+	json_t *pa = json_array();
+	for (unsigned i = 0; i < z->cz->n_primaries; i++) {
+		json_t *p = json_object();
+		json_object_set_new(p, "address", json_string(z->cz->primaries[i].addr.str));
+		json_object_set_new(p, "serial", z->prim[i].seen ? json_integer(z->prim[i].serial)
+		                                                 : json_null());
+		json_object_set_new(p, "error", json_string(z->prim[i].error));
+		json_array_append_new(pa, p);
+	}
+	json_object_set_new(o, "primaries", pa);
+	return o;
+}
+
+json_t *svc_status(struct svc *s, const char *zone)
+{
+	if (zone != NULL) {
+		const struct cfg_zone *cz = cfg_zone_find(s->cfg, zone);
+		for (unsigned i = 0; cz != NULL && i < s->nz; i++)
+			if (s->zones[i].cz == cz)
+				return zone_json(&s->zones[i]);
+		return NULL;
+	}
+	json_t *a = json_array();
+	for (unsigned i = 0; i < s->nz; i++)
+		json_array_append_new(a, zone_json(&s->zones[i]));
+	json_t *o = json_object();
+	json_object_set_new(o, "zones", a);
+	return o;
+}
