@@ -63,20 +63,21 @@ static bool take_cookie(const struct eng_conf *conf, const struct eng_peer *pe,
 }
 
 /* The size of our OPT record: NSID when asked (nsid) and configured, COOKIE
- * when ck has one to answer with. The one place it is computed: both paths
- * keep this much room below their limit. */
-static inline size_t opt_size(const struct eng_conf *conf, bool nsid, const struct eng_ck *ck)
+ * when ck has one to answer with, the EDE when ede is not NULL. The one
+ * place it is computed: both paths keep this much room below their limit. */
+static inline size_t opt_size(const struct eng_conf *conf, bool nsid, const struct eng_ck *ck,
+                              const struct eng_ede *ede)
 {
 	return 11 + (nsid && conf->nsid_len > 0 ? 4u + conf->nsid_len : 0) +
-	       (ck->answer ? 4u + sizeof(ck->out) : 0);
+	       (ck->answer ? 4u + sizeof(ck->out) : 0) + (ede != NULL ? 6u + ede->len : 0);
 }
 
 /* Our OPT record at p (opt_size() octets, room checked by the caller):
  * payload size, extended rcode, DO, then the options. Returns its size. */
 static size_t put_opt(const struct eng_conf *conf, uint8_t *p, uint8_t rcode, bool dobit,
-                      bool nsid, const struct eng_ck *ck)
+                      bool nsid, const struct eng_ck *ck, const struct eng_ede *ede)
 {
-	size_t len = opt_size(conf, nsid, ck);
+	size_t len = opt_size(conf, nsid, ck, ede);
 	p[0] = 0;
 	wr16(p + 1, T_OPT);
 	wr16(p + 3, conf->udp_max ? conf->udp_max : ENG_UDP_MAX_DEFAULT);
@@ -96,8 +97,38 @@ static size_t put_opt(const struct eng_conf *conf, uint8_t *p, uint8_t rcode, bo
 		wr16(p + o, EDNS_COOKIE);
 		wr16(p + o + 2, (uint16_t)sizeof(ck->out));
 		memcpy(p + o + 4, ck->out, sizeof(ck->out));
+		o += 4u + sizeof(ck->out);
+	}
+	if (ede != NULL) {
+		wr16(p + o, EDNS_EDE);
+		wr16(p + o + 2, (uint16_t)(2u + ede->len));
+		wr16(p + o + 4, ede->code);
+		memcpy(p + o + 6, ede->text, ede->len);
 	}
 	return len;
+}
+
+/* The Extended DNS Error of an expired zone. RFC 8914 offers three near
+ * fits; we take 14 "Not Ready": "the server is unable to answer the query,
+ * as it was not fully functional when the query was received", which is
+ * what a secondary without valid data is, and which a refresh ends.
+ * 3 "Stale Answer" is for answering from old data, and we give none;
+ * 22 "No Reachable Authority" is a resolver's ("could not reach any of the
+ * authoritative name servers") and would tell the client we recursed.
+ * The text says why. */
+#define EDE_NOT_READY 14
+static const struct eng_ede ede_expired = { EDE_NOT_READY, 12, "zone expired" };
+
+/* The zone chosen for the query is expired (its SOA EXPIRE passed without
+ * a refresh): SERVFAIL, not authoritative, no records (RFC 1034 4.3.5 for
+ * a secondary without valid data), with the EDE when the query has EDNS
+ * and it fits. */
+static void answer_expired(struct ctx *c)
+{
+	c->rcode = RC_SERVFAIL;
+	c->aa = false;
+	if (c->edns && room(c, 6u + ede_expired.len))
+		c->ede = &ede_expired;
 }
 
 /* ---- query parsing ------------------------------------------------------ */
@@ -206,9 +237,10 @@ static size_t finish(struct ctx *c, const uint8_t *q)
 	wr16(r + 6, c->cnt[S_AN]);
 	wr16(r + 8, c->cnt[S_NS]);
 	uint16_t ar = c->cnt[S_AR];
-	if (c->edns && c->pos + opt_size(c->conf, c->nsid, &c->ck) <= c->cap) {
+	if (c->edns && c->pos + opt_size(c->conf, c->nsid, &c->ck, c->ede) <= c->cap) {
 		/* room was kept: limit excludes the OPT */
-		c->pos += put_opt(c->conf, r + c->pos, c->rcode, c->do_bit, c->nsid, &c->ck);
+		c->pos += put_opt(c->conf, r + c->pos, c->rcode, c->do_bit, c->nsid, &c->ck,
+		                  c->ede);
 		ar++;
 	}
 	wr16(r + 10, ar);
@@ -217,7 +249,8 @@ static size_t finish(struct ctx *c, const uint8_t *q)
 
 /* The fast path: the common case without the general machinery, a plain
  * QUERY (no EDNS option but one COOKIE, cookies on) for IN data that exists at exactly the
- * question name, whose answer needs no additional section and fits.
+ * question name in a zone not expired, whose answer needs no additional
+ * section and fits.
  * Everything else, and everything malformed, takes the general path, which
  * gives the same bytes for what this path answers (the fuzzer compares
  * them). It runs in stages so a burst can prefetch between them:
@@ -232,6 +265,7 @@ struct fast_state {
 	uint16_t qtype, qclass;
 	const struct snap *zone;
 	unsigned zl;
+	uint32_t zflags;        /* the zone's ZS_F_* */
 	size_t limit;           /* where the answer must end (the OPT after it) */
 	size_t optlen;          /* our OPT's size, 0 without EDNS */
 	struct eng_ck ck;       /* the COOKIE (cookies on, a valid or client
@@ -335,11 +369,15 @@ static inline __attribute__((always_inline)) bool fast_parse(const struct eng_co
 	fs->edns = edns;
 
 	unsigned zl;
-	const struct snap *s = zs_find(zs, lc, off, n, hs, &zl);
+	uint32_t zflags;
+	const struct snap *s = zs_find(zs, lc, off, n, hs, &zl, &zflags);
 	if (s == NULL)
 		return false;
 	fs->zone = s;
 	fs->zl = zl;
+	fs->zflags = zflags;
+	if (zflags & ZS_F_EXPIRED)
+		return false;   /* SERVFAIL, from the general path */
 	__builtin_prefetch(&s->table[hs[0] & s->mask]);
 	/* the cookie last, once the query is known to be a candidate; a bad
 	 * server cookie over UDP is answered BADCOOKIE by the general path */
@@ -348,7 +386,7 @@ static inline __attribute__((always_inline)) bool fast_parse(const struct eng_co
 		if (fs->ck.verdict == ENG_COOKIE_BAD && !tcp)
 			return false;
 	}
-	fs->optlen = edns ? opt_size(conf, false, &fs->ck) : 0;
+	fs->optlen = edns ? opt_size(conf, false, &fs->ck, NULL) : 0;
 	return true;
 }
 
@@ -537,7 +575,7 @@ static size_t fast_opt_header(const struct eng_conf *conf, const uint8_t *q, uin
 	resp[6] = (uint8_t)(count >> 8);
 	resp[7] = (uint8_t)count;
 	if (fs->edns)
-		pos += put_opt(conf, resp + pos, RC_NOERROR, fs->dobit, false, &fs->ck);
+		pos += put_opt(conf, resp + pos, RC_NOERROR, fs->dobit, false, &fs->ck, NULL);
 	return pos;
 }
 
@@ -585,6 +623,7 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 	c.peer = *pe;
 	c.ck.verdict = ENG_COOKIE_NONE;
 	c.ck.answer = false;
+	c.ede = NULL;
 	c.naddl = 0;
 	c.nproofs = 0;
 	c.nwproof = 0;
@@ -645,7 +684,7 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 	if (c.limit > cap)
 		c.limit = cap;
 	if (c.edns) {
-		size_t opt = opt_size(conf, c.nsid, &c.ck);
+		size_t opt = opt_size(conf, c.nsid, &c.ck, NULL);
 		c.limit = c.limit > opt ? c.limit - opt : 0;
 	}
 	if (c.pos > c.limit) {
@@ -685,20 +724,28 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 
 	/* The zone: longest apex that is a suffix of the name; DS is answered
 	 * from the parent side of a cut (RFC 4035 3.1.4.1), so its zone is
-	 * searched from the parent name first. */
+	 * searched from the parent name first. An expired zone answers
+	 * SERVFAIL for every name it encloses (the DS of its children too):
+	 * it is still the zone we are configured for, without valid data. */
 	unsigned zl = 0;
+	uint32_t zflags = 0;
 	const struct snap *s = NULL;
 	if (fs.zone != NULL && c.qtype != T_DS) {
 		s = fs.zone;
 		zl = fs.zl;
+		zflags = fs.zflags;
 	} else if (c.qtype == T_DS && c.q->nlab > 0) {
-		s = zs_find(zs, c.q->lc, c.q->off + 1, c.q->nlab - 1u, c.q->hs + 1, &zl);
+		s = zs_find(zs, c.q->lc, c.q->off + 1, c.q->nlab - 1u, c.q->hs + 1, &zl, &zflags);
 		zl++;
 	}
 	if (s == NULL)
-		s = zs_find(zs, c.q->lc, c.q->off, c.q->nlab, c.q->hs, &zl);
+		s = zs_find(zs, c.q->lc, c.q->off, c.q->nlab, c.q->hs, &zl, &zflags);
 	if (s == NULL) {
 		c.rcode = RC_REFUSED;
+		goto out;
+	}
+	if (zflags & ZS_F_EXPIRED) {
+		answer_expired(&c);
 		goto out;
 	}
 	eng_answer_in(&c, s, zl);

@@ -18,6 +18,7 @@
 #include "snapshot.h"
 
 #define EDNS_NSID 3
+#define EDNS_EDE 15          /* Extended DNS Error (RFC 8914) */
 #define MAX_ADDL 64
 #define MAX_PROOFS 8
 #define PTR_MAX 0x3fffu
@@ -51,6 +52,14 @@ struct eng_ck {
 	                          our fresh server cookie */
 };
 
+/* An Extended DNS Error (RFC 8914 2) for our OPT: INFO-CODE and
+ * EXTRA-TEXT (UTF-8, not NUL-terminated on the wire). */
+struct eng_ede {
+	uint16_t code;
+	uint16_t len;          /* of text */
+	const char *text;
+};
+
 struct ctx {
 	const struct eng_conf *conf;
 	const struct zoneset *zs;
@@ -66,6 +75,7 @@ struct ctx {
 	size_t cap;
 	struct eng_peer peer;  /* for cookies */
 	struct eng_ck ck;
+	const struct eng_ede *ede;   /* NULL: none in our OPT */
 	enum sect sect;
 	struct name *q;        /* the question name (the caller's storage) */
 	/* targets of NS/MX/SRV written, for the additional section */

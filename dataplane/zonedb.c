@@ -25,6 +25,7 @@ struct zent {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	int expired;            /* answered SERVFAIL (zonedb_expire) */
 };
 
 struct zonedb {
@@ -71,6 +72,7 @@ static void fill_info(const struct zent *e, struct zonedb_info *zi)
 		snprintf(zi->path, sizeof(zi->path), "%s", e->path);
 	zi->loaded = e->loaded;
 	zi->file_size = e->snap->hdr->file_size;
+	zi->expired = e->expired;
 }
 
 /* Parse a zone name given by a person into a lowercase wire name. */
@@ -123,13 +125,20 @@ static void wait_grace(struct zonedb *db)
 static int publish(struct zonedb *db, struct zent *ents, unsigned n)
 {
 	const struct snap **snaps = calloc(n ? n : 1, sizeof(*snaps));
-	if (snaps == NULL)
+	uint32_t *flags = calloc(n ? n : 1, sizeof(*flags));
+	if (snaps == NULL || flags == NULL) {
+		free(snaps);
+		free(flags);
 		return ED_ENOMEM;
-	for (unsigned i = 0; i < n; i++)
+	}
+	for (unsigned i = 0; i < n; i++) {
 		snaps[i] = ents[i].snap;
+		flags[i] = ents[i].expired ? ZS_F_EXPIRED : 0;
+	}
 	int rc;
-	struct zoneset *zs = zs_new(snaps, n, &rc);
+	struct zoneset *zs = zs_new_flags(snaps, flags, n, &rc);
 	free(snaps);
+	free(flags);
 	if (zs == NULL)
 		return rc;
 	const struct zoneset *old = db->cur;
@@ -355,6 +364,55 @@ int zonedb_drop(struct zonedb *db, const char *zone, char *err, size_t errlen)
 	ent_clear(&old);
 	pthread_mutex_unlock(&db->mu);
 	zlog(db, 0, "zone %s dropped", name);
+	return ED_OK;
+}
+
+int zonedb_expire(struct zonedb *db, const char *zone, int expired,
+                  struct zonedb_info *info, char *err, size_t errlen)
+{
+	uint8_t apex[DNAME_MAXLEN];
+	if (parse_zone(zone, apex) == 0) {
+		ed_seterr(err, errlen, "bad zone name '%s'", zone);
+		return ED_EINVAL;
+	}
+	expired = expired != 0;
+	pthread_mutex_lock(&db->mu);
+	unsigned pos, n = db->nents;
+	if (!find_ent(db->ents, n, apex, &pos)) {
+		pthread_mutex_unlock(&db->mu);
+		ed_seterr(err, errlen, "zone %s is not served", zone);
+		return ED_ENOENT;
+	}
+	if (db->ents[pos].expired == expired) {
+		/* already published, and every writer returns only after the
+		 * grace period of its publication: in effect */
+		if (info != NULL)
+			fill_info(&db->ents[pos], info);
+		pthread_mutex_unlock(&db->mu);
+		return ED_OK;
+	}
+	struct zent *ents = malloc(n * sizeof(*ents));
+	if (ents == NULL) {
+		pthread_mutex_unlock(&db->mu);
+		ed_seterr(err, errlen, "out of memory");
+		return ED_ENOMEM;
+	}
+	memcpy(ents, db->ents, n * sizeof(*ents));
+	ents[pos].expired = expired;
+	int rc = publish(db, ents, n);
+	if (rc != ED_OK) {
+		free(ents);
+		pthread_mutex_unlock(&db->mu);
+		ed_seterr(err, errlen, "publishing the zone set: %s", ed_strerror(rc));
+		return rc;
+	}
+	char name[1024];
+	dname_to_str(ent_apex(&ents[pos]), name, sizeof(name));
+	if (info != NULL)
+		fill_info(&ents[pos], info);
+	pthread_mutex_unlock(&db->mu);
+	zlog(db, expired ? 1 : 0, "zone %s %s", name,
+	     expired ? "expired: answered SERVFAIL" : "no longer expired: served");
 	return ED_OK;
 }
 

@@ -8,8 +8,13 @@
  * a grace period and only then frees the old zoneset and the snapshots no
  * longer in the new one.
  *
+ * A served zone may be marked expired (zonedb_expire): its snapshot stays
+ * loaded and in the zoneset, flagged so that the engine answers SERVFAIL
+ * for it; unmarking it, or loading a new snapshot for it, serves its data
+ * again at once.
+ *
  * Threads. Writers (zonedb_load, zonedb_load_snap, zonedb_drop,
- * zonedb_load_dir, zonedb_foreach) may be called from any thread that is
+ * zonedb_expire, zonedb_load_dir, zonedb_foreach) may be called from any thread that is
  * not a registered reader currently online (a writer waits for every
  * online reader: a reader writing would deadlock); they serialize among
  * themselves with a mutex, may block on file I/O and on the grace period,
@@ -47,6 +52,7 @@ struct zonedb_info {
 	char path[4096];        /* file it was loaded from ("" when from memory) */
 	time_t loaded;          /* unix time of the load */
 	uint64_t file_size;
+	int expired;            /* marked expired (zonedb_expire) */
 };
 
 /* Log sink for messages about zones (loaded, skipped, dropped): level is
@@ -63,9 +69,10 @@ struct zonedb *zonedb_new(unsigned max_readers, zonedb_log_fn log, void *log_arg
 void zonedb_free(struct zonedb *db);
 
 /* Load the snapshot file at path and serve it: it replaces the zone with
- * the same apex, or is added. When zone is not NULL (presentation form,
- * final dot optional, any case) the snapshot's apex must equal it
- * (ED_EINVAL otherwise, nothing changes). Returns 0 once the new zoneset
+ * the same apex (and clears its expired mark), or is added. When zone is
+ * not NULL (presentation form, final dot optional, any case) the
+ * snapshot's apex must equal it (ED_EINVAL otherwise, nothing changes).
+ * Returns 0 once the new zoneset
  * is published (so from then on queries see the new snapshot), with *info
  * (when not NULL) describing the zone; else a negative ED_E* code and a
  * message naming the file in err. The replaced snapshot is closed after
@@ -84,6 +91,16 @@ int zonedb_load_snap(struct zonedb *db, const char *zone, struct snap *snap,
  * Its snapshot is closed after the grace period, before this returns. */
 int zonedb_drop(struct zonedb *db, const char *zone, char *err, size_t errlen);
 
+/* Mark the served zone (presentation form) expired (expired != 0) or not:
+ * an expired zone keeps its snapshot and its place in the zoneset, and
+ * the engine answers SERVFAIL for the names it encloses. ED_ENOENT when
+ * not served. Returns 0 once the change is published and the grace period
+ * has passed (every query from then on sees it); a zone already in that
+ * state returns 0 at once without a publication. *info (may be NULL)
+ * describes the zone. */
+int zonedb_expire(struct zonedb *db, const char *zone, int expired,
+                  struct zonedb_info *info, char *err, size_t errlen);
+
 /* Result of zonedb_load_dir(). */
 struct zonedb_dir_result {
 	unsigned loaded;        /* new or changed files now served */
@@ -97,7 +114,8 @@ struct zonedb_dir_result {
  * files with the same apex, is reported through the log and skipped; the
  * others still load. Zones not found in dir are kept; a zone served from
  * a file elsewhere (zonedb_load) is replaced by its file in dir, if there
- * is one and it differs from the served file. Returns 0 (res
+ * is one and it differs from the served file (a file loaded anew clears
+ * the zone's expired mark; an unchanged one keeps it). Returns 0 (res
  * filled when not NULL) or a negative ED_E* code when dir cannot be read
  * (message in err). */
 int zonedb_load_dir(struct zonedb *db, const char *dir,
@@ -109,7 +127,8 @@ unsigned zonedb_foreach(struct zonedb *db,
                         void (*fn)(void *arg, const struct zonedb_info *zi),
                         void *arg);
 
-/* Publications so far (each load, drop or load_dir that changed anything). */
+/* Publications so far (each load, drop, expire or load_dir that changed
+ * anything). */
 uint64_t zonedb_generation(struct zonedb *db);
 
 /* ---- readers (see the header comment) ---------------------------------- */

@@ -9,6 +9,12 @@
 
 struct zoneset *zs_new(const struct snap *const *snaps, uint32_t n, int *err)
 {
+	return zs_new_flags(snaps, NULL, n, err);
+}
+
+struct zoneset *zs_new_flags(const struct snap *const *snaps, const uint32_t *flags,
+                             uint32_t n, int *err)
+{
 	uint32_t slots = 4;
 	while (slots < 2u * n + 2u)
 		slots <<= 1;
@@ -27,7 +33,7 @@ struct zoneset *zs_new(const struct snap *const *snaps, uint32_t n, int *err)
 		uint32_t j = (uint32_t)h & zs->mask;
 		while (zs->slots[j].snap != NULL) {
 			const struct snap *o = zs->slots[j].snap;
-			if (zs->slots[j].hash == h && o->hdr->apex_len == s->hdr->apex_len &&
+			if (zs->slots[j].hash_hi == (uint32_t)(h >> 32) && o->hdr->apex_len == s->hdr->apex_len &&
 			    memcmp(o->hdr->apex, apex, s->hdr->apex_len) == 0) {
 				zs_free(zs);
 				if (err)
@@ -36,7 +42,8 @@ struct zoneset *zs_new(const struct snap *const *snaps, uint32_t n, int *err)
 			}
 			j = (j + 1) & zs->mask;
 		}
-		zs->slots[j].hash = h;
+		zs->slots[j].hash_hi = (uint32_t)(h >> 32);
+		zs->slots[j].flags = flags != NULL ? flags[i] : 0;
 		zs->slots[j].snap = s;
 		zs->zones[zs->nzones++] = s;
 		unsigned labels = dname_labels(apex);
