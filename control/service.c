@@ -40,12 +40,12 @@ struct svc_zone {
 	struct event *expire_ev;
 	int busy;                 /* a job of this zone is queued or running */
 	int again;                /* a refresh was asked for while busy */
-	int drop_pending;         /* expired while busy: drop after */
+	int expire_pending;       /* expired while busy: expire after */
 	struct svc_pseen *prim;   /* per primary, n_primaries */
 };
 
-enum job_kind { JOB_REFRESH, JOB_DROP };
-enum job_outcome { OUT_UPTODATE, OUT_PUBLISHED, OUT_REFUSED, OUT_FAILED, OUT_DROPPED };
+enum job_kind { JOB_REFRESH, JOB_EXPIRE };
+enum job_outcome { OUT_UPTODATE, OUT_PUBLISHED, OUT_REFUSED, OUT_FAILED, OUT_EXPIRED };
 
 struct job {
 	struct job *next;
@@ -260,21 +260,40 @@ static void run_refresh(struct svc *s, struct job *j)
 	snprintf(j->error, sizeof(j->error), "%s", errs[0] ? errs : "no primary answered");
 }
 
-static void run_drop(struct svc *s, struct job *j)
+/* One command about the zone to the dataplane: 0 (the reply said ok or
+ * the zone is not served there: nothing to change), -1 with j->error set,
+ * 1 when the dataplane does not know the command. */
+static int dp_zone_command(struct svc *s, struct job *j, const char *cmd)
 {
-	j->outcome = OUT_DROPPED;
-	if (s->pc.dataplane_socket == NULL)
-		return;
 	char line[600], err[300] = "", *reply = NULL;
-	snprintf(line, sizeof(line), "drop %s", j->z->cz->name);
+	snprintf(line, sizeof(line), "%s %s", cmd, j->z->cz->name);
 	int rc = dpctl_command(s->pc.dataplane_socket, line, s->pc.timeout_ms, &reply, err,
 	                       sizeof(err));
-	if (rc != 0)
-		snprintf(j->error, sizeof(j->error), "dataplane drop: %s", err);
-	else if (reply != NULL && strstr(reply, "\"ok\":true") == NULL &&
-	         strstr(reply, "not loaded") == NULL && strstr(reply, "no such") == NULL)
-		snprintf(j->error, sizeof(j->error), "dataplane drop: %.400s", reply);
+	int out = 0;
+	if (rc != 0) {
+		snprintf(j->error, sizeof(j->error), "dataplane %s: %s", cmd, err);
+		out = -1;
+	} else if (reply != NULL && strstr(reply, "\"ok\":true") == NULL &&
+	           strstr(reply, "not served") == NULL) {
+		out = strstr(reply, "unknown command") != NULL ? 1 : -1;
+		snprintf(j->error, sizeof(j->error), "dataplane %s: %.400s", cmd, reply);
+	}
 	free(reply);
+	return out;
+}
+
+/* The zone expired: the dataplane keeps its snapshot and answers SERVFAIL
+ * with an Extended DNS Error for it until the next publish loads it again.
+ * A dataplane without "expire" drops it instead (REFUSED). */
+static void run_expire(struct svc *s, struct job *j)
+{
+	j->outcome = OUT_EXPIRED;
+	if (s->pc.dataplane_socket == NULL)
+		return;
+	if (dp_zone_command(s, j, "expire") == 1) {
+		j->error[0] = '\0';
+		dp_zone_command(s, j, "drop");
+	}
 }
 
 static void *worker_main(void *arg)
@@ -298,7 +317,7 @@ static void *worker_main(void *arg)
 		if (j->kind == JOB_REFRESH)
 			run_refresh(s, j);
 		else
-			run_drop(s, j);
+			run_expire(s, j);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		j->secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
@@ -470,15 +489,16 @@ static void on_expire(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	ctllog(LOG_ERR, z->cz->name, "expired: no refresh since %lld (SOA EXPIRE %u s), serial %u "
-	       "no longer served", (long long)z->st.last_refresh, z->t_expire, z->st.serial);
+	       "answered SERVFAIL until a refresh succeeds", (long long)z->st.last_refresh,
+	       z->t_expire, z->st.serial);
 	z->state = SVC_EXPIRED;
 	snprintf(z->st.last_error, sizeof(z->st.last_error), "expired at %lld",
 	         (long long)z->st.expire_at);
 	zone_save(z);
 	if (z->busy)
-		z->drop_pending = 1;
+		z->expire_pending = 1;
 	else
-		start_job(z, JOB_DROP);
+		start_job(z, JOB_EXPIRE);
 }
 
 static void note_primaries(struct svc_zone *z, const struct job *j)
@@ -562,23 +582,22 @@ static void apply(struct svc *s, struct job *j)
 		z->st.failures++;
 		failed(z);
 		break;
-	case OUT_DROPPED:
+	case OUT_EXPIRED:
 		if (j->error[0])
 			ctllog(LOG_ERR, name, "%s", j->error);
 		else
-			ctllog(LOG_NOTICE, name, "dropped from the dataplane");
-		z->served = 0;
+			ctllog(LOG_NOTICE, name, "expired on the dataplane: answered SERVFAIL");
 		break;
 	}
 	zone_save(z);
 	if (s->applying_final)
 		return;
-	if (z->drop_pending && z->state == SVC_EXPIRED) {
-		z->drop_pending = 0;
-		start_job(z, JOB_DROP);
+	if (z->expire_pending && z->state == SVC_EXPIRED) {
+		z->expire_pending = 0;
+		start_job(z, JOB_EXPIRE);
 		return;
 	}
-	z->drop_pending = 0;
+	z->expire_pending = 0;
 	if (z->again) {
 		z->again = 0;
 		evtimer_del(z->timer);
@@ -638,11 +657,11 @@ static void zone_boot(struct svc_zone *z)
 	if (z->st.expire_at == 0)
 		z->st.expire_at = now + z->t_expire;
 	if (now >= z->st.expire_at) {
-		ctllog(LOG_ERR, name, "serial %u expired at %lld: not served until a refresh succeeds",
-		       serial, (long long)z->st.expire_at);
+		ctllog(LOG_ERR, name, "serial %u expired at %lld: answered SERVFAIL until a refresh "
+		       "succeeds", serial, (long long)z->st.expire_at);
 		z->state = SVC_EXPIRED;
-		z->served = 1;  /* the dataplane loaded it at boot: drop it */
-		start_job(z, JOB_DROP);
+		z->served = 1;  /* the dataplane loaded it at boot: expire it */
+		start_job(z, JOB_EXPIRE);
 		z->again = 1;
 		zone_save(z);
 		return;

@@ -17,9 +17,10 @@
  *   success: SOA REFRESH +- refresh-jitter percent;
  *   failure: SOA RETRY * 2^(failures-1), at most REFRESH;
  *   expire_at = last successful refresh + SOA EXPIRE; when it passes the
- *   zone is dropped from the dataplane (its files are kept) and marked
- *   expired (the dataplane then answers REFUSED for it; SERVFAIL with an
- *   EDE, as issue 4 asks, is not done).
+ *   zone is marked expired, and so on the dataplane ("expire ZONE": its
+ *   snapshot and files are kept, its names answered SERVFAIL with the
+ *   Extended DNS Error 14 "Not Ready"); the next successful refresh
+ *   publishes the version again, and the dataplane's load serves it.
  * A version refused by the gate is logged with the reason and counted; the
  * last good version keeps being served.
  *
@@ -53,7 +54,7 @@ enum svc_state {
 	SVC_PUBLISHED,     /* the last refresh succeeded; served */
 	SVC_FAILED,        /* the last refresh failed; the last good version
 	                      (if any) is still served until it expires */
-	SVC_EXPIRED,       /* SOA EXPIRE passed: not served */
+	SVC_EXPIRED,       /* SOA EXPIRE passed: answered SERVFAIL */
 };
 
 const char *svc_state_name(enum svc_state s);
@@ -64,8 +65,8 @@ const char *svc_state_name(enum svc_state s);
 struct svc *svc_new(const struct cfg *cfg, struct event_base *base, unsigned nworkers,
                     char *err, size_t errlen);
 
-/* Load every zone's saved state and last published version, drop the
- * expired ones from the dataplane, start the workers and arm the timers.
+/* Load every zone's saved state and last published version, expire the
+ * expired ones on the dataplane, start the workers and arm the timers.
  * Returns 0 or a negative ED_E* code (threads could not start). */
 int svc_start(struct svc *s, char *err, size_t errlen);
 

@@ -184,6 +184,30 @@ static void cmd_drop(const struct cmdsock_conf *c, struct jbuf *b, char **w,
 	JB_LIT(b, "}");
 }
 
+static void cmd_expire(const struct cmdsock_conf *c, struct jbuf *b, char **w,
+                       unsigned n, int expired)
+{
+	if (n != 2) {
+		jb_error(b, expired ? "usage: expire <zone>" : "usage: unexpire <zone>");
+		return;
+	}
+	char err[1024] = "";
+	struct zonedb_info *zi = malloc(sizeof(*zi));
+	if (zi == NULL) {
+		jb_error(b, "out of memory");
+		return;
+	}
+	int rc = zonedb_expire(c->db, w[1], expired, zi, err, sizeof(err));
+	if (rc != ED_OK) {
+		jb_error(b, err[0] ? err : ed_strerror(rc));
+	} else {
+		JB_LIT(b, "{\"ok\":true,\"zone\":");
+		jb_str(b, zi->apex);
+		jb_fmt(b, ",\"expired\":%s}", zi->expired ? "true" : "false");
+	}
+	free(zi);
+}
+
 struct zones_ctx {
 	struct jbuf *b;
 	unsigned n;
@@ -198,8 +222,8 @@ static void zone_item(void *arg, const struct zonedb_info *zi)
 	jb_str(z->b, zi->apex);
 	jb_fmt(z->b, ",\"serial\":%u,\"file\":", zi->serial);
 	jb_str(z->b, zi->path);
-	jb_fmt(z->b, ",\"loaded\":%lld,\"size\":%llu}", (long long)zi->loaded,
-	       (unsigned long long)zi->file_size);
+	jb_fmt(z->b, ",\"loaded\":%lld,\"size\":%llu,\"expired\":%s}", (long long)zi->loaded,
+	       (unsigned long long)zi->file_size, zi->expired ? "true" : "false");
 }
 
 static void cmd_zones(const struct cmdsock_conf *c, struct jbuf *b)
@@ -309,6 +333,10 @@ char *cmdsock_exec(const struct cmdsock_conf *conf, const char *line)
 		cmd_load(conf, &b, w, n);
 	else if (strcmp(w[0], "drop") == 0)
 		cmd_drop(conf, &b, w, n);
+	else if (strcmp(w[0], "expire") == 0)
+		cmd_expire(conf, &b, w, n, 1);
+	else if (strcmp(w[0], "unexpire") == 0)
+		cmd_expire(conf, &b, w, n, 0);
 	else if (strcmp(w[0], "zones") == 0 && n == 1)
 		cmd_zones(conf, &b);
 	else if (strcmp(w[0], "stats") == 0 && n == 1)

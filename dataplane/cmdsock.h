@@ -6,14 +6,18 @@
  *   load <zone> <file>    {"ok":true,"zone":"example.com.","serial":N}
  *   load <file>           (zone taken from the snapshot)
  *   drop <zone>           {"ok":true,"zone":"example.com."}
+ *   expire <zone>         {"ok":true,"zone":"example.com.","expired":true}
+ *   unexpire <zone>       {"ok":true,"zone":"example.com.","expired":false}
  *   zones                 {"ok":true,"zones":[{"zone":..,"serial":..,
- *                          "file":..,"loaded":T,"size":B},...]}
+ *                          "file":..,"loaded":T,"size":B,"expired":E},...]}
  *   stats                 {"ok":true,"queries":N,...} (see cmdsock.c)
  *   reload                {"ok":true,"loaded":N,"unchanged":N,"failed":N}
- * Any failure: {"ok":false,"error":"..."}. A "load" or "drop" reply is
- * sent only after the new zone set is published and the grace period has
- * passed: once the client reads "ok", every query is answered from the
- * new set. "reload" is zonedb_load_dir() on the snapshot directory (new or
+ * Any failure: {"ok":false,"error":"..."}. A "load", "drop", "expire" or
+ * "unexpire" reply is sent only after the new zone set is published and
+ * the grace period has passed: once the client reads "ok", every query is
+ * answered from the new set. An expired zone keeps its snapshot loaded
+ * and is answered SERVFAIL (Extended DNS Error "Not Ready"); "unexpire",
+ * or a "load" of the zone, serves it again. "reload" is zonedb_load_dir() on the snapshot directory (new or
  * changed *.snap files are loaded, zones without a file are kept). Words
  * are separated by blanks; file names with blanks are not supported, and
  * relative file names are relative to the dataplane's working directory.
