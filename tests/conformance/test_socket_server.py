@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 
+import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
@@ -547,6 +548,74 @@ def test_cmd_load_drop(srv):
         # The zone that was there is untouched by the failures.
         a = dns.query.udp(query("example.com.", "SOA"), V4, port=srv.port, timeout=2)
         assert soa_serial(a) == 1
+    finally:
+        c.close()
+
+
+def _ede(r):
+    return [(o.code, o.text) for o in r.options if isinstance(o, dns.edns.EDEOption)]
+
+
+def _expired_answer(r, edns):
+    """SERVFAIL, not authoritative, the question only; EDE 14 "zone
+    expired" in the OPT when the query had EDNS, and no OPT otherwise."""
+    assert r.rcode() == dns.rcode.SERVFAIL, r
+    assert not r.flags & dns.flags.AA
+    assert not r.answer and not r.authority and not r.additional
+    assert len(r.question) == 1
+    if edns:
+        assert r.edns == 0 and _ede(r) == [(dns.edns.EDECode.NOT_READY, "zone expired")], r
+    else:
+        assert r.edns == -1 and not r.options
+
+
+def test_cmd_expire_unexpire(srv):
+    c = CmdConn(srv.ctl)
+    try:
+        assert c("load other.test %s" % srv.other)["ok"] is True
+        r = c("expire Other.Test")
+        assert r == {"ok": True, "zone": "other.test.", "expired": True}
+        # From the reply on, every name of the zone is SERVFAIL: the fast
+        # path's kind of query (A, no EDNS) and the general path's, over
+        # UDP and TCP, with the EDE when the query has EDNS.
+        for name, rdtype in (("other.test.", "SOA"), ("www.other.test.", "A"),
+                             ("nx.other.test.", "A"), ("other.test.", "NS"),
+                             ("sub.other.test.", "DS")):
+            for edns in (False, True):
+                q = query(name, rdtype)
+                if edns:
+                    q.use_edns(0, payload=1232)
+                _expired_answer(dns.query.udp(q, V4, port=srv.port, timeout=2), edns)
+                _expired_answer(dns.query.tcp(q, V6, port=srv.port, timeout=2), edns)
+        # A sibling zone still answers.
+        a = dns.query.udp(query("example.com.", "SOA"), V4, port=srv.port, timeout=2)
+        assert a.rcode() == dns.rcode.NOERROR and soa_serial(a) == 1
+        zones = {z["zone"]: z for z in c("zones")["zones"]}
+        assert zones["other.test."]["expired"] is True and zones["other.test."]["serial"] == 7
+        assert zones["example.com."]["expired"] is False
+        # Again: nothing to change, ok.
+        assert c("expire other.test.") == {"ok": True, "zone": "other.test.", "expired": True}
+        # unexpire serves the same snapshot again at once.
+        r = c("unexpire other.test")
+        assert r == {"ok": True, "zone": "other.test.", "expired": False}
+        a = dns.query.udp(query("other.test.", "SOA"), V4, port=srv.port, timeout=2)
+        assert a.rcode() == dns.rcode.NOERROR and a.flags & dns.flags.AA and soa_serial(a) == 7
+        # A load of the zone clears the mark.
+        assert c("expire other.test")["expired"] is True
+        r = c("load other.test %s" % srv.other)
+        assert r == {"ok": True, "zone": "other.test.", "serial": 7}
+        a = dns.query.udp(query("www.other.test.", "A"), V4, port=srv.port, timeout=2)
+        assert a.rcode() == dns.rcode.NOERROR and a.answer
+        zones = {z["zone"]: z for z in c("zones")["zones"]}
+        assert zones["other.test."]["expired"] is False
+        # Errors.
+        r = c("expire missing.test.")
+        assert r["ok"] is False and "not served" in r["error"]
+        r = c("unexpire")
+        assert r["ok"] is False and "usage" in r["error"]
+        r = c("expire a b")
+        assert r["ok"] is False and "usage" in r["error"]
+        assert c("drop other.test")["ok"] is True
     finally:
         c.close()
 
