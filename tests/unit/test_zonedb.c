@@ -130,6 +130,24 @@ static uint32_t serial_of(const struct zoneset *zs, const char *zone)
 	return s != NULL ? s->hdr->serial : 0;
 }
 
+static const struct snap *snap_of(const struct zoneset *zs, const char *zone)
+{
+	uint8_t apex[DNAME_MAXLEN];
+	size_t n = dname_from_str(zone, apex);
+	dname_lower(apex, apex, n);
+	return zs_find_exact(zs, apex, n, dname_hash(apex));
+}
+
+/* The zone's ZS_F_* flags in the zoneset; -1 when not in it. */
+static int flags_of(const struct zoneset *zs, const char *zone)
+{
+	uint8_t apex[DNAME_MAXLEN];
+	size_t n = dname_from_str(zone, apex);
+	dname_lower(apex, apex, n);
+	const struct zs_slot *sl = zs_slot_exact(zs, apex, n, dname_hash(apex));
+	return sl != NULL ? (int)sl->flags : -1;
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 static void test_empty(void **state)
@@ -152,6 +170,7 @@ static void test_empty(void **state)
 struct collect {
 	char apex[8][1024];
 	uint32_t serial[8];
+	int expired[8];
 	unsigned n;
 };
 
@@ -160,6 +179,7 @@ static void collect_fn(void *arg, const struct zonedb_info *zi)
 	struct collect *c = arg;
 	if (c->n < 8) {
 		snprintf(c->apex[c->n], sizeof(c->apex[0]), "%s", zi->apex);
+		c->expired[c->n] = zi->expired;
 		c->serial[c->n++] = zi->serial;
 	}
 }
@@ -252,6 +272,111 @@ static int dir_teardown(void **state)
 	(void)state;
 	rm_tree(tmpdir);
 	return 0;
+}
+
+/* expire/unexpire: the snapshot stays (same pointer), only the flag in
+ * the published set changes; a load of the zone clears it; load_dir keeps
+ * it for an unchanged file and clears it for a new one. */
+static void test_expire_unexpire(void **state)
+{
+	(void)state;
+	logbuf[0] = '\0';
+	struct zonedb *db = zonedb_new(1, capture, NULL);
+	assert_non_null(db);
+	const struct image *a1 = image("example.com.", 1);
+	const struct image *a2 = image("example.com.", 2);
+	const struct image *b = image("b.example.", 9);
+	struct zonedb_info zi;
+	char err[256] = "";
+	assert_int_equal(zonedb_load_snap(db, NULL, open_image(a1), NULL, NULL, err, sizeof(err)),
+	                 ED_OK);
+	assert_int_equal(zonedb_load_snap(db, NULL, open_image(b), NULL, NULL, err, sizeof(err)),
+	                 ED_OK);
+	const struct zoneset *zs = zonedb_current(db);
+	const struct snap *snap1 = snap_of(zs, "example.com.");
+	assert_non_null(snap1);
+	assert_int_equal(flags_of(zs, "example.com."), 0);
+	uint64_t gen = zonedb_generation(db);
+
+	memset(&zi, 0xff, sizeof(zi));
+	assert_int_equal(zonedb_expire(db, "EXAMPLE.com", 1, &zi, err, sizeof(err)), ED_OK);
+	assert_string_equal(zi.apex, "example.com.");
+	assert_int_equal(zi.serial, 1);
+	assert_int_equal(zi.expired, 1);
+	assert_int_equal(zonedb_generation(db), gen + 1);
+	zs = zonedb_current(db);
+	assert_int_equal(zs->nzones, 2);
+	assert_int_equal(flags_of(zs, "example.com."), ZS_F_EXPIRED);
+	assert_int_equal(flags_of(zs, "b.example."), 0);
+	assert_ptr_equal(snap_of(zs, "example.com."), snap1);
+	assert_non_null(strstr(logbuf, "1:zone example.com. expired"));
+
+	/* The zones listing shows it. */
+	struct collect c = { .n = 0 };
+	zonedb_foreach(db, collect_fn, &c);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.expired[0], 1);   /* example.com. */
+	assert_int_equal(c.expired[1], 0);
+
+	/* Already expired: ok, no publication. */
+	assert_int_equal(zonedb_expire(db, "example.com.", 1, NULL, err, sizeof(err)), ED_OK);
+	assert_int_equal(zonedb_generation(db), gen + 1);
+	assert_ptr_equal(zonedb_current(db), zs);
+
+	/* unexpire: the same snapshot served again. */
+	assert_int_equal(zonedb_expire(db, "example.com.", 0, &zi, err, sizeof(err)), ED_OK);
+	assert_int_equal(zi.expired, 0);
+	zs = zonedb_current(db);
+	assert_int_equal(flags_of(zs, "example.com."), 0);
+	assert_ptr_equal(snap_of(zs, "example.com."), snap1);
+
+	/* A load of a new snapshot clears the mark. */
+	assert_int_equal(zonedb_expire(db, "example.com.", 1, NULL, err, sizeof(err)), ED_OK);
+	assert_int_equal(zonedb_load_snap(db, NULL, open_image(a2), NULL, &zi, err, sizeof(err)),
+	                 ED_OK);
+	assert_int_equal(zi.expired, 0);
+	zs = zonedb_current(db);
+	assert_int_equal(flags_of(zs, "example.com."), 0);
+	assert_int_equal(serial_of(zs, "example.com."), 2);
+
+	/* A drop of an expired zone; errors. */
+	assert_int_equal(zonedb_expire(db, "b.example.", 1, NULL, err, sizeof(err)), ED_OK);
+	assert_int_equal(zonedb_drop(db, "b.example.", err, sizeof(err)), ED_OK);
+	assert_int_equal(flags_of(zonedb_current(db), "b.example."), -1);
+	err[0] = '\0';
+	assert_int_equal(zonedb_expire(db, "b.example.", 1, NULL, err, sizeof(err)), ED_ENOENT);
+	assert_non_null(strstr(err, "not served"));
+	assert_int_equal(zonedb_expire(db, "bad..name", 0, NULL, err, sizeof(err)), ED_EINVAL);
+	zonedb_free(db);
+}
+
+/* load_dir keeps the mark of a zone whose file did not change and clears
+ * it for one loaded anew. */
+static void test_expire_load_dir(void **state)
+{
+	(void)state;
+	char pa[512], pz[512];
+	snprintf(pa, sizeof(pa), "%s/a.example.snap", tmpdir);
+	write_zone_file(pa, "a.example.", 1);
+	snprintf(pz, sizeof(pz), "%s/z.example.snap", tmpdir);
+	write_zone_file(pz, "z.example.", 5);
+	struct zonedb *db = zonedb_new(1, NULL, NULL);
+	assert_non_null(db);
+	struct zonedb_dir_result r;
+	char err[256] = "";
+	assert_int_equal(zonedb_load_dir(db, tmpdir, &r, err, sizeof(err)), ED_OK);
+	assert_int_equal(r.loaded, 2);
+	assert_int_equal(zonedb_expire(db, "a.example.", 1, NULL, err, sizeof(err)), ED_OK);
+	assert_int_equal(zonedb_expire(db, "z.example.", 1, NULL, err, sizeof(err)), ED_OK);
+	write_zone_file(pz, "z.example.", 6);
+	assert_int_equal(zonedb_load_dir(db, tmpdir, &r, err, sizeof(err)), ED_OK);
+	assert_int_equal(r.loaded, 1);
+	assert_int_equal(r.unchanged, 1);
+	const struct zoneset *zs = zonedb_current(db);
+	assert_int_equal(flags_of(zs, "a.example."), ZS_F_EXPIRED);
+	assert_int_equal(flags_of(zs, "z.example."), 0);
+	assert_int_equal(serial_of(zs, "z.example."), 6);
+	zonedb_free(db);
 }
 
 static void test_load_dir(void **state)
@@ -518,6 +643,8 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_load_replace_drop),
 		cmocka_unit_test_setup_teardown(test_load_dir, dir_setup, dir_teardown),
+		cmocka_unit_test(test_expire_unexpire),
+		cmocka_unit_test_setup_teardown(test_expire_load_dir, dir_setup, dir_teardown),
 		cmocka_unit_test(test_readers_vs_writer),
 		cmocka_unit_test(test_grace_waits_for_reader),
 	};
