@@ -4,6 +4,7 @@ import json
 import os
 import time
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.opcode
@@ -139,7 +140,23 @@ def test_restart_keeps_state_and_serving(env):
     assert g["refused"] == 1 and g["serial"] == SERIAL
 
 
-def test_expired_at_start_is_dropped_then_refreshed(env):
+def _expired_answer(r):
+    """SERVFAIL, not authoritative, no records, EDE 14 "zone expired"."""
+    assert r.rcode() == dns.rcode.SERVFAIL, r
+    assert not r.flags & dns.flags.AA and not r.answer and not r.authority
+    ede = [(o.code, o.text) for o in r.options if isinstance(o, dns.edns.EDEOption)]
+    assert ede == [(dns.edns.EDECode.NOT_READY, "zone expired")], r
+
+
+def _dp_query_edns(env, name, rdtype):
+    q = dns.message.make_query(name, rdtype, use_edns=0)
+    return dns.query.udp(q, "127.0.0.1", port=env.dp.port, timeout=1)
+
+
+def test_expired_at_start_answers_servfail_then_refreshed(env):
+    """A zone already expired at start is expired on the dataplane (kept
+    loaded, answered SERVFAIL with EDE 14) while no primary answers; once
+    one does, the refresh's publish serves it again."""
     serial = env.zone_status(FO)["serial"]
     env.ctl.stop()
     path = os.path.join(env.workdir, "state", "fo.test.state")
@@ -148,11 +165,43 @@ def test_expired_at_start_is_dropped_then_refreshed(env):
     st["expire_at"] = int(time.time()) - 10
     with open(path, "w") as f:
         json.dump(st, f)
+    # the same configuration with no primary of fo.test. reachable
+    conf = env.conf
+    with open(conf) as f:
+        text = f.read()
+    i = text.index("  - domain: %s\n" % FO)
+    knot = "      - address: 127.0.0.1@%d\n        key: xfr-key\n" % env.knot.port
+    assert knot in text[i:]
+    down = text[:i] + text[i:].replace(knot, "", 1)
+    env.conf = os.path.join(env.workdir, "control-fo-down.yaml")
+    with open(env.conf, "w") as f:
+        f.write(down)
+    try:
+        env.start_control()
+        wait_for(lambda: "expired on the dataplane" in env.ctl.log_text(), 15, "expired")
+        log = env.ctl.log_text()
+        assert "zone fo.test.: serial %d expired at" % serial in log
+        assert "dropped from the dataplane" not in log
+        _expired_answer(_dp_query_edns(env, FO, dns.rdatatype.SOA))
+        _expired_answer(_dp_query_edns(env, "www." + FO, dns.rdatatype.A))
+        r = env.dp_query("www." + FO, dns.rdatatype.A)     # no EDNS: no OPT, no EDE
+        assert r.rcode() == dns.rcode.SERVFAIL and r.edns == -1
+        # the other zones are served as before
+        assert env.dp_serial(ZONE) is not None
+        st = env.zone_status(FO)
+        assert st["state"] == "expired" and not st["served"]
+        wait_for(lambda: "zone fo.test.: refresh failed" in env.ctl.log_text(), 15,
+                 "refresh failed")
+        _expired_answer(_dp_query_edns(env, FO, dns.rdatatype.SOA))
+    finally:
+        env.ctl.stop()
+        env.conf = conf
+    # primaries back: the expired zone is republished and served again
     env.start_control()
     wait_for(lambda: "served again" in env.ctl.log_text(), 15, "republished")
-    log = env.ctl.log_text()
-    assert "zone fo.test.: serial %d expired at" % serial in log
-    assert "zone fo.test.: dropped from the dataplane" in log
     st = env.zone_status(FO)
     assert st["state"] == "published" and st["expire_at"] > time.time() + 1000000
     env.wait_dp_serial(FO, serial)
+    r = _dp_query_edns(env, FO, dns.rdatatype.SOA)
+    assert r.rcode() == dns.rcode.NOERROR and r.flags & dns.flags.AA
+    assert not [o for o in r.options if isinstance(o, dns.edns.EDEOption)]

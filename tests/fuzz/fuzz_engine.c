@@ -1,6 +1,6 @@
 /* fuzz_engine.c: any bytes as a query; the response must parse and fit,
  * and the fast path must give the very bytes (and cookie verdict) the
- * general path gives. */
+ * general path gives, with the zone served or marked expired. */
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 
 #define FUZZ_NOW 1700000000u   /* the seeds' valid cookies are of this time */
 
-static struct zoneset *zs;
+static struct zoneset *zs_live, *zs_expired;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct sockaddr_in6 v6 = { .sin6_family = AF_INET6,
 	                                  .sin6_addr.s6_addr = { 0x20, 0x01, 0x0d, 0xb8,
 	                                                         [15] = 1 } };
-	if (zs == NULL) {
+	if (zs_live == NULL) {
 		void *img;
 		size_t len;
 		struct snap *s;
@@ -45,13 +45,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (snap_open_mem(img, len, 0, &s, NULL, 0) != 0)
 			abort();
 		const struct snap *one = s;
-		zs = zs_new(&one, 1, NULL);
+		static const uint32_t expired = ZS_F_EXPIRED;
+		zs_live = zs_new(&one, 1, NULL);
+		zs_expired = zs_new_flags(&one, &expired, 1, NULL);
+		if (zs_live == NULL || zs_expired == NULL)
+			abort();
 		memcpy(&v4.sin_addr, "\xc0\x00\x02\x01", 4);
 	}
 	if (size < 1)
 		return 0;
 	/* first octet: transport (1), buffer size (2), client address (4, 8:
-	 * IPv4, IPv6, none), cookies off (16); the rest: the query */
+	 * IPv4, IPv6, none), cookies off (16), the zone expired (32); the
+	 * rest: the query */
+	const struct zoneset *zs = (data[0] & 32) ? zs_expired : zs_live;
 	enum eng_transport tr = (data[0] & 1) ? ENG_TCP : ENG_UDP;
 	size_t cap = (data[0] & 2) ? 512 : sizeof(resp);
 	const struct sockaddr *client = (data[0] & 8) ? NULL
