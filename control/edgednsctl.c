@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	json_t *req;
 	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0) && nargs == 1)
-		req = json_pack("{s:s}", "cmd", "status");
+		req = json_pack("{s:s}", "cmd", cmd);
 	else if ((strcmp(cmd, "refresh") == 0 || strcmp(cmd, "zone-status") == 0) && nargs == 2)
 		req = json_pack("{s:s,s:s}", "cmd", cmd, "zone", argv[optind + 1]);
 	else {
