@@ -1297,7 +1297,7 @@ static void catalog_apply(struct svc *s, struct svc_zone *cat, struct catz_set *
 
 static void after_job(struct svc *s, struct svc_zone *z, struct job *j)
 {
-	if (!s->applying_final && j->has_members && j->outcome == OUT_PUBLISHED)
+	if (!s->applying_final && j->has_members && j->outcome == OUT_PUBLISHED && z->removing != 1)
 		catalog_apply(s, z, &j->members, j->serial);
 	zone_swap(z);
 }

@@ -68,6 +68,7 @@ static void members(void **st)
 	assert_int_equal(back.n, 2);
 	assert_memory_equal(back.m[1].wire, set.m[1].wire, set.m[1].wire_len);
 	assert_string_equal(back.m[1].id, "b");
+	catz_set_free(&back);
 	assert_int_equal(catz_load(dir, "other.test.", &back, &serial, err, sizeof(err)), ED_ENOENT);
 	assert_int_equal(catz_remove(dir, "cat.test.", err, sizeof(err)), 0);
 	assert_int_equal(catz_remove(dir, "cat.test.", err, sizeof(err)), ED_ENOENT);
