@@ -54,6 +54,15 @@ char *ctlsock_exec(struct svc *svc, const char *line)
 		out = reply_error("no \"cmd\"");
 	} else if (strcmp(cmd, "status") == 0) {
 		rep = svc_status(svc, NULL);
+	} else if (strcmp(cmd, "reload") == 0) {
+		char err[1024] = "";
+		ctllog(LOG_NOTICE, NULL, "configuration reload requested on the control socket");
+		if (svc_reload(svc, err, sizeof(err)) != 0) {
+			ctllog(LOG_ERR, NULL, "reload failed, configuration unchanged: %s", err);
+			out = reply_error(err);
+		} else {
+			rep = json_object();
+		}
 	} else if (strcmp(cmd, "zone-status") == 0 || strcmp(cmd, "refresh") == 0) {
 		json_t *z = zone ? svc_status(svc, zone) : NULL;
 		if (zone == NULL) {

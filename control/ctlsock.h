@@ -5,6 +5,9 @@
  *   {"cmd":"zone-status","zone":Z}   -> {"ok":true,"zone":{...}}
  *   {"cmd":"refresh","zone":Z}       -> {"ok":true} (the refresh is queued;
  *                                       watch zone-status for its result)
+ *   {"cmd":"reload"}                 -> {"ok":true} once svc_reload() applied
+ *                                       the file, else {"ok":false,"error":
+ *                                       "file:line: ..."}
  *   anything else                    -> {"ok":false,"error":"..."}
  *
  * The zone objects are svc_status()'s. Requests are capped at

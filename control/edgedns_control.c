@@ -1,7 +1,8 @@
 /* edgedns_control.c: edgedns-control -c CONFIG [-f]: the zone service and
  * its control socket on one libevent loop. SIGTERM/SIGINT stop cleanly
- * (running transfers get a few seconds, state is saved); SIGHUP is logged
- * (a config reload is not done yet: restart to apply a new config). */
+ * (running transfers get a few seconds, state is saved); SIGHUP reloads
+ * the configuration (svc_reload(); a broken file is logged and changes
+ * nothing). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,7 +38,10 @@ static void on_stop(evutil_socket_t sig, short ev, void *arg)
 
 static void on_hup(evutil_socket_t sig, short ev, void *arg)
 {
-	ctllog(LOG_WARNING, NULL, "SIGHUP: config reload is not implemented; restart to apply");
+	char err[1024] = "";
+	ctllog(LOG_NOTICE, NULL, "SIGHUP: reloading the configuration");
+	if (svc_reload(arg, err, sizeof(err)) != 0)
+		ctllog(LOG_ERR, NULL, "reload failed, configuration unchanged: %s", err);
 }
 
 int main(int argc, char **argv)
@@ -95,7 +99,7 @@ int main(int argc, char **argv)
 	}
 	struct event *sigterm = evsignal_new(base, SIGTERM, on_stop, base);
 	struct event *sigint = evsignal_new(base, SIGINT, on_stop, base);
-	struct event *sighup = evsignal_new(base, SIGHUP, on_hup, base);
+	struct event *sighup = evsignal_new(base, SIGHUP, on_hup, svc);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);

@@ -1,5 +1,5 @@
 /* edgednsctl.c: the command line of the control socket.
- *   edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE
+ *   edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE | reload
  * Sends one JSON request line, reads one reply line, prints it for people
  * (or as it came with --json). Exit 0 when the reply says ok, 1 when it
  * does not, 2 on usage or connection errors. */
@@ -22,7 +22,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE\n");
+	fprintf(f, "usage: edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE | "
+	           "reload\n");
 }
 
 /* One request, one reply line (malloc()ed) or NULL with a message. */
@@ -182,8 +183,8 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[optind];
 	json_t *req;
-	if (strcmp(cmd, "status") == 0 && nargs == 1)
-		req = json_pack("{s:s}", "cmd", "status");
+	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0) && nargs == 1)
+		req = json_pack("{s:s}", "cmd", cmd);
 	else if ((strcmp(cmd, "refresh") == 0 || strcmp(cmd, "zone-status") == 0) && nargs == 2)
 		req = json_pack("{s:s,s:s}", "cmd", cmd, "zone", argv[optind + 1]);
 	else {
@@ -226,6 +227,8 @@ int main(int argc, char **argv)
 			print_zone_line(z);
 	} else if (strcmp(cmd, "zone-status") == 0) {
 		print_zone(json_object_get(r, "zone"));
+	} else if (strcmp(cmd, "reload") == 0) {
+		printf("configuration reloaded\n");
 	} else {
 		printf("refresh of %s queued\n", argv[optind + 1]);
 	}

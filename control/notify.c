@@ -39,17 +39,10 @@ struct notify_tcp {
 	struct sockaddr_storage peer;
 };
 
-struct notify_rate {
-	uint64_t second;
-	unsigned count;
-};
-
 struct notify {
 	struct svc *svc;
-	const struct cfg *cfg;
 	struct notify_sock *socks;
 	unsigned nsocks;
-	struct notify_rate *rate;    /* per cfg zone */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -160,9 +153,8 @@ size_t notify_handle(struct notify *n, const uint8_t *msg, size_t len,
 	ldns_rdf *qn = ldns_dname_new_frm_data((uint16_t)(qend - 4 - 12), msg + 12);
 	char *qs = qn ? ldns_rdf2str(qn) : NULL;
 	ldns_rdf_deep_free(qn);
-	const struct cfg_zone *cz = qs ? cfg_zone_find(n->cfg, qs) : NULL;
-	if (cz == NULL || cz < n->cfg->zones || cz >= n->cfg->zones + n->cfg->n_zones ||
-	    get16(msg + qend - 2) != 1 /* IN */) {
+	const struct cfg_zone *cz = qs ? svc_zone_find(n->svc, qs) : NULL;
+	if (cz == NULL || get16(msg + qend - 2) != 1 /* IN */) {
 		free(qs);
 		return reply(msg, qend, RC_NOTAUTH, 0, out, cap);
 	}
@@ -175,12 +167,7 @@ size_t notify_handle(struct notify *n, const uint8_t *msg, size_t len,
 		ctllog(LOG_WARNING, cz->name, "NOTIFY refused: %s", why);
 		return reply(msg, qend, RC_REFUSED, 0, out, cap);
 	}
-	struct notify_rate *r = &n->rate[cz - n->cfg->zones];
-	if (r->second != now) {
-		r->second = now;
-		r->count = 0;
-	}
-	if (++r->count > cfg_zone_policy(n->cfg, cz)->notify_rate)
+	if (!svc_notify_allow(n->svc, cz, now))
 		return 0;
 	size_t l = reply(msg, qend, 0, 1, out, cap);
 	if (l != 0 && signed_ok && tsig_sign(&k, &c, out, &l, cap, now) != 0)
@@ -283,10 +270,8 @@ struct notify *notify_new(struct event_base *base, struct svc *svc, char *err, s
 	if (n == NULL)
 		goto oom;
 	n->svc = svc;
-	n->cfg = cfg;
 	n->socks = calloc(cfg->n_notify_listen ? cfg->n_notify_listen : 1, sizeof(*n->socks));
-	n->rate = calloc(cfg->n_zones ? cfg->n_zones : 1, sizeof(*n->rate));
-	if (n->socks == NULL || n->rate == NULL)
+	if (n->socks == NULL)
 		goto oom;
 	for (unsigned i = 0; i < cfg->n_notify_listen; i++) {
 		const struct cfg_addr *a = &cfg->notify_listen[i];
@@ -337,6 +322,5 @@ void notify_free(struct notify *n)
 		close(n->socks[i].fd);
 	}
 	free(n->socks);
-	free(n->rate);
 	free(n);
 }

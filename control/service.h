@@ -24,6 +24,16 @@
  * A version refused by the gate is logged with the reason and counted; the
  * last good version keeps being served.
  *
+ * Catalog zones (RFC 9432, consumer): a configured catalog is refreshed
+ * and verified as a zone but not published; its version is parsed
+ * (catalog.h) and its member zones become zones of the service with the
+ * catalog's template settings: new members start at once, removed ones
+ * are removed (dataplane, files, state), a member whose unique id changed
+ * is reset (removed, transferred again). A configured zone wins over a
+ * member of the same name, and the first catalog over a later one. A
+ * refused catalog version keeps the member set. The member set is saved
+ * (catalog.h) so members are served at start before the catalog refreshes.
+ *
  * Every svc_* function below runs on the main thread (the thread of the
  * event base) unless said otherwise. Requires evthread_use_pthreads()
  * before the event base is created.
@@ -92,8 +102,30 @@ void svc_refresh_zone(struct svc *s, const struct cfg_zone *cz);
  * the last serial seen and error. Caller owns the reference. */
 json_t *svc_status(struct svc *s, const char *zone);
 
-/* The configuration the service runs with. */
+/* The configuration the service runs with (changes with svc_reload(): do
+ * not keep it across events). */
 const struct cfg *svc_cfg(const struct svc *s);
+
+/* The settings of a zone the service runs (configured, catalog or catalog
+ * member) by name (presentation form, any case); NULL when none. Valid
+ * until the next event (members come and go). */
+const struct cfg_zone *svc_zone_find(struct svc *s, const char *name);
+
+/* NOTIFY rate of cz's zone (its policy's notify-rate per second): 1 when
+ * one more is allowed in second now, 0 otherwise (or no such zone). */
+int svc_notify_allow(struct svc *s, const struct cfg_zone *cz, uint64_t now);
+
+/* Re-read the configuration file (svc_cfg()->path). On error nothing
+ * changes and err holds "file:line: ..." (cfg_load()), or why the new one
+ * cannot be applied (snapshot-dir, state-dir, dataplane-socket changed).
+ * Otherwise zones and catalogs added start (transfer now), those removed
+ * are removed (dropped from the dataplane, files and state deleted, a
+ * catalog with its members), the others keep their data and use the new
+ * primaries, ACLs and policy from their next refresh. socket,
+ * notify-listen and log apply at the next restart (logged). The service
+ * owns the new cfg; the old one is freed once no job uses it (the one
+ * given to svc_new() stays the caller's). */
+int svc_reload(struct svc *s, char *err, size_t errlen);
 
 /* Timer arithmetic (pure, any thread; exposed for the unit tests). */
 

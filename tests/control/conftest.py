@@ -147,6 +147,63 @@ def knot_with_notify(workdir, zones, notify_port):
         primaries.write = real_write
 
 
+def start_dataplane(e, wd):
+    """The socket dataplane, empty at first; sets e.dp, e.snap, e.state, e.dpsock."""
+    e.snap = os.path.join(wd, "snapshots")
+    e.state = os.path.join(wd, "state")
+    os.makedirs(e.snap)
+    os.makedirs(e.state)
+    e.dpsock = os.path.join(wd, "dataplane.sock")
+    port = procs.free_port()
+    e.dp = procs.Server("edgedns-dataplane",
+                        [DATAPLANE, "--io", "socket", "--snapshots", e.snap,
+                         "--listen", "127.0.0.1@%d" % port, "--control", e.dpsock],
+                        os.path.join(wd, "dataplane.log"))
+    e.dp.port = port
+    wait_for(lambda: e.dp.alive() and os.path.exists(e.dpsock), 10, "dataplane socket")
+
+
+def control_head(e, wd):
+    """The control, key and policy sections of an edgedns-control config."""
+    name, alg, secret = primaries.KEYS[0]
+    secret_file = os.path.join(wd, "xfr-key.secret")
+    with open(secret_file, "w") as f:
+        f.write(secret + "\n")
+    os.chmod(secret_file, 0o600)
+    e.sock = os.path.join(wd, "control.sock")
+    lines = [
+        "control:",
+        "  socket: %s" % e.sock,
+        "  dataplane-socket: %s" % e.dpsock,
+        "  snapshot-dir: %s" % e.snap,
+        "  state-dir: %s" % e.state,
+        "  log: stderr",
+        "  notify-listen: 127.0.0.1@%d" % e.notify_port,
+        "key:",
+        "  - id: xfr-key",
+        "    algorithm: %s" % alg,
+        "    secret-file: %s" % secret_file,
+        "policy:",
+        "  - id: default",
+        "    transfer-timeout: 2s",
+        "    refresh-jitter: 0%",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+PRIMARY = "      - address: 127.0.0.1@%d\n        key: xfr-key\n"
+
+
+def stop_env(e, wd):
+    for srv in (e.ctl, e.dp, e.knot):
+        if srv is not None:
+            srv.stop()
+    if os.environ.get("EDGEDNS_CONTROL_KEEP"):
+        print("\ncontrol work directory kept: %s" % wd)
+    else:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def env():
     for p in (CONTROL, CTL, DATAPLANE):
@@ -165,59 +222,62 @@ def env():
         e.knot = knot_with_notify(os.path.join(wd, "knot"),
                                   [(z, e.zonefiles[z], True) for z in (ZONE, GATE, FO)],
                                   e.notify_port)
-        # the dataplane, empty at first
-        snap = os.path.join(wd, "snapshots")
-        state = os.path.join(wd, "state")
-        os.makedirs(snap)
-        os.makedirs(state)
-        dpsock = os.path.join(wd, "dataplane.sock")
-        port = procs.free_port()
-        e.dp = procs.Server("edgedns-dataplane",
-                            [DATAPLANE, "--io", "socket", "--snapshots", snap,
-                             "--listen", "127.0.0.1@%d" % port, "--control", dpsock],
-                            os.path.join(wd, "dataplane.log"))
-        e.dp.port = port
-        wait_for(lambda: e.dp.alive() and os.path.exists(dpsock), 10, "dataplane socket")
-        # edgedns-control
-        name, alg, secret = primaries.KEYS[0]
-        secret_file = os.path.join(wd, "xfr-key.secret")
-        with open(secret_file, "w") as f:
-            f.write(secret + "\n")
-        os.chmod(secret_file, 0o600)
-        e.sock = os.path.join(wd, "control.sock")
+        start_dataplane(e, wd)
         kp = e.knot.port
-        prim = "      - address: 127.0.0.1@%d\n        key: xfr-key\n"
-        lines = [
-            "control:",
-            "  socket: %s" % e.sock,
-            "  dataplane-socket: %s" % dpsock,
-            "  snapshot-dir: %s" % snap,
-            "  state-dir: %s" % state,
-            "  log: stderr",
-            "  notify-listen: 127.0.0.1@%d" % e.notify_port,
-            "key:",
-            "  - id: xfr-key",
-            "    algorithm: %s" % alg,
-            "    secret-file: %s" % secret_file,
-            "policy:",
-            "  - id: default",
-            "    transfer-timeout: 2s",
-            "    refresh-jitter: 0%",
-            "zone:",
-        ]
-        text = "\n".join(lines) + "\n"
+        text = control_head(e, wd) + "zone:\n"
         for z in (ZONE, GATE):
-            text += "  - domain: %s\n    primary:\n" % z + prim % kp
-        text += "  - domain: %s\n    primary:\n" % FO + prim % e.closed_port + prim % kp
+            text += "  - domain: %s\n    primary:\n" % z + PRIMARY % kp
+        text += "  - domain: %s\n    primary:\n" % FO + PRIMARY % e.closed_port + PRIMARY % kp
         e.conf = os.path.join(wd, "control.yaml")
         primaries.write(e.conf, text)
         e.start_control()
         yield e
     finally:
-        for srv in (e.ctl, e.dp, e.knot):
-            if srv is not None:
-                srv.stop()
-        if os.environ.get("EDGEDNS_CONTROL_KEEP"):
-            print("\ncontrol work directory kept: %s" % wd)
-        else:
-            shutil.rmtree(wd, ignore_errors=True)
+        stop_env(e, wd)
+
+
+# ---- catalog zones and reload (test_catalog.py) ----------------------------
+
+CAT = "cat.test."
+MEMBERS = ["mem1.test.", "mem2.test.", "mem3.test."]
+CONF = "conf.test."      # configured, and later listed in the catalog too
+NEWZ = "new.test."       # on the primary, added to the YAML by a reload
+CAT_NTXT = 20
+
+
+def catalog_text(serial, members, version=True):
+    """members: list of (unique id, member name)."""
+    extra = 'version TXT "2"\n' if version else ""
+    extra += "".join("%s.zones PTR %s\n" % (i, m) for i, m in members)
+    extra += "group.m1.zones TXT \"ignored\"\n"
+    return primaries.zone_text(CAT, serial, 0, extra)
+
+
+@pytest.fixture(scope="module")
+def catenv():
+    wd = tempfile.mkdtemp(prefix="edgedns-catalog-")
+    e = Env(wd)
+    try:
+        zd = os.path.join(wd, "zones")
+        os.makedirs(zd)
+        for z in MEMBERS + [CONF, NEWZ]:
+            e.zonefiles[z] = os.path.join(zd, z + "zone")
+            primaries.write(e.zonefiles[z], primaries.zone_text(z, SERIAL, CAT_NTXT))
+        e.zonefiles[CAT] = os.path.join(zd, CAT + "zone")
+        primaries.write(e.zonefiles[CAT],
+                        catalog_text(SERIAL, [("m1", MEMBERS[0]), ("m2", MEMBERS[1])]))
+        e.notify_port = procs.free_port()
+        e.knot = knot_with_notify(os.path.join(wd, "knot"),
+                                  [(z, e.zonefiles[z], True) for z in [CAT, CONF, NEWZ] + MEMBERS],
+                                  e.notify_port)
+        start_dataplane(e, wd)
+        kp = e.knot.port
+        e.conf_zones = "zone:\n  - domain: %s\n    primary:\n" % CONF + PRIMARY % kp
+        e.conf_catalog = "catalog:\n  - domain: %s\n    primary:\n" % CAT + PRIMARY % kp
+        e.conf_head = control_head(e, wd)
+        e.conf = os.path.join(wd, "control.yaml")
+        primaries.write(e.conf, e.conf_head + e.conf_zones + e.conf_catalog)
+        e.start_control()
+        yield e
+    finally:
+        stop_env(e, wd)
