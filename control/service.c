@@ -1,112 +1,6 @@
 /* service.c: the zone service: per-zone timers and state on the main
  * thread, refresh jobs (SOA check, transfer, gate, publish) on workers. */
-#include "service.h"
-
-#include <errno.h>
-#include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "catalog.h"
-#include "ctllog.h"
-#include "error.h"
-#include "publish.h"
-#include "verify.h"
-#include "xfr.h"
-#include "zonestate.h"
-
-#define SOA_QUERY_TIMEOUT_MS 5000u
-
-struct svc_pseen {
-	int seen;                 /* serial is valid */
-	uint32_t serial;
-	char error[256];
-};
-
-struct svc_zone {
-	struct svc *svc;
-	const struct cfg_zone *cz;
-	const struct cfg_policy *pol;
-	enum svc_state state;
-	int served;               /* the dataplane has it, as far as we know */
-	struct zone_state st;
-	ldns_rr_list *current;    /* the version served (or last served) */
-	uint32_t t_refresh, t_retry, t_expire;  /* from current's SOA */
-	unsigned fails;           /* failed refreshes in a row */
-	uint32_t refused_serial;  /* last serial refused (counted once) */
-	int has_refused;
-	struct event *timer;      /* next refresh */
-	struct event *expire_ev;
-	int busy;                 /* a job of this zone is queued or running */
-	int again;                /* a refresh was asked for while busy */
-	int expire_pending;       /* expired while busy: expire after */
-	struct svc_pseen *prim;   /* per primary, n_primaries */
-	/* catalogs (service_catalog part, below) */
-	struct svc_zone *catalog; /* a member: its catalog zone */
-	struct cfg_zone *own_cz;  /* a member: cz, built from the template */
-	char cat_id[CATZ_ID_MAX]; /* a member: its unique id */
-	struct catz_set members;  /* a catalog: the member set applied */
-	int removing;             /* 1: being removed, 2: being reset */
-	int remove_pending;       /* removal waits for the running job */
-	const struct cfg_zone *pending_cz;  /* reload: cz at the next idle */
-	struct cfg_zone *pending_own;
-	uint64_t notify_second;   /* NOTIFY rate */
-	unsigned notify_count;
-};
-
-enum job_kind { JOB_REFRESH, JOB_EXPIRE, JOB_REMOVE };
-enum job_outcome { OUT_UPTODATE, OUT_PUBLISHED, OUT_REFUSED, OUT_FAILED, OUT_EXPIRED,
-                   OUT_REMOVED };
-
-struct job {
-	struct job *next;
-	enum job_kind kind;
-	struct svc_zone *z;
-	/* in: read-only for the worker (the zone is busy meanwhile) */
-	const ldns_rr_list *current;
-	uint32_t cur_serial;
-	int republish;            /* publish current even when up to date */
-	/* out */
-	enum job_outcome outcome;
-	ldns_rr_list *newzone;    /* OUT_PUBLISHED: the version now served */
-	uint32_t serial;
-	const char *kind_name;    /* "AXFR", "IXFR", "" */
-	char primary[CFG_ADDR_STRLEN];
-	char error[512];
-	double secs;
-	struct svc_pseen *prim;   /* n_primaries */
-	struct catz_set members;  /* a catalog, OUT_PUBLISHED: its members */
-	int has_members;
-};
-
-struct svc {
-	const struct cfg *cfg;
-	struct event_base *base;
-	struct svc_zone **zones;  /* stable pointers: members come and go */
-	unsigned nz, cap;
-	struct svc_zone **ix;     /* by apex, open addressing; ix_cap a power of 2 */
-	size_t ix_cap;
-	unsigned jobs_out;        /* queued or running */
-	const struct cfg *initial_cfg;  /* the caller's: never freed here */
-	struct cfg **retired;     /* replaced by a reload, freed when no job runs */
-	unsigned n_retired;
-	char *snapshot_dir, *state_dir, *dataplane_socket;  /* pc: own copies */
-	struct publish_conf pc;
-	pthread_t *threads;
-	unsigned nthreads, started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;        /* workers: a job is queued, or stop */
-	pthread_cond_t idle_cv;   /* svc_free(): a job finished */
-	struct job *qhead, *qtail;
-	struct job *dhead, *dtail;
-	unsigned running;
-	int stopping;
-	int applying_final;       /* svc_free(): apply results, arm nothing */
-	struct event *done_ev;
-	unsigned seed;
-};
+#include "service_int.h"
 
 static const char *const state_names[] = {
 	"loading", "refresh-due", "transferring", "published", "failed", "expired",
@@ -154,14 +48,13 @@ static void tsig_of(const struct cfg_primary *p, struct xfr_tsig *t)
 	t->secret_len = p->key->secret_len;
 }
 
-static void catalog_parse_job(struct svc *s, struct job *j, const ldns_rr_list *zone);
 
 static void job_publish(struct svc *s, struct job *j, const ldns_rr_list *zone)
 {
 	struct publish_result pr;
 	char err[400] = "";
 	if (j->z->cz->catalog != NULL) {
-		catalog_parse_job(s, j, zone);
+		svc_catalog_parse_job(s, j, zone);
 		return;
 	}
 	int rc = publish_zone(&s->pc, j->z->cz->name, zone, &pr, NULL, err, sizeof(err));
@@ -324,7 +217,6 @@ static void run_expire(struct svc *s, struct job *j)
 	}
 }
 
-static void run_remove(struct svc *s, struct job *j);
 
 static void *worker_main(void *arg)
 {
@@ -347,7 +239,7 @@ static void *worker_main(void *arg)
 		if (j->kind == JOB_REFRESH)
 			run_refresh(s, j);
 		else if (j->kind == JOB_REMOVE)
-			run_remove(s, j);
+			svc_run_remove(s, j);
 		else
 			run_expire(s, j);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -371,14 +263,14 @@ static void *worker_main(void *arg)
 
 /* ---- main thread -------------------------------------------------------- */
 
-static void zone_save(struct svc_zone *z)
+void svc_zone_save(struct svc_zone *z)
 {
 	char err[300] = "";
 	if (zonestate_save(z->svc->cfg->state_dir, &z->st, err, sizeof(err)) != 0)
 		ctllog(LOG_ERR, z->cz->name, "state not saved: %s", err);
 }
 
-static void soa_timers(struct svc_zone *z)
+void svc_soa_timers(struct svc_zone *z)
 {
 	const ldns_rr *soa = find_soa(z->current);
 	z->t_refresh = SVC_DEFAULT_REFRESH;
@@ -395,7 +287,7 @@ static void soa_timers(struct svc_zone *z)
 		z->t_retry = 1;
 }
 
-static void arm_refresh(struct svc_zone *z, uint32_t delay)
+void svc_arm_refresh(struct svc_zone *z, uint32_t delay)
 {
 	if (z->svc->applying_final)
 		return;
@@ -416,7 +308,7 @@ static void arm_expire(struct svc_zone *z)
 	evtimer_add(z->expire_ev, &tv);
 }
 
-static void enqueue(struct svc *s, struct job *j)
+void svc_enqueue(struct svc *s, struct job *j)
 {
 	pthread_mutex_lock(&s->mu);
 	j->next = NULL;
@@ -430,7 +322,7 @@ static void enqueue(struct svc *s, struct job *j)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static struct job *job_new(struct svc_zone *z, enum job_kind kind)
+struct job *svc_job_new(struct svc_zone *z, enum job_kind kind)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	if (j == NULL)
@@ -458,10 +350,10 @@ static void job_free(struct job *j)
 
 static void start_job(struct svc_zone *z, enum job_kind kind)
 {
-	struct job *j = job_new(z, kind);
+	struct job *j = svc_job_new(z, kind);
 	if (j == NULL) {
 		ctllog(LOG_ERR, z->cz->name, "out of memory: refresh postponed");
-		arm_refresh(z, z->t_retry);
+		svc_arm_refresh(z, z->t_retry);
 		return;
 	}
 	if (kind == JOB_REFRESH) {
@@ -472,11 +364,9 @@ static void start_job(struct svc_zone *z, enum job_kind kind)
 			z->state = SVC_REFRESH_DUE;
 	}
 	z->busy = 1;
-	enqueue(z->svc, j);
+	svc_enqueue(z->svc, j);
 }
 
-static struct svc_zone *zone_lookup_wire(const struct svc *s, const uint8_t *w, size_t wl);
-static struct svc_zone *zone_lookup(const struct svc *s, const char *name);
 
 static void refresh_now(struct svc_zone *z)
 {
@@ -492,21 +382,21 @@ static void refresh_now(struct svc_zone *z)
 
 void svc_refresh_zone(struct svc *s, const struct cfg_zone *cz)
 {
-	struct svc_zone *z = zone_lookup_wire(s, cz->apex, cz->apex_len);
+	struct svc_zone *z = svc_zone_lookup_wire(s, cz->apex, cz->apex_len);
 	if (z != NULL && z->cz == cz)
 		refresh_now(z);
 }
 
 int svc_refresh(struct svc *s, const char *zone)
 {
-	struct svc_zone *z = zone_lookup(s, zone);
+	struct svc_zone *z = svc_zone_lookup(s, zone);
 	if (z == NULL)
 		return ED_ENOENT;
 	refresh_now(z);
 	return 0;
 }
 
-static void on_timer(evutil_socket_t fd, short ev, void *arg)
+void svc_on_timer(evutil_socket_t fd, short ev, void *arg)
 {
 	struct svc_zone *z = arg;
 	if (z->busy) {
@@ -516,7 +406,7 @@ static void on_timer(evutil_socket_t fd, short ev, void *arg)
 	start_job(z, JOB_REFRESH);
 }
 
-static void on_expire(evutil_socket_t fd, short ev, void *arg)
+void svc_on_expire(evutil_socket_t fd, short ev, void *arg)
 {
 	struct svc_zone *z = arg;
 	time_t now = time(NULL);
@@ -532,7 +422,7 @@ static void on_expire(evutil_socket_t fd, short ev, void *arg)
 	z->state = SVC_EXPIRED;
 	snprintf(z->st.last_error, sizeof(z->st.last_error), "expired at %lld",
 	         (long long)z->st.expire_at);
-	zone_save(z);
+	svc_zone_save(z);
 	if (z->busy)
 		z->expire_pending = 1;
 	else
@@ -558,7 +448,7 @@ static void refreshed(struct svc_zone *z, time_t now)
 	z->fails = 0;
 	z->state = SVC_PUBLISHED;
 	z->served = 1;
-	arm_refresh(z, svc_jitter(z->t_refresh, z->pol->refresh_jitter,
+	svc_arm_refresh(z, svc_jitter(z->t_refresh, z->pol->refresh_jitter,
 	                          (double)rand_r(&z->svc->seed) / ((double)RAND_MAX + 1.0)));
 	arm_expire(z);
 }
@@ -568,12 +458,9 @@ static void failed(struct svc_zone *z)
 	z->fails++;
 	if (z->state != SVC_EXPIRED)
 		z->state = z->current != NULL || z->state != SVC_LOADING ? SVC_FAILED : SVC_LOADING;
-	arm_refresh(z, svc_retry_delay(z->t_retry, z->t_refresh, z->fails));
+	svc_arm_refresh(z, svc_retry_delay(z->t_retry, z->t_refresh, z->fails));
 }
 
-static void removed(struct svc *s, struct job *j);
-static void after_job(struct svc *s, struct svc_zone *z, struct job *j);
-static void start_remove(struct svc_zone *z);
 
 static void apply(struct svc *s, struct job *j)
 {
@@ -583,7 +470,7 @@ static void apply(struct svc *s, struct job *j)
 	z->busy = 0;
 	s->jobs_out--;
 	if (j->outcome == OUT_REMOVED) {
-		removed(s, j);
+		svc_removed(s, j);
 		return;
 	}
 	note_primaries(z, j);
@@ -601,7 +488,7 @@ static void apply(struct svc *s, struct job *j)
 			j->newzone = NULL;
 			z->st.transfers++;
 			z->st.last_transfer = now;
-			soa_timers(z);
+			svc_soa_timers(z);
 			ctllog(LOG_NOTICE, name, "serial %u published from %s (%s, %zu RRs, %.2f s)",
 			       j->serial, j->primary, j->kind_name, ldns_rr_list_rr_count(z->current),
 			       j->secs);
@@ -638,13 +525,13 @@ static void apply(struct svc *s, struct job *j)
 	case OUT_REMOVED:
 		break;
 	}
-	after_job(s, z, j);
-	zone_save(z);
+	svc_after_job(s, z, j);
+	svc_zone_save(z);
 	if (s->applying_final)
 		return;
 	if (z->remove_pending) {
 		z->remove_pending = 0;
-		start_remove(z);
+		svc_start_remove(z);
 		return;
 	}
 	if (z->expire_pending && z->state == SVC_EXPIRED) {
@@ -660,7 +547,6 @@ static void apply(struct svc *s, struct job *j)
 	}
 }
 
-static void retire_free(struct svc *s);
 
 static void on_done(evutil_socket_t fd, short ev, void *arg)
 {
@@ -675,11 +561,11 @@ static void on_done(evutil_socket_t fd, short ev, void *arg)
 		job_free(j);
 		j = next;
 	}
-	retire_free(s);
+	svc_retire_free(s);
 }
 
 /* A zone's state at start: saved state, last published version. */
-static void zone_boot(struct svc_zone *z)
+void svc_zone_boot(struct svc_zone *z)
 {
 	char err[400] = "";
 	const char *name = z->cz->name;
@@ -697,14 +583,14 @@ static void zone_boot(struct svc_zone *z)
 	if (rc != 0 && rc != ED_ENOENT)
 		ctllog(LOG_WARNING, name, "last published version not readable: %s", err);
 	z->current = rc == 0 ? rrs : NULL;
-	soa_timers(z);
+	svc_soa_timers(z);
 	if (z->current == NULL) {
 		z->st.has_serial = 0;
 		z->st.serial = 0;
 		z->state = SVC_LOADING;
 		ctllog(LOG_INFO, name, "nothing published yet: first transfer now");
-		arm_refresh(z, 0);
-		zone_save(z);
+		svc_arm_refresh(z, 0);
+		svc_zone_save(z);
 		return;
 	}
 	if (z->st.has_serial && z->st.serial != serial)
@@ -721,7 +607,7 @@ static void zone_boot(struct svc_zone *z)
 		z->served = 1;  /* the dataplane loaded it at boot: expire it */
 		start_job(z, JOB_EXPIRE);
 		z->again = 1;
-		zone_save(z);
+		svc_zone_save(z);
 		return;
 	}
 	z->state = SVC_PUBLISHED;
@@ -729,15 +615,11 @@ static void zone_boot(struct svc_zone *z)
 	time_t due = z->st.next_refresh;
 	ctllog(LOG_INFO, name, "serving serial %u; refresh %s, expires at %lld", serial,
 	       due > now ? "scheduled" : "now", (long long)z->st.expire_at);
-	arm_refresh(z, due > now ? (uint32_t)(due - now) : 0);
+	svc_arm_refresh(z, due > now ? (uint32_t)(due - now) : 0);
 	arm_expire(z);
-	zone_save(z);
+	svc_zone_save(z);
 }
 
-static struct svc_zone *zone_add(struct svc *s, const struct cfg_zone *cz, struct cfg_zone *own);
-static int index_rebuild(struct svc *s);
-static void zone_destroy(struct svc_zone *z);
-static void catalogs_boot(struct svc *s);
 
 struct svc *svc_new(const struct cfg *cfg, struct event_base *base, unsigned nworkers, char *err,
                     size_t errlen)
@@ -767,12 +649,12 @@ struct svc *svc_new(const struct cfg *cfg, struct event_base *base, unsigned nwo
 	    s->state_dir == NULL || (cfg->dataplane_socket && s->dataplane_socket == NULL))
 		goto oom;
 	for (unsigned i = 0; i < cfg->n_zones; i++)
-		if (zone_add(s, &cfg->zones[i], NULL) == NULL)
+		if (svc_zone_add(s, &cfg->zones[i], NULL) == NULL)
 			goto oom;
 	for (unsigned i = 0; i < cfg->n_catalogs; i++)
-		if (zone_add(s, &cfg->catalogs[i].zone, NULL) == NULL)
+		if (svc_zone_add(s, &cfg->catalogs[i].zone, NULL) == NULL)
 			goto oom;
-	if (index_rebuild(s) != 0)
+	if (svc_index_rebuild(s) != 0)
 		goto oom;
 	return s;
 oom:
@@ -792,9 +674,9 @@ int svc_start(struct svc *s, char *err, size_t errlen)
 		s->started++;
 	}
 	unsigned n = s->nz;   /* the configured zones and catalogs */
-	catalogs_boot(s);     /* members from the saved lists: served at once */
+	svc_catalogs_boot(s);     /* members from the saved lists: served at once */
 	for (unsigned i = 0; i < n; i++)
-		zone_boot(s->zones[i]);
+		svc_zone_boot(s->zones[i]);
 	return 0;
 }
 
@@ -832,7 +714,7 @@ unsigned svc_free(struct svc *s, unsigned wait_ms)
 	on_done(-1, 0, s);
 	for (unsigned i = 0; i < s->nz; i++)
 		if (s->zones[i]->st.zone[0] && s->zones[i]->removing != 1)
-			zone_save(s->zones[i]);
+			svc_zone_save(s->zones[i]);
 	if (abandoned) {
 		/* Workers still use s, its zones and the cfg: leave them to
 		 * the process exit. */
@@ -842,7 +724,7 @@ unsigned svc_free(struct svc *s, unsigned wait_ms)
 	for (unsigned i = 0; i < s->started; i++)
 		pthread_join(s->threads[i], NULL);
 	for (unsigned i = 0; i < s->nz; i++)
-		zone_destroy(s->zones[i]);
+		svc_zone_destroy(s->zones[i]);
 	for (unsigned i = 0; i < s->n_retired; i++)
 		if (s->retired[i] != s->initial_cfg)
 			cfg_free(s->retired[i]);
@@ -913,7 +795,7 @@ static json_t *zone_json(const struct svc_zone *z)
 json_t *svc_status(struct svc *s, const char *zone)
 {
 	if (zone != NULL) {
-		struct svc_zone *z = zone_lookup(s, zone);
+		struct svc_zone *z = svc_zone_lookup(s, zone);
 		return z != NULL ? zone_json(z) : NULL;
 	}
 	json_t *a = json_array();
@@ -925,561 +807,3 @@ json_t *svc_status(struct svc *s, const char *zone)
 	return o;
 }
 
-/* ---- the zone table: configured zones, catalogs, members ----------------- */
-
-static uint64_t wire_hash(const uint8_t *w, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ w[i]) * 1099511628211ull;
-	return h;
-}
-
-static int index_rebuild(struct svc *s)
-{
-	size_t cap = 64;
-	while (cap < (size_t)s->nz * 2 + 16)
-		cap *= 2;
-	struct svc_zone **ix = calloc(cap, sizeof(*ix));
-	if (ix == NULL)
-		return ED_ENOMEM;
-	for (unsigned i = 0; i < s->nz; i++) {
-		const struct cfg_zone *cz = s->zones[i]->cz;
-		size_t p = wire_hash(cz->apex, cz->apex_len) & (cap - 1);
-		while (ix[p] != NULL)
-			p = (p + 1) & (cap - 1);
-		ix[p] = s->zones[i];
-	}
-	free(s->ix);
-	s->ix = ix;
-	s->ix_cap = cap;
-	return 0;
-}
-
-/* The zone with this apex (lowercase wire), being removed or not. A
- * name is in the table once: catalog members never shadow zones. */
-static struct svc_zone *zone_lookup_any(const struct svc *s, const uint8_t *w, size_t wl)
-{
-	if (s->ix == NULL)
-		return NULL;
-	size_t p = wire_hash(w, wl) & (s->ix_cap - 1);
-	for (size_t n = 0; n < s->ix_cap && s->ix[p] != NULL; n++) {
-		const struct cfg_zone *cz = s->ix[p]->cz;
-		if (cz->apex_len == wl && memcmp(cz->apex, w, wl) == 0)
-			return s->ix[p];
-		p = (p + 1) & (s->ix_cap - 1);
-	}
-	return NULL;
-}
-
-static struct svc_zone *zone_lookup_wire(const struct svc *s, const uint8_t *w, size_t wl)
-{
-	struct svc_zone *z = zone_lookup_any(s, w, wl);
-	return z != NULL && z->removing != 1 ? z : NULL;
-}
-
-static size_t name_wire(const char *name, uint8_t *w)
-{
-	ldns_rdf *d = NULL;
-	if (name == NULL || ldns_str2rdf_dname(&d, name) != LDNS_STATUS_OK || d == NULL)
-		return 0;
-	size_t n = ldns_rdf_size(d);
-	if (n > 255)
-		n = 0;
-	memcpy(w, ldns_rdf_data(d), n);
-	ldns_rdf_deep_free(d);
-	for (size_t p = 0; p < n && w[p] != 0; p += 1u + w[p])
-		for (size_t i = 1; i <= w[p] && p + i < n; i++)
-			if (w[p + i] >= 'A' && w[p + i] <= 'Z')
-				w[p + i] = (uint8_t)(w[p + i] + 32);
-	return n;
-}
-
-static struct svc_zone *zone_lookup(const struct svc *s, const char *name)
-{
-	uint8_t w[256];
-	size_t wl = name_wire(name, w);
-	return wl ? zone_lookup_wire(s, w, wl) : NULL;
-}
-
-const struct cfg_zone *svc_zone_find(struct svc *s, const char *name)
-{
-	struct svc_zone *z = zone_lookup(s, name);
-	return z != NULL ? z->cz : NULL;
-}
-
-int svc_notify_allow(struct svc *s, const struct cfg_zone *cz, uint64_t now)
-{
-	struct svc_zone *z = zone_lookup_wire(s, cz->apex, cz->apex_len);
-	if (z == NULL)
-		return 0;
-	if (z->notify_second != now) {
-		z->notify_second = now;
-		z->notify_count = 0;
-	}
-	return ++z->notify_count <= z->pol->notify_rate;
-}
-
-static void own_cz_free(struct cfg_zone *cz)
-{
-	if (cz != NULL)
-		free(cz->name);
-	free(cz);
-}
-
-/* A member's settings: the catalog's template with the member's name. */
-static struct cfg_zone *member_cz(const struct cfg_catalog *cat, const char *name,
-                                  const uint8_t *wire, size_t wire_len)
-{
-	struct cfg_zone *cz = calloc(1, sizeof(*cz));
-	if (cz == NULL)
-		return NULL;
-	*cz = cat->member;
-	cz->name = strdup(name);
-	if (cz->name == NULL) {
-		free(cz);
-		return NULL;
-	}
-	memcpy(cz->apex, wire, wire_len);
-	cz->apex_len = wire_len;
-	cz->catalog = NULL;
-	cz->own_acl = NULL;
-	cz->n_own_acl = 0;
-	return cz;
-}
-
-/* A new zone in the table (not indexed yet: index_rebuild()); own: a
- * member's cz, owned from now on (freed here on failure). */
-static struct svc_zone *zone_add(struct svc *s, const struct cfg_zone *cz, struct cfg_zone *own)
-{
-	if (s->nz == s->cap) {
-		unsigned nc = s->cap ? s->cap * 2 : 16;
-		struct svc_zone **nzs = realloc(s->zones, nc * sizeof(*nzs));
-		if (nzs == NULL) {
-			own_cz_free(own);
-			return NULL;
-		}
-		s->zones = nzs;
-		s->cap = nc;
-	}
-	struct svc_zone *z = calloc(1, sizeof(*z));
-	if (z == NULL) {
-		own_cz_free(own);
-		return NULL;
-	}
-	z->svc = s;
-	z->cz = cz;
-	z->own_cz = own;
-	z->pol = cz->policy != NULL ? cz->policy : cfg_zone_policy(s->cfg, cz);
-	z->prim = calloc(cz->n_primaries ? cz->n_primaries : 1, sizeof(*z->prim));
-	z->timer = evtimer_new(s->base, on_timer, z);
-	z->expire_ev = evtimer_new(s->base, on_expire, z);
-	s->zones[s->nz++] = z;
-	if (z->prim == NULL || z->timer == NULL || z->expire_ev == NULL)
-		return NULL;   /* in the table: svc_free() frees it */
-	return z;
-}
-
-static void zone_destroy(struct svc_zone *z)
-{
-	if (z->timer)
-		event_free(z->timer);
-	if (z->expire_ev)
-		event_free(z->expire_ev);
-	ldns_rr_list_deep_free(z->current);
-	catz_set_free(&z->members);
-	own_cz_free(z->own_cz);
-	own_cz_free(z->pending_own);
-	free(z->prim);
-	free(z);
-}
-
-/* Use the settings of a reload now (the zone is idle). */
-static void zone_swap(struct svc_zone *z)
-{
-	if (z->pending_cz == NULL || z->busy)
-		return;
-	if (z->pending_cz->n_primaries != z->cz->n_primaries) {
-		struct svc_pseen *p = calloc(z->pending_cz->n_primaries, sizeof(*p));
-		if (p == NULL)
-			return;   /* keep the old settings until memory allows */
-		free(z->prim);
-		z->prim = p;
-	}
-	own_cz_free(z->own_cz);
-	z->cz = z->pending_cz;
-	z->own_cz = z->pending_own;
-	z->pending_cz = NULL;
-	z->pending_own = NULL;
-	z->pol = z->cz->policy != NULL ? z->cz->policy : cfg_zone_policy(z->svc->cfg, z->cz);
-}
-
-/* ---- removal: dataplane, files, state ------------------------------------ */
-
-static void run_remove(struct svc *s, struct job *j)
-{
-	const char *name = j->z->cz->name;
-	char err[400] = "";
-	j->outcome = OUT_REMOVED;
-	int rc = publish_remove(&s->pc, name, err, sizeof(err));
-	if (rc != 0 && rc != ED_ENOENT) {
-		snprintf(j->error, sizeof(j->error), "remove: %s", err);
-		return;
-	}
-	rc = zonestate_remove(s->state_dir, name, err, sizeof(err));
-	if (rc != 0 && rc != ED_ENOENT)
-		snprintf(j->error, sizeof(j->error), "remove state: %s", err);
-	if (j->z->cz->catalog != NULL) {
-		rc = catz_remove(s->state_dir, name, err, sizeof(err));
-		if (rc != 0 && rc != ED_ENOENT)
-			snprintf(j->error, sizeof(j->error), "remove member list: %s", err);
-	}
-}
-
-static void start_remove(struct svc_zone *z)
-{
-	struct job *j = job_new(z, JOB_REMOVE);
-	if (j == NULL) {
-		ctllog(LOG_ERR, z->cz->name, "out of memory: removal postponed");
-		z->remove_pending = 1;   /* retried after the next job of the zone */
-		return;
-	}
-	z->busy = 1;
-	enqueue(z->svc, j);
-}
-
-/* mode 1: remove the zone (dataplane, files, state, then the table);
- * 2: reset it (the same, then transfer it again from scratch). */
-static void zone_remove(struct svc_zone *z, int mode)
-{
-	if (z->removing == 1)
-		return;
-	z->removing = mode;
-	evtimer_del(z->timer);
-	evtimer_del(z->expire_ev);
-	z->again = 0;
-	z->expire_pending = 0;
-	if (z->busy)
-		z->remove_pending = 1;
-	else
-		start_remove(z);
-}
-
-static void removed(struct svc *s, struct job *j)
-{
-	struct svc_zone *z = j->z;
-	if (j->error[0])
-		ctllog(LOG_ERR, z->cz->name, "%s", j->error);
-	if (s->applying_final)
-		return;
-	if (z->removing == 2) {
-		ctllog(LOG_NOTICE, z->cz->name, "member zone reset: transferred again from scratch");
-		evtimer_del(z->timer);
-		evtimer_del(z->expire_ev);
-		ldns_rr_list_deep_free(z->current);
-		z->current = NULL;
-		memset(&z->st, 0, sizeof(z->st));
-		snprintf(z->st.zone, sizeof(z->st.zone), "%s", z->cz->name);
-		memset(z->prim, 0, z->cz->n_primaries * sizeof(*z->prim));
-		z->removing = 0;
-		z->remove_pending = 0;
-		z->fails = 0;
-		z->has_refused = 0;
-		z->served = 0;
-		z->state = SVC_LOADING;
-		soa_timers(z);
-		zone_swap(z);
-		zone_save(z);
-		arm_refresh(z, 0);
-		return;
-	}
-	ctllog(LOG_NOTICE, z->cz->name, "removed: dropped from the dataplane, files and state "
-	       "deleted");
-	for (unsigned i = 0; i < s->nz; i++)
-		if (s->zones[i] == z) {
-			s->zones[i] = s->zones[--s->nz];
-			break;
-		}
-	zone_destroy(z);
-	if (index_rebuild(s) != 0)
-		ctllog(LOG_ERR, NULL, "out of memory: zone index not rebuilt");
-}
-
-/* ---- catalogs ------------------------------------------------------------ */
-
-/* Worker: a transferred and verified catalog version is parsed, not
- * published (a catalog is not served). */
-static void catalog_parse_job(struct svc *s, struct job *j, const ldns_rr_list *zone)
-{
-	char err[400] = "";
-	const struct cfg_zone *cz = j->z->cz;
-	int rc = catz_parse(zone, cz->apex, cz->apex_len, CATZ_MAX_MEMBERS, &j->members, err,
-	                    sizeof(err));
-	if (rc != 0) {
-		snprintf(j->error, sizeof(j->error), "serial %u refused: %s", j->serial,
-		         err[0] ? err : ed_strerror(rc));
-		j->outcome = OUT_REFUSED;
-		return;
-	}
-	j->has_members = 1;
-	j->outcome = OUT_PUBLISHED;
-}
-
-static struct svc_zone *member_add(struct svc *s, struct svc_zone *cat,
-                                   const struct catz_member *m)
-{
-	struct cfg_zone *cz = member_cz(cat->cz->catalog, m->name, m->wire, m->wire_len);
-	struct svc_zone *z = cz != NULL ? zone_add(s, cz, cz) : NULL;
-	if (z == NULL) {
-		ctllog(LOG_ERR, m->name, "out of memory: member of %s not added", cat->cz->name);
-		return NULL;
-	}
-	z->catalog = cat;
-	snprintf(z->cat_id, sizeof(z->cat_id), "%s", m->id);
-	return z;
-}
-
-/* Can m become a member of cat? Logs why not when it is new in cat. */
-static int member_allowed(struct svc *s, struct svc_zone *cat, const struct catz_member *m,
-                          struct svc_zone *other)
-{
-	int is_new = catz_find(&cat->members, m->wire, m->wire_len) == NULL;
-	if (other == NULL)
-		return 1;
-	if (is_new) {
-		if (other == cat)
-			ctllog(LOG_WARNING, cat->cz->name, "member %s is the catalog itself: ignored",
-			       m->name);
-		else if (other->catalog == NULL)
-			ctllog(LOG_NOTICE, m->name, "listed in catalog %s but configured as a zone: the "
-			       "configured zone wins", cat->cz->name);
-		else if (other->catalog != cat)
-			ctllog(LOG_WARNING, m->name, "listed in catalog %s but already a member of %s: "
-			       "ignored", cat->cz->name, other->catalog->cz->name);
-	}
-	return 0;
-}
-
-/* Main thread: the members of a new catalog version become the zone
- * set of the catalog: new ones start (transfer now), gone ones are
- * removed, those whose unique id changed are reset. */
-static void catalog_apply(struct svc *s, struct svc_zone *cat, struct catz_set *set,
-                          uint32_t serial)
-{
-	unsigned added = 0, removed_n = 0, reset = 0;
-	for (unsigned i = 0; i < s->nz; i++) {
-		struct svc_zone *z = s->zones[i];
-		if (z->catalog != cat || z->removing == 1)
-			continue;
-		const struct catz_member *m = catz_find(set, z->cz->apex, z->cz->apex_len);
-		if (m == NULL) {
-			ctllog(LOG_NOTICE, z->cz->name, "no longer in catalog %s: removing",
-			       cat->cz->name);
-			zone_remove(z, 1);
-			removed_n++;
-		} else if (strcmp(m->id, z->cat_id) != 0) {
-			ctllog(LOG_NOTICE, z->cz->name, "unique id in catalog %s changed (%s -> %s): "
-			       "member zone reset", cat->cz->name, z->cat_id, m->id);
-			snprintf(z->cat_id, sizeof(z->cat_id), "%s", m->id);
-			zone_remove(z, 2);
-			reset++;
-		}
-	}
-	unsigned first = s->nz;
-	for (size_t i = 0; i < set->n; i++) {
-		const struct catz_member *m = &set->m[i];
-		struct svc_zone *o = zone_lookup_any(s, m->wire, m->wire_len);
-		if (o != NULL && o->catalog == cat)
-			continue;
-		if (o == NULL && m->wire_len == cat->cz->apex_len &&
-		    memcmp(m->wire, cat->cz->apex, m->wire_len) == 0)
-			o = cat;
-		if (!member_allowed(s, cat, m, o))
-			continue;
-		if (member_add(s, cat, m) != NULL)
-			added++;
-	}
-	if (index_rebuild(s) != 0)
-		ctllog(LOG_ERR, NULL, "out of memory: zone index not rebuilt");
-	for (unsigned i = first; i < s->nz; i++)
-		zone_boot(s->zones[i]);
-	catz_set_free(&cat->members);
-	cat->members = *set;
-	set->m = NULL;
-	set->n = 0;
-	char err[400] = "";
-	if (catz_save(s->state_dir, cat->cz->name, serial, &cat->members, err, sizeof(err)) != 0)
-		ctllog(LOG_ERR, cat->cz->name, "member list not saved: %s", err);
-	ctllog(LOG_NOTICE, cat->cz->name, "catalog serial %u: %zu members (%u added, %u removed, "
-	       "%u reset)", serial, cat->members.n, added, removed_n, reset);
-}
-
-static void after_job(struct svc *s, struct svc_zone *z, struct job *j)
-{
-	if (!s->applying_final && j->has_members && j->outcome == OUT_PUBLISHED && z->removing != 1)
-		catalog_apply(s, z, &j->members, j->serial);
-	zone_swap(z);
-}
-
-/* At start: the members saved with each catalog, served at once (their
- * own saved state and published files), before the catalog refreshes. */
-static void catalogs_boot(struct svc *s)
-{
-	unsigned n = s->nz;
-	for (unsigned i = 0; i < n; i++) {
-		struct svc_zone *cat = s->zones[i];
-		if (cat->cz->catalog == NULL)
-			continue;
-		struct catz_set set;
-		uint32_t serial = 0;
-		char err[400] = "";
-		int rc = catz_load(s->state_dir, cat->cz->name, &set, &serial, err, sizeof(err));
-		if (rc != 0) {
-			if (rc != ED_ENOENT)
-				ctllog(LOG_WARNING, cat->cz->name, "saved member list ignored: %s", err);
-			continue;
-		}
-		unsigned first = s->nz;
-		for (size_t k = 0; k < set.n; k++) {
-			struct svc_zone *o = zone_lookup_any(s, set.m[k].wire, set.m[k].wire_len);
-			for (unsigned q = first; o == NULL && q < s->nz; q++)
-				if (s->zones[q]->cz->apex_len == set.m[k].wire_len &&
-				    memcmp(s->zones[q]->cz->apex, set.m[k].wire, set.m[k].wire_len) == 0)
-					o = s->zones[q];
-			if (o == NULL)
-				member_add(s, cat, &set.m[k]);
-		}
-		if (index_rebuild(s) != 0)
-			ctllog(LOG_ERR, NULL, "out of memory: zone index not rebuilt");
-		ctllog(LOG_INFO, cat->cz->name, "%zu members from the saved list (serial %u)", set.n,
-		       serial);
-		cat->members = set;
-		for (unsigned q = first; q < s->nz; q++)
-			zone_boot(s->zones[q]);
-	}
-}
-
-/* ---- configuration reload ------------------------------------------------- */
-
-static void retire_free(struct svc *s)
-{
-	if (s->n_retired == 0 || s->jobs_out != 0)
-		return;
-	for (unsigned i = 0; i < s->nz; i++)
-		if (s->zones[i]->pending_cz != NULL)
-			return;
-	for (unsigned i = 0; i < s->n_retired; i++)
-		if (s->retired[i] != s->initial_cfg)
-			cfg_free(s->retired[i]);
-	s->n_retired = 0;
-}
-
-static int same_str(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-int svc_reload(struct svc *s, char *err, size_t errlen)
-{
-	struct cfg *nc = NULL;
-	int rc = cfg_load(s->cfg->path, &nc, err, errlen);
-	if (rc != 0)
-		return rc;
-	const struct cfg *oc = s->cfg;
-	if (!same_str(oc->snapshot_dir, nc->snapshot_dir) || !same_str(oc->state_dir, nc->state_dir) ||
-	    !same_str(oc->dataplane_socket, nc->dataplane_socket)) {
-		ed_seterr(err, errlen, "%s: control.snapshot-dir, state-dir and dataplane-socket "
-		          "cannot change without a restart", nc->path);
-		cfg_free(nc);
-		return ED_EINVAL;
-	}
-	struct cfg **r = realloc(s->retired, (s->n_retired + 1) * sizeof(*r));
-	if (r == NULL) {
-		cfg_free(nc);
-		ed_seterr(err, errlen, "out of memory");
-		return ED_ENOMEM;
-	}
-	s->retired = r;
-	if (!same_str(oc->socket, nc->socket) || oc->n_notify_listen != nc->n_notify_listen ||
-	    oc->log != nc->log)
-		ctllog(LOG_WARNING, NULL, "reload: control.socket, notify-listen and log apply at "
-		       "the next restart");
-	unsigned kept = 0, gone = 0, added = 0;
-	/* the zones we run: kept with the new settings, or removed */
-	for (unsigned i = 0; i < s->nz; i++) {
-		struct svc_zone *z = s->zones[i];
-		if (z->removing == 1)
-			continue;
-		const struct cfg_zone *ncz = NULL;
-		struct cfg_zone *own = NULL;
-		if (z->catalog != NULL) {
-			const struct cfg_zone *cc = cfg_zone_find(nc, z->catalog->cz->name);
-			const struct cfg_zone *self = cfg_zone_find(nc, z->cz->name);
-			if (self != NULL && self->catalog == NULL) {
-				ctllog(LOG_NOTICE, z->cz->name, "now a configured zone (the configured "
-				       "zone wins over catalog %s)", z->catalog->cz->name);
-				z->catalog = NULL;
-				ncz = self;
-			} else if (cc != NULL && cc->catalog != NULL && self == NULL) {
-				own = member_cz(cc->catalog, z->cz->name, z->cz->apex, z->cz->apex_len);
-				ncz = own;
-				if (own == NULL)
-					continue;   /* out of memory: keeps the old template */
-			}
-		} else {
-			ncz = cfg_zone_find(nc, z->cz->name);
-			if (ncz != NULL && (ncz->catalog != NULL) != (z->cz->catalog != NULL)) {
-				ctllog(LOG_WARNING, z->cz->name, "reload: changed between zone and catalog: "
-				       "removed now, added at the next reload");
-				ncz = NULL;
-			}
-		}
-		if (ncz == NULL) {
-			ctllog(LOG_NOTICE, z->cz->name, "reload: no longer configured: removing");
-			zone_remove(z, 1);
-			gone++;
-			continue;
-		}
-		own_cz_free(z->pending_own);
-		z->pending_cz = ncz;
-		z->pending_own = own;
-		kept++;
-	}
-	s->retired[s->n_retired++] = (struct cfg *)oc;
-	s->cfg = nc;
-	for (unsigned i = 0; i < s->nz; i++)
-		zone_swap(s->zones[i]);
-	/* members of removed catalogs go with them */
-	for (unsigned i = 0; i < s->nz; i++) {
-		struct svc_zone *z = s->zones[i];
-		if (z->catalog != NULL && z->catalog->removing == 1 && z->removing != 1)
-			zone_remove(z, 1);
-	}
-	/* new zones and catalogs */
-	unsigned first = s->nz;
-	for (unsigned k = 0; k < nc->n_zones + nc->n_catalogs; k++) {
-		const struct cfg_zone *cz = k < nc->n_zones ? &nc->zones[k]
-		                                            : &nc->catalogs[k - nc->n_zones].zone;
-		struct svc_zone *o = zone_lookup_any(s, cz->apex, cz->apex_len);
-		if (o != NULL) {
-			if (o->removing == 1 && o->cz != cz)
-				ctllog(LOG_WARNING, cz->name, "reload: still being removed: added at the "
-				       "next reload");
-			continue;
-		}
-		if (zone_add(s, cz, NULL) == NULL) {
-			ctllog(LOG_ERR, cz->name, "reload: out of memory: not added");
-			continue;
-		}
-		ctllog(LOG_NOTICE, cz->name, "reload: new %s", cz->catalog ? "catalog" : "zone");
-		added++;
-	}
-	if (index_rebuild(s) != 0)
-		ctllog(LOG_ERR, NULL, "out of memory: zone index not rebuilt");
-	for (unsigned i = first; i < s->nz; i++)
-		zone_boot(s->zones[i]);
-	ctllog(LOG_NOTICE, NULL, "configuration %s reloaded: %u zone(s) kept, %u added, %u removed",
-	       nc->path, kept, added, gone);
-	retire_free(s);
-	return 0;
-}
