@@ -137,20 +137,24 @@ def make_lab(lab_zones):
     is up inside the block and torn down after it, whatever happens."""
 
     @contextlib.contextmanager
-    def make(vdev=None, extra_args=(), workers=1):
+    def make(vdev=None, extra_args=(), workers=1, primary=None):
         tag = "abcdefghijklmnopqrstuvwxyz"[next(_tags) % 26]
         # each lab its own copy of the snapshot directory: loads and swaps
-        # in one lab do not leak into the next
+        # in one lab do not leak into the next. primary ({origin: text}):
+        # an empty one, filled by edgedns-control from the lab's NSD
         workdir = tempfile.mkdtemp(prefix="edgedns-lab-%s%d%s-" % (labmod.PREFIX, os.getpid(), tag))
         snapdir = os.path.join(workdir, "snapshots")
-        shutil.copytree(lab_zones.snapdir, snapdir)
+        if primary:
+            os.makedirs(snapdir)
+        else:
+            shutil.copytree(lab_zones.snapdir, snapdir)
         extra_args = list(extra_args)
         # rate limiting (on by default, 200/s per prefix) would limit the
         # load tests' single client: off unless the test asks for it
         if "--rrl-rate" not in extra_args and "--rrl-rate" in _help():
             extra_args += ["--rrl-rate", "0"]
         lab = labmod.Lab(snapdir, tag=tag, vdev=vdev, extra_args=extra_args, workdir=workdir,
-                         workers=workers)
+                         workers=workers, primary=primary)
         try:
             lab.up()
             yield lab
@@ -159,6 +163,8 @@ def make_lab(lab_zones):
                 log = lab.log_text(3000)
             else:
                 log = ""
+            if lab.zonesvc is not None:
+                log += "\n--- edgedns-control log:\n" + lab.zonesvc.log_text(3000)
             lab.down()
             if log and os.environ.get("EDGEDNS_LAB_VERBOSE"):
                 sys.stderr.write("\n--- dataplane log (%s):\n%s\n" % (lab.prefix, log))

@@ -9,6 +9,14 @@
                                            edns0 192.0.2.53/24, 2001:db8::53/64
                                                  (the kernel: ARP, ND, ICMP, TCP)
 
+With primary= (labprimary.py) a third namespace, primary, runs NSD with the
+zones and a TSIG key on 203.0.113.1, joined to the edge namespace by a
+second veth (m0 203.0.113.2, a plain kernel interface: the management
+network), and edgedns-control runs in the edge namespace: it transfers the
+zones from NSD (NOTIFY to 203.0.113.2@53), writes the snapshots and loads
+them into the dataplane, which starts with an empty snapshot directory (or
+the last good snapshots).
+
 Every name carries a per-run prefix, edl<owner pid><tag>: the namespaces
 (edl1234a-client, edl1234a-edge), the DPDK --file-prefix and the work
 directory. At start a sweep removes what runs of dead owners left behind
@@ -23,7 +31,9 @@ the client namespace (sockets made inside it with setns), the command
 socket, DPDK telemetry, ip/ethtool in either namespace.
 
 As a command (make run):
-    python3 tests/lab/lab.py up --state FILE --owner PID --zone ORIGIN=ZONEFILE ...
+    python3 tests/lab/lab.py up --state FILE --owner PID [--primary] --zone ORIGIN=ZONEFILE ...
+    python3 tests/lab/lab.py change --state FILE ORIGIN     (with --primary: a new
+                                                           serial on NSD)
     python3 tests/lab/lab.py down --state FILE
 
 Environment: EDGEDNS_BUILD (binaries, default build/), EDGEDNS_LAB_VDEV
@@ -45,10 +55,14 @@ import tempfile
 import threading
 import time
 
+import labprimary
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.abspath(os.environ.get("EDGEDNS_BUILD", os.path.join(REPO, "build")))
 COMPILE = os.path.join(BUILD, "edgedns-compile")
 DATAPLANE = os.path.join(BUILD, "edgedns-dataplane")
+CONTROL_BIN = os.path.join(BUILD, "edgedns-control")
+CTL_BIN = os.path.join(BUILD, "edgednsctl")
 TELEMETRY = "/usr/bin/dpdk-telemetry.py"
 PYTHON = "/usr/bin/python3"
 DPDK_RUN = "/var/run/dpdk"
@@ -58,11 +72,13 @@ CLIENT4, CLIENT6 = "192.0.2.1", "2001:db8::1"
 SERVER4, SERVER6 = "192.0.2.53", "2001:db8::53"
 OTHER4 = "198.51.100.1"      # a second client address, in another /24
 CLIENT_IF, EDGE_IF, KERNEL_IF = "c0", "e0", "edns0"
+PRIMARY4, MGMT4 = labprimary.PRIMARY4, labprimary.MGMT4
+PRIMARY_IF, MGMT_IF = labprimary.PRIMARY_IF, labprimary.MGMT_IF
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 
-_NAME_RE = re.compile(r"^%s(\d+)([a-z0-9]*)-(client|edge)$" % PREFIX)
+_NAME_RE = re.compile(r"^%s(\d+)([a-z0-9]*)-(client|edge|primary)$" % PREFIX)
 
 
 class LabError(RuntimeError):
@@ -210,10 +226,14 @@ class Lab:
     vdev: "af_xdp", "af_packet" or None (environment, else af_xdp with
     af_packet as fallback). extra_args: more dataplane options (--rrl-rate).
     owner: the pid whose life the lab belongs to (default: this process).
+    primary: {origin: zone text}: NSD serves these in a primary namespace
+    and edgedns-control transfers them into the dataplane (up() returns
+    once the client gets every zone's SOA over UDP); None: no primary, the
+    dataplane serves what snapdir holds.
     """
 
     def __init__(self, snapdir, tag="a", vdev=None, extra_args=(), owner=None,
-                 idle_sleep_us=50, workdir=None, workers=1):
+                 idle_sleep_us=50, workdir=None, workers=1, primary=None):
         self.owner = owner or os.getpid()
         self.prefix = "%s%d%s" % (PREFIX, self.owner, tag)
         self.client_ns = self.prefix + "-client"
@@ -235,6 +255,13 @@ class Lab:
         self._made = False
         self.edge_mac = None
         self.client_mac = None
+        self.primary_zones = dict(primary) if primary else None
+        self.primary_ns = self.prefix + "-primary"
+        self.nsd = None             # labprimary.Nsd once up
+        self.zonesvc = None         # labprimary.Control (edgedns-control) once up
+
+    def namespaces(self):
+        return [self.client_ns, self.edge_ns] + ([self.primary_ns] if self.primary_zones else [])
 
     # -- names
     @property
@@ -262,12 +289,12 @@ class Lab:
         if self.workdir is None:
             self.workdir = tempfile.mkdtemp(prefix="edgedns-lab-%s-" % self.prefix)
         os.makedirs(self.workdir, exist_ok=True)
-        for ns in (self.client_ns, self.edge_ns):
+        for ns in self.namespaces():
             if ns in netns_list():
                 raise LabError("namespace %s exists (a live lab of the same owner?)" % ns)
         self._made = True
-        run(["ip", "netns", "add", self.client_ns])
-        run(["ip", "netns", "add", self.edge_ns])
+        for ns in self.namespaces():
+            run(["ip", "netns", "add", ns])
         q = [] if self.workers == 1 else ["numtxqueues", str(self.workers),
                                           "numrxqueues", str(self.workers)]
         run(["ip", "link", "add", "name", CLIENT_IF, "netns", self.client_ns] + q
@@ -286,6 +313,8 @@ class Lab:
         e(["sysctl", "-q", "-w", "net.ipv6.conf.%s.disable_ipv6=1" % EDGE_IF])
         e(["ip", "link", "set", EDGE_IF, "up"])
         self.client_mac = self._mac(self.client_ns, CLIENT_IF)
+        if self.primary_zones:
+            self._up_primary()
 
         want = self.want_vdev
         if want not in (None, "af_xdp", "af_packet"):
@@ -305,7 +334,48 @@ class Lab:
             err = self._start("af_packet")
             if err:
                 raise LabError(err)
-        self._serve()
+        self._serve(wait_zone=not self.primary_zones)
+        if self.primary_zones:
+            self._up_control()
+
+    def _up_primary(self):
+        """The management veth (m0 in edge, p0 in primary) and NSD."""
+        run(["ip", "link", "add", "name", MGMT_IF, "netns", self.edge_ns, "type", "veth",
+             "peer", "name", PRIMARY_IF, "netns", self.primary_ns])
+        p, e = self.in_primary, self.edge
+        p(["ip", "link", "set", "lo", "up"])
+        p(["ip", "addr", "add", PRIMARY4 + "/24", "dev", PRIMARY_IF])
+        p(["ip", "link", "set", PRIMARY_IF, "up"])
+        e(["ip", "addr", "add", MGMT4 + "/24", "dev", MGMT_IF])
+        e(["ip", "link", "set", MGMT_IF, "up"])
+        self.nsd = labprimary.Nsd(self.primary_ns, self.workdir, self.primary_zones,
+                                  lambda fam, typ: netns_socket(self.edge_ns, fam, typ))
+        self.nsd.start()
+
+    def _up_control(self):
+        """edgedns-control, then every zone answered over UDP with NSD's serial."""
+        self.zonesvc = labprimary.Control(self.edge_ns, self.workdir, list(self.primary_zones),
+                                          CONTROL_BIN, CTL_BIN, self.control, self.snapdir)
+        self.zonesvc.start()
+        for z in self.primary_zones:
+            self.wait_serial(z, self.nsd.serial(z), timeout=START_TIMEOUT)
+
+    def served_serial(self, zone, server=SERVER4):
+        """The SOA serial the dataplane answers for zone over UDP from the
+        client namespace, or None."""
+        data = self.udp_raw_query(zone, server, timeout=0.5)
+        return labprimary.parse_soa_serial(data) if data else None
+
+    def wait_serial(self, zone, serial, timeout=10.0, servers=(SERVER4, SERVER6)):
+        """Until the dataplane answers zone with serial on every server."""
+        for server in servers:
+            labprimary.wait_until(
+                lambda: self.assert_alive() or self.served_serial(zone, server) == serial,
+                timeout, lambda: "%s serial %d from %s (control log:\n%s)" % (
+                    zone, serial, server, self.zonesvc.log_text(3000) if self.zonesvc else ""))
+
+    def restart_control(self):
+        self.zonesvc.restart()
 
     def _mac(self, ns, ifname):
         p = run(["ip", "-n", ns, "-j", "link", "show", ifname])
@@ -376,9 +446,9 @@ class Lab:
         self.pid = None
         self.exit_code = None
 
-    def _serve(self):
+    def _serve(self, wait_zone=True):
         """Addresses on the kernel interface, then wait for the command
-        socket and a first UDP answer on both families."""
+        socket and (wait_zone) a first UDP answer on both families."""
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             p = self.edge(["ip", "link", "show", KERNEL_IF], check=False)
@@ -402,6 +472,8 @@ class Lab:
             time.sleep(0.05)
         else:
             raise LabError("command socket %s: no answer to ping: %r" % (self.control, last))
+        if not wait_zone:
+            return
         soa = self.first_zone()
         for server in (SERVER4, SERVER6):
             while True:
@@ -449,13 +521,19 @@ class Lab:
         """Stop the dataplane, kill what else runs in our namespaces (we
         started it), delete the namespaces, the DPDK runtime directory and
         the work directory. Never raises."""
+        for svc in (self.zonesvc, self.nsd):
+            try:
+                if svc is not None:
+                    svc.stop()
+            except Exception as ex:  # noqa: BLE001 - teardown goes on regardless
+                sys.stderr.write("lab %s: stop: %r\n" % (self.prefix, ex))
         try:
             self.stop()
         except Exception as ex:  # noqa: BLE001 - teardown goes on regardless
             sys.stderr.write("lab %s: stop: %r\n" % (self.prefix, ex))
         if self._made:
             names = netns_list()
-            for ns in (self.client_ns, self.edge_ns):
+            for ns in self.namespaces():
                 if ns in names:
                     for pid in netns_pids(ns):
                         kill_pid(pid)
@@ -494,6 +572,10 @@ class Lab:
 
     def edge(self, argv, check=True, timeout=30, input=None):
         return run(["ip", "netns", "exec", self.edge_ns] + list(argv), check=check,
+                   timeout=timeout, input=input)
+
+    def in_primary(self, argv, check=True, timeout=30, input=None):
+        return run(["ip", "netns", "exec", self.primary_ns] + list(argv), check=check,
                    timeout=timeout, input=input)
 
     def kdig(self, *args, timeout=15):
@@ -608,11 +690,18 @@ class Lab:
             s.close()
 
     def state(self):
-        return {"owner": self.owner, "prefix": self.prefix, "client_ns": self.client_ns,
-                "edge_ns": self.edge_ns, "pid": self.pid, "workdir": self.workdir,
-                "control": self.control, "log": self.logpath, "vdev": self.vdev,
-                "isolation": self.isolation, "edge_mac": self.edge_mac,
-                "server4": SERVER4, "server6": SERVER6, "client4": CLIENT4, "client6": CLIENT6}
+        st = {"owner": self.owner, "prefix": self.prefix, "client_ns": self.client_ns,
+              "edge_ns": self.edge_ns, "pid": self.pid, "workdir": self.workdir,
+              "control": self.control, "log": self.logpath, "vdev": self.vdev,
+              "isolation": self.isolation, "edge_mac": self.edge_mac,
+              "server4": SERVER4, "server6": SERVER6, "client4": CLIENT4, "client6": CLIENT6}
+        if self.primary_zones:
+            st.update({"primary_ns": self.primary_ns, "primary4": PRIMARY4, "mgmt4": MGMT4,
+                       "zones": list(self.primary_zones), "nsd_pid": self.nsd.proc.pid,
+                       "nsd_conf": self.nsd.conf, "control_pid": self.zonesvc.proc.pid,
+                       "control_conf": self.zonesvc.conf, "control_sock": self.zonesvc.socket,
+                       "control_log": self.zonesvc.proc.logpath})
+        return st
 
 
 # ---- command line -----------------------------------------------------------
@@ -626,28 +715,81 @@ def _cli_up(args):
                          "died is swept by the next run")
     ap.add_argument("--zone", action="append", default=[], metavar="ORIGIN=ZONEFILE")
     ap.add_argument("--vdev", choices=["af_xdp", "af_packet"])
+    ap.add_argument("--primary", action="store_true",
+                    help="the zones are served by NSD in a primary namespace and reach the "
+                         "dataplane through edgedns-control (transfer, NOTIFY)")
     ap.add_argument("dataplane_args", nargs="*", help="more dataplane options (after --)")
     a = ap.parse_args(args)
     if not a.zone:
         ap.error("at least one --zone ORIGIN=ZONEFILE")
     prefix = "%s%d%s" % (PREFIX, a.owner, "a")
     workdir = tempfile.mkdtemp(prefix="edgedns-lab-%s-" % prefix)
-    lab = Lab(os.path.join(workdir, "snapshots"), owner=a.owner, vdev=a.vdev,
-              extra_args=a.dataplane_args, workdir=workdir)
+    zones = {}
     try:
         for z in a.zone:
             origin, _, path = z.partition("=")
-            compile_zone(origin, path, os.path.join(lab.snapdir, origin.rstrip(".") + ".snap"))
+            origin = origin if origin.endswith(".") else origin + "."
+            if a.primary:
+                with open(path) as f:
+                    zones[origin] = f.read()
+            else:
+                compile_zone(origin, path, os.path.join(workdir, "snapshots",
+                                                        origin.rstrip(".") + ".snap"))
+        os.makedirs(os.path.join(workdir, "snapshots"), exist_ok=True)
     except Exception:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
+    lab = Lab(os.path.join(workdir, "snapshots"), owner=a.owner, vdev=a.vdev,
+              extra_args=a.dataplane_args, workdir=workdir, primary=zones or None)
     lab.up()
-    # the dataplane outlives this command: it is in its own session
+    # the daemons outlive this command: each is in its own session
     lab._log.close()
     with open(a.state, "w") as f:
         json.dump(lab.state(), f, indent=1)
     print("lab %s up: dataplane pid %d on net_%s%s" % (
         lab.prefix, lab.pid, lab.vdev, " (%s)" % lab.isolation if lab.isolation else ""))
+    if lab.primary_zones:
+        print("lab %s: nsd pid %d in %s (%s), edgedns-control pid %d in %s (%s)" % (
+            lab.prefix, lab.nsd.proc.pid, lab.primary_ns, PRIMARY4, lab.zonesvc.proc.pid,
+            lab.edge_ns, MGMT4))
+    return 0
+
+
+def _cli_change(args):
+    """A new version of a zone on the lab's NSD (serial + 1, one TXT more);
+    waits until the dataplane answers it (NOTIFY, else a refresh through
+    edgednsctl after a few seconds); prints the new serial."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="lab.py change")
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--timeout", type=float, default=15.0)
+    ap.add_argument("zone")
+    a = ap.parse_args(args)
+    with open(a.state) as f:
+        st = json.load(f)
+    if not st.get("primary_ns"):
+        raise LabError("the lab has no primary (lab.py up --primary)")
+    zone = a.zone if a.zone.endswith(".") else a.zone + "."
+    nsd = labprimary.Nsd(st["primary_ns"], st["workdir"], {z: None for z in st["zones"]},
+                         lambda fam, typ: netns_socket(st["edge_ns"], fam, typ))
+    nsd.proc.pid = st["nsd_pid"]
+    new = nsd.bump(zone)
+
+    def served():
+        return labprimary.soa_serial(lambda fam, typ: netns_socket(st["client_ns"], fam, typ),
+                                     zone, SERVER4) == new
+
+    deadline = time.monotonic() + a.timeout
+    refreshed = False
+    while not served():
+        if time.monotonic() > deadline:
+            raise LabError("%s serial %d not answered within %.0fs" % (zone, new, a.timeout))
+        if not refreshed and time.monotonic() > deadline - a.timeout / 2:
+            sys.stderr.write("lab: no NOTIFY effect yet: edgednsctl refresh %s\n" % zone)
+            run([CTL_BIN, "-s", st["control_sock"], "refresh", zone], check=False)
+            refreshed = True
+        time.sleep(0.1)
+    print(new)
     return 0
 
 
@@ -674,8 +816,8 @@ def _cli_down(args):
         if mine:
             kill_pid(pid)
     names = netns_list()
-    for ns in (st["client_ns"], st["edge_ns"]):
-        if ns in names:
+    for ns in (st["client_ns"], st["edge_ns"], st.get("primary_ns")):
+        if ns and ns in names:
             for p in netns_pids(ns):
                 kill_pid(p)
             run(["ip", "netns", "del", ns], check=False)
@@ -690,11 +832,13 @@ def _cli_down(args):
 
 
 def main(argv):
-    if len(argv) < 2 or argv[1] not in ("up", "down", "sweep"):
-        sys.stderr.write("usage: lab.py up|down|sweep [options]\n")
+    if len(argv) < 2 or argv[1] not in ("up", "down", "change", "sweep"):
+        sys.stderr.write("usage: lab.py up|down|change|sweep [options]\n")
         return 2
     if argv[1] == "up":
         return _cli_up(argv[2:])
+    if argv[1] == "change":
+        return _cli_change(argv[2:])
     if argv[1] == "down":
         return _cli_down(argv[2:])
     for n in sweep_stale():
