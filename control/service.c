@@ -362,6 +362,11 @@ static void start_job(struct svc_zone *z, enum job_kind kind)
 		j->republish = z->state == SVC_EXPIRED && z->current != NULL;
 		if (z->state != SVC_EXPIRED)
 			z->state = SVC_REFRESH_DUE;
+		/* Saved as due now until the job's result schedules the next
+		 * one: a control killed in the middle of a transfer finds it
+		 * due at its restart and completes it at once. */
+		z->st.next_refresh = time(NULL);
+		svc_zone_save(z);
 	}
 	z->busy = 1;
 	svc_enqueue(z->svc, j);

@@ -298,8 +298,8 @@ def test_kill9_during_transfer_then_restart_completes(renv):
     e.mp.drip[KZ] = 0.01
     e.start_control()    # the killed one's socket file is still there: wait for an answer
     wait_for(lambda: e.ctl_alive() and e.zone_status(KZ), 10, "control answering")
-    assert e.dp_serial(KZ) == SERIAL
-    assert e.edgednsctl("refresh", KZ).returncode == 0
+    # no refresh command: the interrupted refresh was saved as due, so the
+    # restart completes it by itself (the next scheduled one is hours away)
     e.wait_dp_serial(KZ, new, timeout=20)
     r = e.dp_query("killnew." + KZ, dns.rdatatype.A)
     assert r.answer and r.answer[0][0].address == "192.0.2.66"
