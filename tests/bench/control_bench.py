@@ -86,7 +86,7 @@ def count_rrs(path):
     return n
 
 
-def knot_conf(wd, port, extra_remote, zone_lines, acl):
+def knot_conf(wd, port, extra_remote, acl, zone_lines):
     os.makedirs(os.path.join(wd, "run"), exist_ok=True)
     os.makedirs(os.path.join(wd, "storage"), exist_ok=True)
     lines = [
@@ -197,7 +197,7 @@ def main():
                 "  snapshot-dir: %s" % snap, "  state-dir: %s" % state, "  log: stderr",
                 "  notify-listen: 127.0.0.1@%d" % n_port,
                 "policy:", "  - id: default", "    refresh-jitter: 0%",
-                "zone:", "  - domain: %s" % ZONE, "    primary: 127.0.0.1@%d" % p_port]) + "\n")
+                "zone:", "  - domain: %s" % ZONE, "    primary:", "      - address: 127.0.0.1@%d" % p_port]) + "\n")
         t = time.monotonic()
         ctl = procs.Server("edgedns-control", [control, "-c", conf, "-f"],
                            os.path.join(wd, "control.log"))
@@ -257,7 +257,7 @@ def main():
         if ok:
             ks = sorted(r[0] for r in ok)
             ds = sorted(r[1] for r in ok)
-            print("IXFR of %d changes, commit on the primary until the serial is answered "
+            print("IXFR of %d changes, from zone-commit returning on the primary until the serial is answered "
                   "(median of %d): Knot %.0f ms, ours %.0f ms, ours/Knot %.2f (target <= 0.5)" % (
                       NCHANGE, len(ok), ks[len(ks) // 2] * 1000, ds[len(ds) // 2] * 1000,
                       ds[len(ds) // 2] / ks[len(ks) // 2]))
