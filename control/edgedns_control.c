@@ -3,6 +3,7 @@
  * (running transfers get a few seconds, state is saved); SIGHUP reloads
  * the configuration (svc_reload(); a broken file is logged and changes
  * nothing). */
+#include <malloc.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,11 @@ static void on_hup(evutil_socket_t sig, short ev, void *arg)
 
 int main(int argc, char **argv)
 {
+	/* Transfers run on worker threads; a zone version is allocated on one
+	 * and freed on the main thread. Few malloc arenas keep the freed
+	 * memory reusable by the next version instead of one heap per worker
+	 * holding a copy of the zone. */
+	mallopt(M_ARENA_MAX, 2);
 	const char *path = CFG_DEFAULT_PATH;
 	int fg = 0, opt;
 	unsigned workers = 0;

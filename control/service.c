@@ -2,6 +2,8 @@
  * thread, refresh jobs (SOA check, transfer, gate, publish) on workers. */
 #include "service_int.h"
 
+#include <malloc.h>
+
 static const char *const state_names[] = {
 	"loading", "refresh-due", "transferring", "published", "failed", "expired",
 };
@@ -489,6 +491,9 @@ static void apply(struct svc *s, struct job *j)
 	case OUT_PUBLISHED:
 		if (j->newzone != NULL) {
 			ldns_rr_list_deep_free(z->current);
+			/* a zone is millions of small blocks: give the freed
+			 * version's pages back rather than keep them in the heap */
+			malloc_trim(0);
 			z->current = j->newzone;
 			j->newzone = NULL;
 			z->st.transfers++;
