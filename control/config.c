@@ -302,7 +302,7 @@ static int parse_primaries(struct cfgn *p, yaml_node_t *l, const char *ctx, stru
 {
 	char item[CFGN_CTX_MAX], sub[CFGN_CTX_MAX];
 	int rc;
-	if ((rc = cfgn_check_list(p, l, ctx, 0, "primaries (- address: ADDR[@PORT])")) != 0)
+	if ((rc = cfgn_check_list(p, l, ctx, 1, "primaries (- address: ADDR[@PORT])")) != 0)
 		return rc;
 	size_t n = cfgn_list_len(l);
 	if (n == 0)

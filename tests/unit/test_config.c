@@ -565,9 +565,9 @@ static const struct bad {
 	{ "zone:\n  - primary: [192.0.2.1]\n", "2: zone[0]: domain is required" },
 	{ "zone:\n  - domain: example.com\n    primary: []\n",
 	  "3: zone[0].primary: expected at least one primary" },
-	{ "zone:\n  - domain: example.com\n    primary: 192.0.2.1\n",
-	  "3: zone[0].primary: expected a list of primaries (- address: ADDR[@PORT]), got "
-	  "'192.0.2.1'" },
+	{ "zone:\n  - domain: example.com\n    primary: foo\n",
+	  "3: zone[0].primary[0].address: expected ADDR[@PORT] (an IPv4 or IPv6 address), got "
+	  "'foo'" },
 	{ ZONE "      - address: foo\n",
 	  "5: zone[0].primary[1].address: expected ADDR[@PORT] (an IPv4 or IPv6 address), got "
 	  "'foo'" },
@@ -877,6 +877,19 @@ static void t_values(void **state)
 	assert_int_equal(cfgv_base64("", 0, out, sizeof(out)), -1);
 }
 
+/* A zone's only primary, keyless, may be written as a plain value. */
+static void t_primary_scalar(void **state)
+{
+	(void)state;
+	struct cfg *c = load_ok("zone:\n  - domain: example.com\n    primary: 192.0.2.1@5300\n");
+	const struct cfg_zone *z = cfg_zone_find(c, "example.com");
+	assert_non_null(z);
+	assert_int_equal(z->n_primaries, 1);
+	assert_string_equal(z->primaries[0].addr.str, "192.0.2.1@5300");
+	assert_null(z->primaries[0].key);
+	cfg_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -886,6 +899,7 @@ int main(void)
 		cmocka_unit_test(t_secret_owner),
 		cmocka_unit_test(t_filename),
 		cmocka_unit_test(t_values),
+		cmocka_unit_test(t_primary_scalar),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
