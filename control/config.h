@@ -47,9 +47,9 @@
  * Every section and every key inside is optional except where said below;
  * keys are kebab-case, unknown keys are errors, a key twice in one mapping
  * is an error. Lists of addresses and of ACL ids may also be written as a
- * single scalar, and a primary without a key as its address alone (also
- * "primary: 192.0.2.10" for a single one)
- * ("primary: [192.0.2.10, 2001:db8::10]"). A section left empty ("acl:")
+ * single scalar, and a primary without a key as its address alone
+ * ("primary: [192.0.2.10, 2001:db8::10]", or "primary: 192.0.2.10" for
+ * a single one). A section left empty ("acl:")
  * is an empty list. A policy entry's absent keys take the built-in
  * defaults (not those of the policy "default").
  *
