@@ -377,6 +377,27 @@ class Lab:
     def restart_control(self):
         self.zonesvc.restart()
 
+    def start_dataplane(self, wait_zone=True):
+        """Start the dataplane again after stop(): the same port (the vdev
+        up() chose; af_packet's isolation of e0 stays), snapshot directory,
+        command socket, log and DPDK --file-prefix; then the kernel
+        interface's addresses and the command socket (wait_zone: a first
+        UDP answer too). Returns time.monotonic() when it logged ready."""
+        if self.alive():
+            raise LabError("the dataplane is running (pid %d)" % self.pid)
+        if self.vdev is None:
+            raise LabError("the lab was never up")
+        vdev = self.vdev
+        if vdev == "af_xdp":
+            self.edge(["ip", "link", "set", "dev", EDGE_IF, "xdp", "off"], check=False)
+        self._forget_process()
+        err = self._start(vdev)
+        if err:
+            raise LabError(err)
+        ready = time.monotonic()
+        self._serve(wait_zone=wait_zone)
+        return ready
+
     def _mac(self, ns, ifname):
         p = run(["ip", "-n", ns, "-j", "link", "show", ifname])
         return json.loads(p.stdout)[0]["address"].lower()
