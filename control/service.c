@@ -91,8 +91,12 @@ static void run_refresh(struct svc *s, struct job *j)
 			tp = &tsig;
 		}
 		uint32_t serial = 0;
-		int rc = xfr_soa_query(sa, p->addr.sslen, cz->name, tp, soa_ms, &serial, NULL, err,
+		struct xfr_soa_info si;
+		int rc = xfr_soa_query(sa, p->addr.sslen, cz->name, tp, soa_ms, &serial, &si, err,
 		                       sizeof(err));
+		/* the expiry this primary's answer allows (used on success) */
+		j->has_expire = rc == 0 && si.expire.valid;
+		j->expire = j->has_expire ? si.expire.seconds : 0;
 		if (rc == 0) {
 			j->prim[i].seen = 1;
 			j->prim[i].serial = serial;
@@ -447,10 +451,17 @@ static void note_primaries(struct svc_zone *z, const struct job *j)
 	}
 }
 
-static void refreshed(struct svc_zone *z, time_t now)
+/* RFC 7314 4: the primary's EDNS EXPIRE, when it gave one, replaces the
+ * SOA EXPIRE: from a secondary of the primary it is what is left of that
+ * secondary's own expiry, which ours must not outlast. Never beyond the
+ * SOA EXPIRE. */
+static void refreshed(struct svc_zone *z, time_t now, const struct job *j)
 {
+	uint32_t e = z->t_expire;
+	if (j->has_expire && j->expire < e)
+		e = j->expire;
 	z->st.last_refresh = now;
-	z->st.expire_at = now + z->t_expire;
+	z->st.expire_at = now + e;
 	z->st.last_error[0] = '\0';
 	z->fails = 0;
 	z->state = SVC_PUBLISHED;
@@ -486,7 +497,7 @@ static void apply(struct svc *s, struct job *j)
 	switch (j->outcome) {
 	case OUT_UPTODATE:
 		ctllog(LOG_INFO, name, "serial %u up to date at %s", z->st.serial, j->primary);
-		refreshed(z, now);
+		refreshed(z, now, j);
 		break;
 	case OUT_PUBLISHED:
 		if (j->newzone != NULL) {
@@ -507,7 +518,7 @@ static void apply(struct svc *s, struct job *j)
 		}
 		z->st.serial = j->serial;
 		z->st.has_serial = 1;
-		refreshed(z, now);
+		refreshed(z, now, j);
 		break;
 	case OUT_REFUSED:
 		if (!z->has_refused || z->refused_serial != j->serial) {

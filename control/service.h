@@ -16,7 +16,9 @@
  * (zonestate_save) and arms the next timer:
  *   success: SOA REFRESH +- refresh-jitter percent;
  *   failure: SOA RETRY * 2^(failures-1), at most REFRESH;
- *   expire_at = last successful refresh + SOA EXPIRE; when it passes the
+ *   expire_at = last successful refresh + SOA EXPIRE, or + the EDNS
+ *   EXPIRE option of that primary's SOA answer when it gave one and it
+ *   is less (RFC 7314: a secondary as primary); when it passes the
  *   zone is marked expired, and so on the dataplane ("expire ZONE": its
  *   snapshot and files are kept, its names answered SERVFAIL with the
  *   Extended DNS Error 14 "Not Ready"); the next successful refresh

@@ -80,6 +80,8 @@ struct job {
 	char primary[CFG_ADDR_STRLEN];
 	char error[512];
 	double secs;
+	int has_expire;           /* the primary answered EDNS EXPIRE (RFC 7314) */
+	uint32_t expire;          /* its value, seconds */
 	struct svc_pseen *prim;   /* n_primaries */
 	struct catz_set members;  /* a catalog, OUT_PUBLISHED: its members */
 	int has_members;

@@ -182,9 +182,12 @@ struct query {
 	struct tsig_chain chain;
 };
 
+/* EDNS UDP payload size of the SOA query (the DNS flag day 2020 value). */
+#define EDNS_UDP_SIZE 1232
+
 static int query_build(struct query *q, const char *zone, uint16_t qtype,
-                       int with_soa, uint32_t serial, const struct xfr_tsig *tsig,
-                       char *err, size_t errlen)
+                       int with_soa, uint32_t serial, int edns,
+                       const struct xfr_tsig *tsig, char *err, size_t errlen)
 {
 	memset(q, 0, sizeof(*q));
 	q->apex_rdf = ldns_dname_new_frm_str(zone);
@@ -233,6 +236,19 @@ static int query_build(struct query *q, const char *zone, uint16_t qtype,
 		put32(w + p, serial);
 		memset(w + p + 4, 0, 16);
 		p += 20;
+	}
+	if (edns) {
+		/* OPT: root owner, version 0, no flags; one empty EXPIRE option
+		 * (RFC 7314 2). Before the TSIG RR, which tsig_sign() appends. */
+		w[p++] = 0;
+		put16(w + p, LDNS_RR_TYPE_OPT);
+		put16(w + p + 2, EDNS_UDP_SIZE);
+		put32(w + p + 4, 0);
+		put16(w + p + 8, 4);
+		put16(w + p + 10, XFR_EDNS_EXPIRE);
+		put16(w + p + 12, 0);
+		p += 14;
+		put16(w + 10, 1);
 	}
 	q->len = p;
 	if (q->signed_ && tsig_sign(&q->key, &q->chain, q->wire, &q->len,
@@ -396,6 +412,122 @@ static size_t max_rdlen(const uint8_t *m, size_t len)
 
 /* ---- SOA query ---- */
 
+int xfr_opt_parse(const uint8_t *m, size_t len, struct xfr_opt *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (len < 12)
+		return -1;
+	size_t p = 12;
+	for (unsigned i = 0; i < get16(m + 4); i++) {
+		p = dname_skip_wire(m, len, p, 1);
+		if (p == 0 || len - p < 4)
+			return -1;
+		p += 4;
+	}
+	unsigned rrs = (unsigned)get16(m + 6) + get16(m + 8);
+	for (unsigned i = 0; i < rrs + get16(m + 10); i++) {
+		size_t owner = p;
+		p = dname_skip_wire(m, len, p, 1);
+		if (p == 0 || len - p < 10)
+			return -1;
+		size_t rdl = get16(m + p + 8), rd = p + 10;
+		if (len - rd < rdl)
+			return -1;
+		if (i >= rrs && get16(m + p) == LDNS_RR_TYPE_OPT) {
+			if (m[owner] != 0)
+				return -1;
+			o->present = 1;
+			o->udp_size = get16(m + p + 2);
+			o->ext_rcode = m[p + 4];
+			o->version = m[p + 5];
+			for (size_t q = rd; q < rd + rdl;) {
+				if (rd + rdl - q < 4)
+					return -1;
+				uint16_t code = get16(m + q), ol = get16(m + q + 2);
+				if (rd + rdl - q - 4 < ol)
+					return -1;
+				if (code == XFR_EDNS_EXPIRE && ol == 4 && !o->has_expire) {
+					o->has_expire = 1;
+					o->expire = (uint32_t)get16(m + q + 4) << 16 | get16(m + q + 6);
+				}
+				q += 4u + ol;
+			}
+			return 0;
+		}
+		p = rd + rdl;
+	}
+	return 0;
+}
+
+/* Send q over UDP, again over TCP when the answer is truncated; the answer
+ * (n octets, its ID the query's) in buf. */
+static int soa_exchange(struct query *q, const struct sockaddr *primary, socklen_t len,
+                        uint64_t deadline, uint8_t *buf, size_t *np,
+                        struct xfr_soa_info *info, const char *peer, const char *zone,
+                        char *err, size_t errlen)
+{
+	size_t n = 0;
+	struct tsig_chain c0 = q->chain;
+	int fd = sock_open(primary, len, SOCK_DGRAM, deadline), rc;
+	if (fd < 0) {
+		rc = fd;
+		goto net;
+	}
+	rc = send_all(fd, q->wire, q->len, deadline);
+	while (rc == 0) {
+		ssize_t r = recv(fd, buf, MSG_MAX, 0);
+		if (r >= 12 && get16(buf) == q->id) {
+			n = (size_t)r;
+			break;
+		}
+		if (r < 0 && errno != EAGAIN && errno != EINTR) {
+			rc = ED_EIO;
+			break;
+		}
+		rc = wait_fd(fd, POLLIN, deadline); /* other datagrams ignored */
+	}
+	if (rc == 0 && (buf[2] & 0x02)) {     /* TC: again over TCP */
+		close(fd);
+		info->tcp = 1;
+		q->chain = c0;
+		fd = sock_open(primary, len, SOCK_STREAM, deadline);
+		if (fd < 0) {
+			rc = fd;
+			goto net;
+		}
+		uint8_t hdr[2];
+		put16(hdr, (uint16_t)q->len);
+		rc = send_all(fd, hdr, 2, deadline);
+		if (rc == 0)
+			rc = send_all(fd, q->wire, q->len, deadline);
+		if (rc == 0)
+			rc = recv_all(fd, hdr, 2, deadline);
+		if (rc == 0) {
+			n = get16(hdr);
+			rc = n < 12 ? 1 : recv_all(fd, buf, n, deadline);
+		}
+		if (rc == 1) {
+			close(fd);
+			info->why = XFR_WHY_CLOSED;
+			ed_seterr(err, errlen, "%s: TCP connection closed before the SOA answer", peer);
+			return ED_EIO;
+		}
+	}
+net:;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0) {
+		info->why = rc == ED_ETIMEOUT ? XFR_WHY_TIMEOUT : XFR_WHY_NETWORK;
+		ed_seterr(err, errlen, "%s: SOA query for %s: %s%s%s", peer, zone,
+		          rc == ED_ETIMEOUT ? "no answer in time" : "network error",
+		          rc == ED_ETIMEOUT ? "" : ": ", rc == ED_ETIMEOUT ? "" : strerror(e));
+		return rc;
+	}
+	*np = n;
+	return 0;
+}
+
 int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zone,
                   const struct xfr_tsig *tsig, unsigned timeout_ms,
                   uint32_t *serial, struct xfr_soa_info *info,
@@ -411,7 +543,8 @@ int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zon
 	peer_text(primary, len, peer, sizeof(peer));
 	uint64_t deadline = now_ms() + (timeout_ms ? timeout_ms : 5000);
 	struct query q;
-	int rc = query_build(&q, zone, LDNS_RR_TYPE_SOA, 0, 0, tsig, err, errlen);
+	int edns = 1;
+	int rc = query_build(&q, zone, LDNS_RR_TYPE_SOA, 0, 0, edns, tsig, err, errlen);
 	if (rc != 0) {
 		info->why = XFR_WHY_INTERNAL;
 		query_free(&q);
@@ -419,66 +552,37 @@ int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zon
 	}
 	uint8_t *buf = malloc(MSG_MAX + 2);
 	ldns_pkt *pkt = NULL;
-	int fd = -1;
 	size_t n = 0;
+	struct xfr_opt opt;
+	memset(&opt, 0, sizeof(opt));
 	if (buf == NULL) {
 		rc = ED_ENOMEM;
 		info->why = XFR_WHY_INTERNAL;
 		goto out;
 	}
-	struct tsig_chain c0 = q.chain;
-	fd = sock_open(primary, len, SOCK_DGRAM, deadline);
-	if (fd < 0) {
-		rc = fd;
-		goto net;
-	}
-	rc = send_all(fd, q.wire, q.len, deadline);
-	while (rc == 0) {
-		ssize_t r = recv(fd, buf, MSG_MAX, 0);
-		if (r >= 12 && get16(buf) == q.id) {
-			n = (size_t)r;
+	for (;;) {
+		rc = soa_exchange(&q, primary, len, deadline, buf, &n, info, peer, zone, err,
+		                  errlen);
+		if (rc != 0)
+			goto out;
+		if (xfr_opt_parse(buf, n, &opt) != 0)
+			memset(&opt, 0, sizeof(opt));
+		/* A primary without EDNS (RFC 6891 7: FORMERR) or without
+		 * version 0 (BADVERS, RCODE 16): once more without EDNS. */
+		uint8_t hrc = buf[3] & 0xf;
+		if (!edns || (buf[2] & 0x80) == 0 ||
+		    !(hrc == LDNS_RCODE_FORMERR ||
+		      (opt.present && ((unsigned)opt.ext_rcode << 4 | hrc) == 16)))
 			break;
-		}
-		if (r < 0 && errno != EAGAIN && errno != EINTR) {
-			rc = ED_EIO;
-			break;
-		}
-		rc = wait_fd(fd, POLLIN, deadline); /* other datagrams ignored */
-	}
-	if (rc == 0 && (buf[2] & 0x02)) {     /* TC: again over TCP */
-		close(fd);
-		info->tcp = 1;
-		q.chain = c0;
-		fd = sock_open(primary, len, SOCK_STREAM, deadline);
-		if (fd < 0) {
-			rc = fd;
-			goto net;
-		}
-		uint8_t hdr[2];
-		put16(hdr, (uint16_t)q.len);
-		rc = send_all(fd, hdr, 2, deadline);
-		if (rc == 0)
-			rc = send_all(fd, q.wire, q.len, deadline);
-		if (rc == 0)
-			rc = recv_all(fd, hdr, 2, deadline);
-		if (rc == 0) {
-			n = get16(hdr);
-			rc = n < 12 ? 1 : recv_all(fd, buf, n, deadline);
-		}
-		if (rc == 1) {
-			info->why = XFR_WHY_CLOSED;
-			ed_seterr(err, errlen, "%s: TCP connection closed before the SOA answer", peer);
-			rc = ED_EIO;
+		query_free(&q);
+		edns = 0;
+		info->edns_fallback = 1;
+		info->tcp = 0;
+		rc = query_build(&q, zone, LDNS_RR_TYPE_SOA, 0, 0, edns, tsig, err, errlen);
+		if (rc != 0) {
+			info->why = XFR_WHY_INTERNAL;
 			goto out;
 		}
-	}
-net:
-	if (rc != 0) {
-		info->why = rc == ED_ETIMEOUT ? XFR_WHY_TIMEOUT : XFR_WHY_NETWORK;
-		ed_seterr(err, errlen, "%s: SOA query for %s: %s%s%s", peer, zone,
-		          rc == ED_ETIMEOUT ? "no answer in time" : "network error",
-		          rc == ED_ETIMEOUT ? "" : ": ", rc == ED_ETIMEOUT ? "" : strerror(errno));
-		goto out;
 	}
 	if (ldns_wire2pkt(&pkt, buf, n) != LDNS_STATUS_OK) {
 		info->why = XFR_WHY_MALFORMED;
@@ -491,6 +595,10 @@ net:
 		goto out;
 	info->tsig_verified = q.signed_;
 	info->aa = (buf[2] & 0x04) != 0;
+	if (edns && opt.has_expire) {
+		info->expire.valid = 1;
+		info->expire.seconds = opt.expire;
+	}
 	rc = ED_EFORMAT;
 	info->why = XFR_WHY_MALFORMED;
 	ed_seterr(err, errlen, "%s: no SOA for %s in the answer", peer, zone);
@@ -510,9 +618,9 @@ net:
 			break;
 		}
 	}
+	if (rc != 0)
+		info->expire.valid = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	ldns_pkt_free(pkt);
 	free(buf);
 	query_free(&q);
@@ -844,7 +952,7 @@ int xfr_fetch(const struct sockaddr *primary, socklen_t len, const char *zone,
 	x.ours = current_serial;
 	limits_fill(&x.lim, limits);
 	int rc = query_build(&x.q, zone, (uint16_t)type, type == LDNS_RR_TYPE_IXFR,
-	                     current_serial, tsig, err, errlen);
+	                     current_serial, 0, tsig, err, errlen);
 	if (rc != 0) {
 		out->why = XFR_WHY_INTERNAL;
 		query_free(&x.q);

@@ -89,11 +89,22 @@ struct xfr_soa_info {
 	int tcp;                /* retried over TCP after TC */
 	uint8_t rcode;
 	enum xfr_why why;       /* on failure */
+	struct {
+		int valid;      /* the answer had an EDNS EXPIRE option */
+		uint32_t seconds;
+	} expire;               /* RFC 7314: what is left of the zone's expiry
+	                           at the primary (a secondary itself: less
+	                           than SOA EXPIRE) */
+	int edns_fallback;      /* the EDNS query was answered FORMERR or
+	                           BADVERS: asked again without EDNS */
 };
 
 /* Ask primary (len octets of sockaddr_in or sockaddr_in6, port set) for
  * the SOA of zone ("example.com.") over UDP, again over TCP when the
- * answer is truncated, within timeout_ms (0: 5000). tsig NULL: unsigned;
+ * answer is truncated, within timeout_ms (0: 5000). The query has an OPT
+ * RR with an empty EDNS EXPIRE option (RFC 7314), its value in the answer
+ * goes to info->expire; a primary that answers it FORMERR or BADVERS is
+ * asked once more without EDNS (info->edns_fallback). tsig NULL: unsigned;
  * else the query is signed and an answer that is unsigned or does not
  * verify is an error. *serial (may be NULL) gets the serial of the apex
  * SOA in the answer section; info (may be NULL) the rest. Returns 0,

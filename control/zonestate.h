@@ -19,7 +19,7 @@ struct zone_state {
 	time_t last_refresh;     /* last successful SOA check or transfer */
 	time_t last_transfer;    /* last transfer that went live */
 	time_t next_refresh;     /* when the next SOA check is due */
-	time_t expire_at;        /* last_refresh + SOA EXPIRE: not served after */
+	time_t expire_at;        /* last_refresh + SOA (or EDNS) EXPIRE */
 	char primary[96];        /* "ADDR@PORT" of the primary last used */
 	char last_error[512];    /* "" when the last attempt succeeded */
 	uint64_t transfers;      /* versions that went live */

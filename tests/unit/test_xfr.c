@@ -1,5 +1,5 @@
 /* test_xfr.c: TSIG sign/verify round trips and failures (tsig.h), IXFR
- * diff application (xfr_ixfr_apply). The network side is in tests/xfr. */
+ * diff application (xfr_ixfr_apply), the OPT RR reader (xfr_opt_parse). The network side is in tests/xfr. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include "error.h"
 #include "tsig.h"
 #include "xfr.h"
+#include "xfr_int.h"
 
 static const uint8_t secret[] = "0123456789abcdef0123456789abcdef";
 static const uint8_t query[] = {
@@ -123,12 +124,86 @@ static void t_ixfr_apply(void **st)
 	ldns_rr_list_deep_free(want);
 }
 
+/* An SOA answer: question, one answer RR (compressed owner), then the
+ * additional section given. */
+static size_t answer_with(uint8_t *m, const uint8_t *add, size_t addlen, uint16_t arcount)
+{
+	static const uint8_t head[] = {
+		0x12, 0x34, 0x84, 0x00, 0, 1, 0, 1, 0, 0, 0, 0,
+		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 6, 0, 1,
+		0xc0, 12, 0, 6, 0, 1, 0, 0, 0x0e, 0x10, 0, 22,
+		0, 0, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4,
+	};
+	memcpy(m, head, sizeof(head));
+	m[11] = (uint8_t)arcount;
+	memcpy(m + sizeof(head), add, addlen);
+	return sizeof(head) + addlen;
+}
+
+static void t_opt_parse(void **st)
+{
+	(void)st;
+	uint8_t m[512];
+	struct xfr_opt o;
+	/* no OPT */
+	size_t n = answer_with(m, NULL, 0, 0);
+	assert_int_equal(xfr_opt_parse(m, n, &o), 0);
+	assert_false(o.present);
+	/* OPT with a cookie, then EXPIRE 1209600 (0x00127500) */
+	static const uint8_t ok[] = {
+		0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 20,
+		0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+		0, 9, 0, 4, 0x00, 0x12, 0x75, 0x00,
+	};
+	n = answer_with(m, ok, sizeof(ok), 1);
+	assert_int_equal(xfr_opt_parse(m, n, &o), 0);
+	assert_true(o.present && o.has_expire);
+	assert_int_equal(o.expire, 1209600);
+	assert_int_equal(o.udp_size, 1232);
+	assert_int_equal(o.ext_rcode, 0);
+	/* after another additional RR (an A glue), BADVERS, no option */
+	static const uint8_t badvers[] = {
+		0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1,
+		0, 0, 41, 0x02, 0x00, 1, 0, 0, 0, 0, 0,
+	};
+	n = answer_with(m, badvers, sizeof(badvers), 2);
+	assert_int_equal(xfr_opt_parse(m, n, &o), 0);
+	assert_true(o.present && !o.has_expire);
+	assert_int_equal(o.ext_rcode, 1);
+	/* EXPIRE of another length than 4: ignored */
+	static const uint8_t short_[] = {
+		0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 6,
+		0, 9, 0, 2, 0xff, 0xff,
+	};
+	n = answer_with(m, short_, sizeof(short_), 1);
+	assert_int_equal(xfr_opt_parse(m, n, &o), 0);
+	assert_true(o.present && !o.has_expire);
+	/* option past the RDATA, RDATA past the message, owner not root,
+	 * ARCOUNT larger than the RRs there */
+	uint8_t bad[sizeof(ok)];
+	memcpy(bad, ok, sizeof(ok));
+	bad[sizeof(ok) - 5] = 5;
+	n = answer_with(m, bad, sizeof(bad), 1);
+	assert_int_equal(xfr_opt_parse(m, n, &o), -1);
+	n = answer_with(m, ok, sizeof(ok), 1);
+	assert_int_equal(xfr_opt_parse(m, n - 1, &o), -1);
+	static const uint8_t owner[] = { 0xc0, 12, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+	n = answer_with(m, owner, sizeof(owner), 1);
+	assert_int_equal(xfr_opt_parse(m, n, &o), -1);
+	n = answer_with(m, ok, sizeof(ok), 2);
+	assert_int_equal(xfr_opt_parse(m, n, &o), 0);   /* the OPT comes first */
+	n = answer_with(m, NULL, 0, 1);
+	assert_int_equal(xfr_opt_parse(m, n, &o), -1);
+	assert_int_equal(xfr_opt_parse(m, 5, &o), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_tsig_roundtrip),
 		cmocka_unit_test(t_tsig_bad_keys),
 		cmocka_unit_test(t_ixfr_apply),
+		cmocka_unit_test(t_opt_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,10 @@ apex is the queried name. Signed queries are verified with KEYS[0] (so our
 request signing is checked by dnspython) and answers signed with it,
 message after message (multi-message TSIG), unless the scenario says
 otherwise. Every connection is bounded in time (ENDLESS_SECONDS at most).
+
+SOA queries over UDP go to another port (udp_port), same naming:
+"formerr" answers FORMERR (no OPT) to a query with EDNS, "badvers"
+BADVERS; "expire" gives an EDNS EXPIRE of EXPIRE_VALUE; any other the SOA.
 """
 
 import socketserver
@@ -19,6 +23,7 @@ import dns.message
 import dns.name
 import dns.rcode
 import dns.rdataclass
+import dns.edns
 import dns.rdatatype
 import dns.rrset
 import dns.tsig
@@ -28,6 +33,7 @@ import primaries
 
 ENDLESS_SECONDS = 15
 BASE, NEW = 10, 11   # serials: the client's (IXFR base) and ours
+EXPIRE_VALUE = 4321  # the "expire" scenario's EDNS EXPIRE
 
 KEYRING = dns.tsigkeyring.from_text({primaries.KEYS[0][0]: (primaries.KEYS[0][1], primaries.KEYS[0][2])})
 
@@ -186,6 +192,39 @@ class Handler(socketserver.BaseRequestHandler):
         return b
 
 
+class UdpHandler(socketserver.BaseRequestHandler):
+    """One SOA query over UDP (see the module's text)."""
+
+    def handle(self):
+        wire, sock = self.request
+        try:
+            q = dns.message.from_wire(wire, keyring=KEYRING)
+            apex = q.question[0].name.to_text()
+            what = apex.split(".")[0]
+            opts = [o.otype for o in q.options] if q.edns >= 0 else None
+            self.server.seen.append((apex, q.edns, opts))
+            r = dns.message.make_response(q)
+            r.flags |= dns.flags.AA
+            if what == "formerr" and q.edns >= 0:
+                r.use_edns(False)
+                r.set_rcode(dns.rcode.FORMERR)
+            elif what == "badvers" and q.edns >= 0:
+                r.set_rcode(dns.rcode.BADVERS)
+            else:
+                r.answer.append(soa(apex, NEW))
+                if what == "expire" and q.edns >= 0:
+                    r.use_edns(0, payload=1232, options=[
+                        dns.edns.GenericOption(dns.edns.OptionType.EXPIRE,
+                                               struct.pack("!I", EXPIRE_VALUE))])
+            sock.sendto(r.to_wire(), self.client_address)
+        except (OSError, dns.exception.DNSException) as e:
+            self.server.errors.append(repr(e))
+
+
+class UdpServer(socketserver.ThreadingUDPServer):
+    daemon_threads = True
+
+
 class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -200,6 +239,17 @@ class BadPrimary:
         self.thread = threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.1},
                                        daemon=True)
         self.thread.start()
+        self.udp = UdpServer(("127.0.0.1", 0), UdpHandler)
+        self.udp.seen = []
+        self.udp.errors = self.srv.errors
+        self.udp_port = self.udp.server_address[1]
+        self.udp_thread = threading.Thread(target=self.udp.serve_forever,
+                                           kwargs={"poll_interval": 0.1}, daemon=True)
+        self.udp_thread.start()
+
+    @property
+    def udp_seen(self):
+        return self.udp.seen
 
     @property
     def errors(self):
@@ -209,6 +259,9 @@ class BadPrimary:
         self.srv.shutdown()
         self.srv.server_close()
         self.thread.join(timeout=5)
+        self.udp.shutdown()
+        self.udp.server_close()
+        self.udp_thread.join(timeout=5)
 
 
 if __name__ == "__main__":  # by hand: python3 badprimary.py

@@ -95,5 +95,27 @@ def test_ixfr_notimp_falls_back(bad, workdir):
     assert "NOTIMP" in r["fallback_reason"]
 
 
+@pytest.mark.parametrize("what", ["formerr", "badvers"])
+@pytest.mark.parametrize("signed", [False, True])
+def test_soa_edns_refused_retried_without(bad, what, signed):
+    """FORMERR or BADVERS to the EDNS query: asked once more without EDNS."""
+    apex = "%s.s%d.bad." % (what, signed)
+    extra = ["--tsig", tsig_arg()] if signed else []
+    r = xfr(bad.udp_port, apex, "--soa", *extra)
+    assert r["rc"] == 0 and r["serial"] == badprimary.NEW, r
+    assert r["edns_fallback"] and r["expire"] is None and r["tsig_verified"] == signed, r
+    seen = [s for s in bad.udp_seen if s[0] == apex]
+    assert [s[1] for s in seen] == [0, -1], seen
+    assert seen[0][2] == [9], seen     # the empty EXPIRE option (RFC 7314)
+
+
+def test_soa_edns_expire(bad):
+    r = xfr(bad.udp_port, "expire.bad.", "--soa", "--tsig", tsig_arg())
+    assert r["rc"] == 0 and r["tsig_verified"] and not r["edns_fallback"], r
+    assert r["expire"] == badprimary.EXPIRE_VALUE, r
+    r = xfr(bad.udp_port, "plain.bad.", "--soa")
+    assert r["rc"] == 0 and r["expire"] is None and not r["edns_fallback"], r
+
+
 def test_bad_primary_saw_valid_signatures(bad):
     assert not [e for e in bad.errors if "BadSignature" in e or "PeerBad" in e], bad.errors

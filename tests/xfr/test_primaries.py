@@ -63,6 +63,18 @@ def test_soa_query(primary):
     assert r["rc"] == 0 and r["serial"] == SERIAL and r["aa"] and not r["tsig_verified"], r
 
 
+def test_soa_query_edns_expire(primary):
+    """RFC 7314: the query asks for EXPIRE; Knot answers it (a primary:
+    at most the SOA EXPIRE, 1209600 in these zones), NSD need not."""
+    for zone, extra in ((ZONE, ["--tsig", tsig_arg()]), (OPEN, [])):
+        r = xfr(primary.port, zone, "--soa", *extra)
+        assert r["rc"] == 0 and not r["edns_fallback"], r
+        if isinstance(primary, primaries.Knot):
+            assert r["expire"] is not None and 0 < r["expire"] <= 1209600, r
+        else:
+            assert r["expire"] is None or r["expire"] <= 1209600, r
+
+
 def test_soa_query_not_authoritative(primary):
     r = xfr(primary.port, "nosuch.zone.", "--soa")
     assert r["code"] in ("ERCODE", "EFORMAT"), r

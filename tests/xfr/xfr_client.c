@@ -175,6 +175,11 @@ int main(int argc, char **argv)
 		       rc, code_name(rc), xfr_why_name(info.why), s, info.aa ? "true" : "false",
 		       info.tsig_verified ? "true" : "false", info.tcp ? "true" : "false",
 		       info.rcode);
+		if (info.expire.valid)
+			printf("\"expire\": %u, ", info.expire.seconds);
+		else
+			printf("\"expire\": null, ");
+		printf("\"edns_fallback\": %s, ", info.edns_fallback ? "true" : "false");
 		jstr("error", err);
 		printf("}\n");
 		return rc == 0 ? 0 : 1;
