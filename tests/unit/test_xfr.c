@@ -136,7 +136,8 @@ static size_t answer_with(uint8_t *m, const uint8_t *add, size_t addlen, uint16_
 	};
 	memcpy(m, head, sizeof(head));
 	m[11] = (uint8_t)arcount;
-	memcpy(m + sizeof(head), add, addlen);
+	if (addlen > 0)
+		memcpy(m + sizeof(head), add, addlen);
 	return sizeof(head) + addlen;
 }
 
