@@ -278,7 +278,6 @@ def kdig_cookie(out):
     return None
 
 
-@pytest.mark.skipif(shutil.which("kdig") is None, reason="kdig not installed")
 def test_kdig_cookie(servers):
     out = kdig(servers["pop-a"], "+cookie")
     assert "status: NOERROR" in out, out

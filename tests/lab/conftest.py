@@ -122,13 +122,6 @@ def lab_zones():
 
 
 _tags = itertools.count()
-_help_text = []
-
-
-def _help():
-    if not _help_text:
-        _help_text.append(labmod.dataplane_help())
-    return _help_text[0]
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +144,7 @@ def make_lab(lab_zones):
         extra_args = list(extra_args)
         # rate limiting (on by default, 200/s per prefix) would limit the
         # load tests' single client: off unless the test asks for it
-        if "--rrl-rate" not in extra_args and "--rrl-rate" in _help():
+        if "--rrl-rate" not in extra_args:
             extra_args += ["--rrl-rate", "0"]
         lab = labmod.Lab(snapdir, tag=tag, vdev=vdev, extra_args=extra_args, workdir=workdir,
                          workers=workers, primary=primary)

@@ -211,11 +211,6 @@ def compile_zone(origin, zonefile, out):
     return out
 
 
-def dataplane_help():
-    p = run([DATAPLANE, "--help"], check=False)
-    return p.stdout + p.stderr
-
-
 # ---- the lab --------------------------------------------------------------
 
 class Lab:

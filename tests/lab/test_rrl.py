@@ -9,7 +9,6 @@ each saw. Skipped, with the reason, while the options are not in
 edgedns-dataplane --help.
 """
 
-import os
 import socket
 import struct
 import threading
@@ -22,7 +21,6 @@ import dns.rcode
 import pytest
 
 import frames as fr
-import lab as labmod
 from lab import CLIENT4, CLIENT_IF, OTHER4, SERVER4
 
 RATE, SLIP = 50, 2
@@ -31,22 +29,11 @@ FLOOD_QPS, FLOOD_MAX, FLOOD_SECONDS = 1000, 4000, 4.0
 PROBES = 8
 COOKIE = 10     # EDNS option code
 
-HELP = labmod.dataplane_help() if os.access(labmod.DATAPLANE, os.X_OK) else ""
-HAS_RRL = "--rrl-rate" in HELP
-HAS_COOKIES = "--cookie-secret" in HELP
-
-pytestmark = pytest.mark.skipif(not HAS_RRL, reason="--rrl-rate is not in edgedns-dataplane "
-                                "--help yet (RRL not merged)")
-needs_cookies = pytest.mark.skipif(not HAS_COOKIES, reason="--cookie-secret is not in "
-                                   "edgedns-dataplane --help yet (cookies not merged)")
-
-
 @pytest.fixture(scope="module")
 def lab(make_lab):
     args = ["--rrl-rate", str(RATE), "--rrl-slip", str(SLIP),
             "--rrl-ipv4-prefix", "24", "--rrl-ipv6-prefix", "56"]
-    if HAS_COOKIES:
-        args += ["--cookie-secret", COOKIE_SECRET]
+    args += ["--cookie-secret", COOKIE_SECRET]
     with make_lab(extra_args=args) as lb:
         lb.client(["ip", "addr", "add", OTHER4 + "/32", "dev", CLIENT_IF])
         yield lb
@@ -156,7 +143,7 @@ def _flood(lab, res, stop):
 @pytest.fixture(scope="module")
 def flood(lab):
     """Run the flood and the probes once; what everyone saw."""
-    cookie = _server_cookie(lab) if HAS_COOKIES else None
+    cookie = _server_cookie(lab)
     s0 = lab.stats()
     res = {"full": 0, "slip": 0, "other": 0, "sent": 0, "elapsed": 0.0, "end": None}
     probes = {"other_prefix": [], "cookie": [], "no_cookie": []}
@@ -219,7 +206,6 @@ def test_same_prefix_without_cookie_is_limited(flood):
     assert got.count("full") <= PROBES // 2, got
 
 
-@needs_cookies
 def test_valid_server_cookie_is_exempt(flood):
     assert flood["during"], "the probes outlasted the flood"
     got = flood["probes"]["cookie"]
