@@ -224,6 +224,18 @@ static void run_expire(struct svc *s, struct job *j)
 }
 
 
+
+/* Append j to the FIFO head/tail (the job and done queues; under s->mu). */
+static void job_append(struct job **head, struct job **tail, struct job *j)
+{
+	j->next = NULL;
+	if (*tail != NULL)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
 static void *worker_main(void *arg)
 {
 	struct svc *s = arg;
@@ -252,12 +264,7 @@ static void *worker_main(void *arg)
 		j->secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
 		pthread_mutex_lock(&s->mu);
-		j->next = NULL;
-		if (s->dtail != NULL)
-			s->dtail->next = j;
-		else
-			s->dhead = j;
-		s->dtail = j;
+		job_append(&s->dhead, &s->dtail, j);
 		s->running--;
 		pthread_cond_broadcast(&s->idle_cv);
 		if (!s->stopping)
@@ -317,12 +324,7 @@ static void arm_expire(struct svc_zone *z)
 void svc_enqueue(struct svc *s, struct job *j)
 {
 	pthread_mutex_lock(&s->mu);
-	j->next = NULL;
-	if (s->qtail != NULL)
-		s->qtail->next = j;
-	else
-		s->qhead = j;
-	s->qtail = j;
+	job_append(&s->qhead, &s->qtail, j);
 	s->jobs_out++;
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
