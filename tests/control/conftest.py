@@ -85,7 +85,10 @@ class Env:
         self.ctl_runs += 1
         log = os.path.join(self.workdir, "control.%d.log" % self.ctl_runs)
         self.ctl = procs.Server("edgedns-control", [CONTROL, "-c", self.conf, "-f"], log)
-        wait_for(lambda: self.ctl_alive() and os.path.exists(self.sock), 10, "control socket")
+        # the socket is bound before the zones boot; "started:" comes after
+        wait_for(lambda: self.ctl_alive() and os.path.exists(self.sock)
+                 and "edgedns-control: notice: started:" in self.ctl.log_text(), 10,
+                 "control started")
         return self.ctl
 
     def ctl_alive(self):
