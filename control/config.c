@@ -190,6 +190,7 @@ static const struct pfield {
 	PF("transfer-timeout", 0, CFGN_DURATION, 1, DAY, transfer_timeout),
 	PF("refresh-jitter", 0, CFGN_PERCENT, 0, 50, refresh_jitter),
 	PF("notify-rate", 0, CFGN_NUM, 1, 10000, notify_rate),
+	PF("max-primary-lag", 0, CFGN_DURATION, 0, 90 * DAY, max_primary_lag),
 #undef PF
 };
 #define NPF (sizeof(pfields) / sizeof(pfields[0]))
@@ -207,6 +208,7 @@ void cfg_policy_defaults(struct cfg_policy *p)
 	p->transfer_timeout = 300;
 	p->refresh_jitter = 10;
 	p->notify_rate = 20;
+	p->max_primary_lag = 3600;
 }
 
 static int parse_policy(struct cfgn *p, yaml_node_t *e, const char *ctx, struct cfg_policy *pol)

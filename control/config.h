@@ -23,6 +23,8 @@
  *       transfer-timeout: 5m
  *       refresh-jitter: 10%
  *       notify-rate: 20
+ *       max-primary-lag: 1h                      # a primary behind ours longer
+ *                                                # than this is reported
  *   acl:
  *     - id: primaries
  *       address: [192.0.2.10, 198.51.100.0/24]   # addresses or prefixes
@@ -128,6 +130,9 @@ struct cfg_policy {
 	unsigned refresh_jitter;     /* percent 0..50 of the SOA timers */
 	unsigned notify_rate;        /* NOTIFY accepted per second per zone,
 	                                1..10000 */
+	uint32_t max_primary_lag;    /* seconds, 0..90d: a primary whose serial
+	                                stays behind the served one longer
+	                                than this is reported as lagging */
 	unsigned line;               /* 0: the built-in default */
 };
 

@@ -152,10 +152,16 @@ static void print_zone(json_t *z)
 	json_array_foreach(json_object_get(z, "primaries"), i, p) {
 		fmt_serial(json_object_get(p, "serial"), b, sizeof(b));
 		s = json_string_value(json_object_get(p, "error"));
-		printf("primary[%zu]:    %s serial %s%s%s\n", i,
-		       json_string_value(json_object_get(p, "address")), b, s && s[0] ? " error: " : "",
-		       s ? s : "");
+		const char *st = json_string_value(json_object_get(p, "state"));
+		const char *note = json_string_value(json_object_get(p, "note"));
+		printf("primary[%zu]:    %s serial %s %s%s%s%s%s\n", i,
+		       json_string_value(json_object_get(p, "address")), b, st ? st : "-",
+		       note && note[0] ? ": " : "", note ? note : "",
+		       s && s[0] ? " error: " : "", s ? s : "");
 	}
+	printf("divergent:     %s (%lld seen)\n",
+	       json_is_true(json_object_get(z, "divergent")) ? "yes" : "no",
+	       (long long)json_integer_value(json_object_get(z, "divergences")));
 }
 
 int main(int argc, char **argv)

@@ -69,7 +69,7 @@ static void job_publish(struct svc *s, struct job *j, const ldns_rr_list *zone)
 	j->serial = pr.serial;
 }
 
-static void run_refresh(struct svc *s, struct job *j)
+static void refresh_from_primaries(struct svc *s, struct job *j)
 {
 	const struct cfg_zone *cz = j->z->cz;
 	const struct cfg_policy *pol = j->z->pol;
@@ -92,6 +92,7 @@ static void run_refresh(struct svc *s, struct job *j)
 		}
 		uint32_t serial = 0;
 		struct xfr_soa_info si;
+		j->prim[i].tried = 1;
 		int rc = xfr_soa_query(sa, p->addr.sslen, cz->name, tp, soa_ms, &serial, &si, err,
 		                       sizeof(err));
 		/* the expiry this primary's answer allows (used on success) */
@@ -100,6 +101,7 @@ static void run_refresh(struct svc *s, struct job *j)
 		if (rc == 0) {
 			j->prim[i].seen = 1;
 			j->prim[i].serial = serial;
+			j->prim[i].soa_hash = si.soa_hash;
 			int cmp = j->current != NULL ? serial_compare(serial, j->cur_serial) : 1;
 			if (cmp == 0) {
 				snprintf(j->primary, sizeof(j->primary), "%s", p->addr.str);
@@ -185,6 +187,14 @@ static void run_refresh(struct svc *s, struct job *j)
 		return;
 	}
 	snprintf(j->error, sizeof(j->error), "%s", errs[0] ? errs : "no primary answered");
+}
+
+/* A refresh, then the cross-check of every primary (service_primaries.c)
+ * against the version served after it. */
+static void run_refresh(struct svc *s, struct job *j)
+{
+	refresh_from_primaries(s, j);
+	svc_cross_check(j, j->newzone != NULL ? j->newzone : j->current);
 }
 
 /* One command about the zone to the dataplane: 0 (the reply said ok or
@@ -442,17 +452,6 @@ void svc_on_expire(evutil_socket_t fd, short ev, void *arg)
 		start_job(z, JOB_EXPIRE);
 }
 
-static void note_primaries(struct svc_zone *z, const struct job *j)
-{
-	for (unsigned i = 0; i < z->cz->n_primaries; i++) {
-		if (j->prim[i].seen) {
-			z->prim[i].seen = 1;
-			z->prim[i].serial = j->prim[i].serial;
-		}
-		memcpy(z->prim[i].error, j->prim[i].error, sizeof(z->prim[i].error));
-	}
-}
-
 /* RFC 7314 4: the primary's EDNS EXPIRE, when it gave one, replaces the
  * SOA EXPIRE: from a secondary of the primary it is what is left of that
  * secondary's own expiry, which ours must not outlast. Never beyond the
@@ -493,7 +492,6 @@ static void apply(struct svc *s, struct job *j)
 		svc_removed(s, j);
 		return;
 	}
-	note_primaries(z, j);
 	if (j->primary[0])
 		snprintf(z->st.primary, sizeof(z->st.primary), "%s", j->primary);
 	switch (j->outcome) {
@@ -548,6 +546,8 @@ static void apply(struct svc *s, struct job *j)
 	case OUT_REMOVED:
 		break;
 	}
+	if (j->kind == JOB_REFRESH)
+		svc_note_primaries(z, j, now);
 	svc_after_job(s, z, j);
 	svc_zone_save(z);
 	if (s->applying_final)
@@ -796,16 +796,9 @@ static json_t *zone_json(const struct svc_zone *z)
 	json_object_set_new(o, "transfers", json_integer((json_int_t)z->st.transfers));
 	json_object_set_new(o, "refused", json_integer((json_int_t)z->st.refused));
 	json_object_set_new(o, "failures", json_integer((json_int_t)z->st.failures));
-	json_t *pa = json_array();
-	for (unsigned i = 0; i < z->cz->n_primaries; i++) {
-		json_t *p = json_object();
-		json_object_set_new(p, "address", json_string(z->cz->primaries[i].addr.str));
-		json_object_set_new(p, "serial", z->prim[i].seen ? json_integer(z->prim[i].serial)
-		                                                 : json_null());
-		json_object_set_new(p, "error", json_string(z->prim[i].error));
-		json_array_append_new(pa, p);
-	}
-	json_object_set_new(o, "primaries", pa);
+	json_object_set_new(o, "primaries", svc_primaries_json(z));
+	json_object_set_new(o, "divergent", json_boolean(svc_divergent(z)));
+	json_object_set_new(o, "divergences", json_integer((json_int_t)z->divergences));
 	json_object_set_new(o, "kind", json_string(z->cz->catalog ? "catalog" :
 	                                           z->catalog ? "member" : "zone"));
 	if (z->catalog != NULL)

@@ -23,10 +23,27 @@
 
 #define SOA_QUERY_TIMEOUT_MS 5000u
 
+#define SVC_ZONEMD_MAX 160   /* "SCHEME ALG HEX" of a ZONEMD, SHA-512 */
+
+/* How a primary compares with the version served (service_primaries.c). */
+enum svc_pstate { PSTATE_UNKNOWN, PSTATE_SYNC, PSTATE_AHEAD, PSTATE_BEHIND, PSTATE_LAGGING,
+                  PSTATE_DIVERGED };
+
+/* What one primary served at the last look. In a job: filled by the
+ * worker; in a zone: by svc_note_primaries() (main thread). */
 struct svc_pseen {
+	int tried;                /* job: asked for its SOA by the refresh */
 	int seen;                 /* serial is valid */
 	uint32_t serial;
+	uint64_t soa_hash;        /* xfr_soa_hash() of its SOA */
+	int zonemd_known;         /* its apex ZONEMD was asked for and answered */
+	char zonemd[SVC_ZONEMD_MAX];  /* the lowest ZONEMD, "" for none */
 	char error[256];
+	/* zone only */
+	time_t seen_at;
+	time_t behind_since;      /* 0: not behind */
+	enum svc_pstate state;
+	char note[256];           /* why state, for people */
 };
 
 struct svc_zone {
@@ -47,6 +64,10 @@ struct svc_zone {
 	int again;                /* a refresh was asked for while busy */
 	int expire_pending;       /* expired while busy: expire after */
 	struct svc_pseen *prim;   /* per primary, n_primaries */
+	int ours_known;           /* ours_*: of the version served */
+	uint64_t ours_soa_hash;
+	char ours_zonemd[SVC_ZONEMD_MAX];
+	uint64_t divergences;     /* primaries seen diverged or lagging */
 	/* catalogs (service_catalog part, below) */
 	struct svc_zone *catalog; /* a member: its catalog zone */
 	struct cfg_zone *own_cz;  /* a member: cz, built from the template */
@@ -83,6 +104,9 @@ struct job {
 	int has_expire;           /* the primary answered EDNS EXPIRE (RFC 7314) */
 	uint32_t expire;          /* its value, seconds */
 	struct svc_pseen *prim;   /* n_primaries */
+	int ours_known;           /* ours_*: the version served after the job */
+	uint64_t ours_soa_hash;
+	char ours_zonemd[SVC_ZONEMD_MAX];
 	struct catz_set members;  /* a catalog, OUT_PUBLISHED: its members */
 	int has_members;
 };
@@ -121,6 +145,13 @@ struct job *svc_job_new(struct svc_zone *z, enum job_kind kind);
 void svc_soa_timers(struct svc_zone *z);
 void svc_zone_boot(struct svc_zone *z);
 void svc_zone_save(struct svc_zone *z);
+/* service_primaries.c: the cross-check of primaries. svc_cross_check()
+ * runs on the worker at the end of a refresh (served: the version served
+ * after it, may be NULL); the rest on the main thread. */
+void svc_cross_check(struct job *j, const ldns_rr_list *served);
+void svc_note_primaries(struct svc_zone *z, const struct job *j, time_t now);
+json_t *svc_primaries_json(const struct svc_zone *z);
+int svc_divergent(const struct svc_zone *z);
 /* service_zones.c: the zone table, removal, catalogs (main thread unless
  * a name says run_: that runs on a worker). */
 void svc_after_job(struct svc *s, struct svc_zone *z, struct job *j);

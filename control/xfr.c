@@ -519,7 +519,8 @@ net:;
 		close(fd);
 	if (rc != 0) {
 		info->why = rc == ED_ETIMEOUT ? XFR_WHY_TIMEOUT : XFR_WHY_NETWORK;
-		ed_seterr(err, errlen, "%s: SOA query for %s: %s%s%s", peer, zone,
+		ed_seterr(err, errlen, "%s: %s query for %s: %s%s%s", peer,
+		          q->qtype == LDNS_RR_TYPE_SOA ? "SOA" : "apex", zone,
 		          rc == ED_ETIMEOUT ? "no answer in time" : "network error",
 		          rc == ED_ETIMEOUT ? "" : ": ", rc == ED_ETIMEOUT ? "" : strerror(e));
 		return rc;
@@ -528,23 +529,18 @@ net:;
 	return 0;
 }
 
-int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zone,
-                  const struct xfr_tsig *tsig, unsigned timeout_ms,
-                  uint32_t *serial, struct xfr_soa_info *info,
-                  char *err, size_t errlen)
+/* One query for (zone, qtype) to the primary, as xfr_soa_query()
+ * describes; on success *pktp is the checked answer (caller frees) and
+ * q->apex_rdf the apex (caller runs query_free()). */
+static int apex_query(const struct sockaddr *primary, socklen_t len, const char *zone,
+                      uint16_t qtype, const struct xfr_tsig *tsig, unsigned timeout_ms,
+                      struct query *qp, ldns_pkt **pktp, struct xfr_soa_info *info,
+                      const char *peer, char *err, size_t errlen)
 {
-	struct xfr_soa_info scratch;
-	if (info == NULL)
-		info = &scratch;
-	memset(info, 0, sizeof(*info));
-	if (err && errlen)
-		err[0] = 0;
-	char peer[INET6_ADDRSTRLEN + 16];
-	peer_text(primary, len, peer, sizeof(peer));
 	uint64_t deadline = now_ms() + (timeout_ms ? timeout_ms : 5000);
 	struct query q;
 	int edns = 1;
-	int rc = query_build(&q, zone, LDNS_RR_TYPE_SOA, 0, 0, edns, tsig, err, errlen);
+	int rc = query_build(&q, zone, qtype, 0, 0, edns, tsig, err, errlen);
 	if (rc != 0) {
 		info->why = XFR_WHY_INTERNAL;
 		query_free(&q);
@@ -578,7 +574,7 @@ int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zon
 		edns = 0;
 		info->edns_fallback = 1;
 		info->tcp = 0;
-		rc = query_build(&q, zone, LDNS_RR_TYPE_SOA, 0, 0, edns, tsig, err, errlen);
+		rc = query_build(&q, zone, qtype, 0, 0, edns, tsig, err, errlen);
 		if (rc != 0) {
 			info->why = XFR_WHY_INTERNAL;
 			goto out;
@@ -586,7 +582,8 @@ int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zon
 	}
 	if (ldns_wire2pkt(&pkt, buf, n) != LDNS_STATUS_OK) {
 		info->why = XFR_WHY_MALFORMED;
-		ed_seterr(err, errlen, "%s: malformed SOA answer", peer);
+		ed_seterr(err, errlen, "%s: malformed answer to the %s query", peer,
+		          qtype == LDNS_RR_TYPE_SOA ? "SOA" : "apex");
 		rc = ED_EFORMAT;
 		goto out;
 	}
@@ -599,6 +596,53 @@ int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zon
 		info->expire.valid = 1;
 		info->expire.seconds = opt.expire;
 	}
+	*pktp = pkt;
+	*qp = q;
+	free(buf);
+	return 0;
+out:
+	ldns_pkt_free(pkt);
+	free(buf);
+	query_free(&q);
+	return rc;
+}
+
+uint64_t xfr_soa_hash(const ldns_rr *soa)
+{
+	uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+	ldns_buffer *b = ldns_buffer_new(512);
+	if (b == NULL)
+		return 0;
+	if (ldns_rdf2buffer_wire_canonical(b, ldns_rr_owner(soa)) == LDNS_STATUS_OK)
+		for (size_t i = 0; i < ldns_rr_rd_count(soa); i++)
+			if (ldns_rdf2buffer_wire_canonical(b, ldns_rr_rdf(soa, i)) != LDNS_STATUS_OK)
+				break;
+	const uint8_t *d = ldns_buffer_begin(b);
+	for (size_t i = 0; i < ldns_buffer_position(b); i++)
+		h = (h ^ d[i]) * 0x100000001b3ull;
+	ldns_buffer_free(b);
+	return h;
+}
+
+int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zone,
+                  const struct xfr_tsig *tsig, unsigned timeout_ms,
+                  uint32_t *serial, struct xfr_soa_info *info,
+                  char *err, size_t errlen)
+{
+	struct xfr_soa_info scratch;
+	if (info == NULL)
+		info = &scratch;
+	memset(info, 0, sizeof(*info));
+	if (err && errlen)
+		err[0] = 0;
+	char peer[INET6_ADDRSTRLEN + 16];
+	peer_text(primary, len, peer, sizeof(peer));
+	struct query q;
+	ldns_pkt *pkt = NULL;
+	int rc = apex_query(primary, len, zone, LDNS_RR_TYPE_SOA, tsig, timeout_ms, &q, &pkt,
+	                    info, peer, err, errlen);
+	if (rc != 0)
+		return rc;
 	rc = ED_EFORMAT;
 	info->why = XFR_WHY_MALFORMED;
 	ed_seterr(err, errlen, "%s: no SOA for %s in the answer", peer, zone);
@@ -609,6 +653,7 @@ int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zon
 		    ldns_dname_compare(ldns_rr_owner(rr), q.apex_rdf) == 0 &&
 		    ldns_rr_rd_count(rr) == 7) {
 			info->serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
+			info->soa_hash = xfr_soa_hash(rr);
 			if (serial)
 				*serial = info->serial;
 			info->why = XFR_WHY_NONE;
@@ -620,11 +665,53 @@ int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zon
 	}
 	if (rc != 0)
 		info->expire.valid = 0;
-out:
 	ldns_pkt_free(pkt);
-	free(buf);
 	query_free(&q);
 	return rc;
+}
+
+int xfr_apex_query(const struct sockaddr *primary, socklen_t len, const char *zone,
+                   uint16_t qtype, const struct xfr_tsig *tsig, unsigned timeout_ms,
+                   ldns_rr_list **rrs, struct xfr_soa_info *info, char *err, size_t errlen)
+{
+	struct xfr_soa_info scratch;
+	if (info == NULL)
+		info = &scratch;
+	memset(info, 0, sizeof(*info));
+	*rrs = NULL;
+	if (err && errlen)
+		err[0] = 0;
+	char peer[INET6_ADDRSTRLEN + 16];
+	peer_text(primary, len, peer, sizeof(peer));
+	struct query q;
+	ldns_pkt *pkt = NULL;
+	int rc = apex_query(primary, len, zone, qtype, tsig, timeout_ms, &q, &pkt, info, peer,
+	                    err, errlen);
+	if (rc != 0)
+		return rc;
+	ldns_rr_list *out = ldns_rr_list_new();
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+	for (size_t i = 0; out != NULL && i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_type(rr) != qtype ||
+		    ldns_dname_compare(ldns_rr_owner(rr), q.apex_rdf) != 0)
+			continue;
+		ldns_rr *c = ldns_rr_clone(rr);
+		if (c == NULL || !ldns_rr_list_push_rr(out, c)) {
+			ldns_rr_free(c);
+			ldns_rr_list_deep_free(out);
+			out = NULL;
+		}
+	}
+	ldns_pkt_free(pkt);
+	query_free(&q);
+	if (out == NULL) {
+		info->why = XFR_WHY_INTERNAL;
+		ed_seterr(err, errlen, "%s: out of memory", peer);
+		return ED_ENOMEM;
+	}
+	*rrs = out;
+	return 0;
 }
 
 /* ---- the transfer ---- */

@@ -95,6 +95,7 @@ struct xfr_soa_info {
 	} expire;               /* RFC 7314: what is left of the zone's expiry
 	                           at the primary (a secondary itself: less
 	                           than SOA EXPIRE) */
+	uint64_t soa_hash;      /* xfr_soa_hash() of the SOA found */
 	int edns_fallback;      /* the EDNS query was answered FORMERR or
 	                           BADVERS: asked again without EDNS */
 };
@@ -114,6 +115,21 @@ int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zon
                   const struct xfr_tsig *tsig, unsigned timeout_ms,
                   uint32_t *serial, struct xfr_soa_info *info,
                   char *err, size_t errlen);
+
+/* A 64-bit hash of an SOA's owner and RDATA in canonical form (serial
+ * included, TTL not): two SOAs of one serial that hash differently
+ * come from different versions of the zone. */
+uint64_t xfr_soa_hash(const ldns_rr *soa);
+
+/* Ask primary for the RRset of qtype at the apex of zone, as
+ * xfr_soa_query() asks for the SOA (same transport, EDNS and TSIG rules).
+ * *rrs (caller frees with ldns_rr_list_deep_free) gets the answer's RRs of
+ * that type owned by the apex: empty when the primary has none (NODATA).
+ * Returns 0 or the errors of xfr_soa_query() (ED_ERCODE for an error
+ * RCODE). Used to cross-check primaries (ZONEMD). */
+int xfr_apex_query(const struct sockaddr *primary, socklen_t len, const char *zone,
+                   uint16_t qtype, const struct xfr_tsig *tsig, unsigned timeout_ms,
+                   ldns_rr_list **rrs, struct xfr_soa_info *info, char *err, size_t errlen);
 
 enum xfr_kind {
 	XFR_KIND_NONE = 0,

@@ -58,8 +58,8 @@ def zone_text(origin, serial, ntxt=NT, extra="", timers=None):
 # ---- a small primary -------------------------------------------------------
 
 class MiniPrimary:
-    """Unsigned SOA (UDP and TCP) and AXFR (also the answer to an IXFR,
-    AXFR-style) of its zones on 127.0.0.1@port. drip[apex]: seconds between
+    """Unsigned SOA (UDP and TCP), the other RRsets at the apex, and AXFR
+    (also the answer to an IXFR, AXFR-style) of its zones on 127.0.0.1@port. drip[apex]: seconds between
     the AXFR messages; blackhole: apexes whose TCP queries are read and
     never answered (held HOLD seconds at most). stop() closes the sockets
     (queries refused by the kernel), start() opens them again on the port."""
@@ -124,7 +124,11 @@ class MiniPrimary:
             r.answer.append(soa)
             return [r]
         if qt not in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
-            r.set_rcode(dns.rcode.NOTIMP)
+            # another type at the apex (ZONEMD for the cross-check): the
+            # RRset, or NODATA with the SOA
+            r.answer += [rrs for rrs in rest if rrs.name == qn and rrs.rdtype == qt]
+            if not r.answer:
+                r.authority.append(soa)
             return [r]
         seq = [soa] + rest + [soa]
         out = []
@@ -145,7 +149,7 @@ class MiniPrimary:
             except Exception:  # noqa: BLE001 - junk or closed
                 continue
             out = self._answer(q)
-            if out and q.question[0].rdtype == dns.rdatatype.SOA:
+            if out and q.question[0].rdtype not in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
                 sock.sendto(out[0].to_wire(), peer)
 
     def _tcp_loop(self, quit, sock):
@@ -233,12 +237,17 @@ def renv():
         kp = e.knot.port
         head = control_head(e, wd).replace("transfer-timeout: 2s",
                                            "transfer-timeout: %ds" % TRANSFER_TIMEOUT)
+        # DZ: primaries that stay behind are reported after 2 s
+        head += ("  - id: lag\n    max-primary-lag: 2s\n    transfer-timeout: %ds\n"
+                 "    refresh-jitter: 0%%\n" % TRANSFER_TIMEOUT)
         text = head + "zone:\n"
         mini = "      - address: 127.0.0.1@%d\n"
         for z, prims in ((KZ, mini % e.mp.port), (AZ, mini % e.mp.port),
                          (EZ, mini % e.mpx.port), (BZ, PRIMARY % kp), (ZM, PRIMARY % kp),
                          (ZS, PRIMARY % kp), (DZ, mini % e.mpd.port + PRIMARY % kp)):
             text += "  - domain: %s\n    primary:\n%s" % (z, prims)
+            if z == DZ:
+                text += "    policy: lag\n"
         e.conf = os.path.join(wd, "control.yaml")
         primaries.write(e.conf, text)
         e.start_control()
@@ -474,3 +483,68 @@ def test_divergent_primaries_serials_in_status(renv):
     assert p1["address"] == "127.0.0.1@%d" % e.knot.port and p1["serial"] == new, st
     assert st["serial"] == new and st["primary"] == p1["address"], st
     assert e.dp_serial(DZ) == new
+    assert st["divergent"] is False and p0["state"] == "behind", st
+    assert p1["state"] == "in-sync", st
+
+
+def test_lagging_primary_reported_then_in_sync(renv):
+    """Primary 0 stays behind past max-primary-lag (2 s): lagging, logged;
+    once it catches up: in-sync again."""
+    e = renv
+    st = e.zone_status(DZ)
+    served = st["serial"]
+    assert st["primaries"][0]["state"] == "behind", st
+    time.sleep(2.2)
+    assert e.edgednsctl("refresh", DZ).returncode == 0
+    st = status_when(e, DZ, lambda s: idle(s) and s["primaries"][0]["state"] == "lagging",
+                     10, "primary 0 lagging")
+    assert st["divergent"] is True and st["divergences"] >= 1, st
+    assert "max-primary-lag 2 s" in st["primaries"][0]["note"], st
+    p = e.edgednsctl("zone-status", DZ)
+    assert p.returncode == 0 and "lagging" in p.stdout and "divergent:     yes" in p.stdout, p.stdout
+    assert "primary 127.0.0.1@%d lagging" % e.mpd.port in e.ctl.log_text()
+    e.mpd.set_zone(DZ, zone_text(DZ, served, extra="div A 192.0.2.7\n"))
+    assert e.edgednsctl("refresh", DZ).returncode == 0
+    st = status_when(e, DZ, lambda s: idle(s) and s["primaries"][0]["state"] == "in-sync",
+                     10, "primary 0 in sync")
+    assert st["divergent"] is False and st["primaries"][1]["state"] == "in-sync", st
+    assert "primary 127.0.0.1@%d in-sync again" % e.mpd.port in e.ctl.log_text()
+
+
+def _zonemd_zone(zone, serial, extra):
+    text = zone_text(zone, serial, extra=extra)
+    z = dns.zone.from_text(text, zone, relativize=False)
+    d = z.compute_digest(dns.zone.DigestHashAlgorithm.SHA384)
+    return text + "@ ZONEMD %d 1 1 %s\n" % (serial, d.digest.hex()), d.digest.hex()
+
+
+def test_same_serial_different_zonemd_is_divergence(renv):
+    """Both primaries at one serial, each with a valid ZONEMD of different
+    content: we serve primary 0's version and report primary 1 diverged,
+    naming the ZONEMD; the served version is not touched."""
+    e = renv
+    n = e.zone_status(DZ)["serial"] + 1
+    text0, d0 = _zonemd_zone(DZ, n, "div A 192.0.2.7\nonly0 A 192.0.2.10\n")
+    text1, d1 = _zonemd_zone(DZ, n, "div A 192.0.2.7\nonly1 A 192.0.2.11\n")
+    assert d0 != d1
+    before = e.zone_status(DZ)["divergences"]
+    e.mpd.set_zone(DZ, text0)
+    knot_set(e, DZ, n, text1)
+    assert e.edgednsctl("refresh", DZ).returncode == 0
+    e.wait_dp_serial(DZ, n)
+    st = status_when(e, DZ, lambda s: idle(s) and s["primaries"][1]["state"] == "diverged",
+                     10, "primary 1 diverged")
+    p0, p1 = st["primaries"]
+    assert st["primary"] == p0["address"] and p0["state"] == "in-sync", json.dumps(st, indent=1)
+    assert p0["zonemd"] == "1 1 " + d0 and p1["zonemd"] == "1 1 " + d1, st
+    assert "serial %d" % n in p1["note"] and "ZONEMD digest" in p1["note"], st
+    assert st["divergent"] is True and st["divergences"] == before + 1, st
+    assert "primary 127.0.0.1@%d diverged" % e.knot.port in e.ctl.log_text()
+    r = e.dp_query("only0." + DZ, dns.rdatatype.A)
+    assert r.rcode() == dns.rcode.NOERROR and r.answer, r
+    # reported once, not at every refresh
+    assert e.edgednsctl("refresh", DZ).returncode == 0
+    time.sleep(0.5)
+    st = status_when(e, DZ, idle, 10, "idle")
+    assert st["divergences"] == before + 1 and st["primaries"][1]["state"] == "diverged", st
+
