@@ -51,6 +51,13 @@ static void tsig_of(const struct cfg_primary *p, struct xfr_tsig *t)
 }
 
 
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void job_publish(struct svc *s, struct job *j, const ldns_rr_list *zone)
 {
 	struct publish_result pr;
@@ -67,6 +74,8 @@ static void job_publish(struct svc *s, struct job *j, const ldns_rr_list *zone)
 	}
 	j->outcome = OUT_PUBLISHED;
 	j->serial = pr.serial;
+	j->t_compile = pr.compile_s;
+	j->t_load = pr.load_s;
 }
 
 static void refresh_from_primaries(struct svc *s, struct job *j)
@@ -120,9 +129,11 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 		}
 		struct xfr_result res;
 		memset(&res, 0, sizeof(res));
+		double t0 = mono_s();
 		if (rc == 0)
 			rc = xfr_update(sa, p->addr.sslen, cz->name, j->current, j->cur_serial, tp, &lim,
 			                &res, err, sizeof(err));
+		j->t_transfer = mono_s() - t0;
 		if (rc != 0) {
 			xfr_result_free(&res);
 			snprintf(j->prim[i].error, sizeof(j->prim[i].error), "%s", err);
@@ -157,7 +168,9 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 		vp.allow_ns_change = pol->allow_ns_change != 0;
 		struct verify_report rep;
 		memset(&rep, 0, sizeof(rep));
+		t0 = mono_s();
 		rc = verify_zone(nz, j->current, &vp, time(NULL), &rep);
+		j->t_gate = mono_s() - t0;
 		if (rc != 0 || rep.result == VERIFY_ERROR) {
 			snprintf(j->error, sizeof(j->error), "serial %u from %s: gate error: %.400s",
 			         j->serial, p->addr.str, rep.reason[0] ? rep.reason : ed_strerror(rc));
@@ -513,6 +526,9 @@ static void apply(struct svc *s, struct job *j)
 			ctllog(LOG_NOTICE, name, "serial %u published from %s (%s, %zu RRs, %.2f s)",
 			       j->serial, j->primary, j->kind_name, ldns_rr_list_rr_count(z->current),
 			       j->secs);
+			ctllog(LOG_INFO, name, "serial %u: transfer %.3f s, gate %.3f s, compile and "
+			       "write %.3f s, dataplane load %.3f s", j->serial, j->t_transfer, j->t_gate,
+			       j->t_compile, j->t_load);
 		} else {
 			ctllog(LOG_NOTICE, name, "serial %u served again (was expired)", j->serial);
 		}

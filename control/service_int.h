@@ -101,6 +101,7 @@ struct job {
 	char primary[CFG_ADDR_STRLEN];
 	char error[512];
 	double secs;
+	double t_transfer, t_gate, t_compile, t_load;  /* seconds, of secs */
 	int has_expire;           /* the primary answered EDNS EXPIRE (RFC 7314) */
 	uint32_t expire;          /* its value, seconds */
 	struct svc_pseen *prim;   /* n_primaries */
