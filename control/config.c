@@ -565,17 +565,17 @@ static int walk(struct cfgn *p)
 	struct cfg *c = p->cfg;
 	struct cfgn_field f[] = { { .name = "control" }, { .name = "key" },
 	                          { .name = "policy" }, { .name = "acl" }, { .name = "zone" },
-	                          { .name = "catalog" } };
+	                          { .name = "catalog" }, { .name = "service" }, { .name = "bgp" } };
 	yaml_node_t *root = yaml_document_get_root_node(p->doc);
 	char gbuf[80];
 	int rc;
 	if (root == NULL)
 		return cfgn_err(p, NULL, "empty file: expected a mapping of control, key, policy, acl, "
-		                "zone and catalog");
+		                "zone, catalog, service and bgp");
 	if (root->type != YAML_MAPPING_NODE)
-		return cfgn_err(p, root, "expected a mapping of control, key, policy, acl, zone and "
-		                "catalog, got %s", GOT(root));
-	if ((rc = cfgn_fields(p, root, "", f, 6)) != 0)
+		return cfgn_err(p, root, "expected a mapping of control, key, policy, acl, zone, "
+		                "catalog, service and bgp, got %s", GOT(root));
+	if ((rc = cfgn_fields(p, root, "", f, 8)) != 0)
 		return rc;
 	if (f[0].val != NULL && (rc = parse_control(p, f[0].val)) != 0)
 		return rc;
@@ -624,6 +624,10 @@ static int walk(struct cfgn *p)
 		c->n_catalogs++;
 		rc = parse_zone(p, cfgn_list_at(p, f[5].val, i), ctx, &cat->zone, cat);
 	}
+	if (rc == 0)
+		rc = cfg_parse_services(p, f[6].val);
+	if (rc == 0)
+		rc = cfg_parse_bgp(p, f[7].val);
 	if (rc != 0)
 		return rc;
 	if ((rc = index_names(p)) != 0)
@@ -778,6 +782,7 @@ void cfg_free(struct cfg *c)
 		zone_free(&c->catalogs[i].member);
 	}
 	free(c->catalogs);
+	cfg_anycast_free(c);
 	free(c->by_name);
 	free(c);
 }

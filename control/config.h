@@ -45,6 +45,41 @@
  *         primary: [...]                         # default: the catalog's
  *         notify-acl: [...]                      # default: its primaries
  *         policy: default                        # default: "default"
+ *   service:                                     # anycast services (health.h)
+ *     - id: dns                                  # [a-z0-9_], at most 24
+ *       address: [203.0.113.53, 2001:db8:53::53] # host addresses announced
+ *       probe:                                   # in-band, every worker
+ *         - name: example.com                    # SOA: the serial served
+ *           type: SOA                            # optional
+ *           rcode: NOERROR                       # optional
+ *           expect: "edge-ok"                    # optional: first answer's
+ *                                                # RDATA (TXT without quotes)
+ *       critical-zone: [example.com]             # served, not expired
+ *       check:                                   # operator commands
+ *         - command: /usr/local/bin/check-x      # /bin/sh -c; exit 0: ok
+ *           timeout: 1s                          # Nms, Ns, Nm
+ *           interval: 1s
+ *       interval: 200ms
+ *       probe-timeout: 100ms
+ *       fall: 2
+ *       rise: 3
+ *       hold-down: 30s                           # doubled per flap ...
+ *       hold-down-max: 10m                       # ... up to this
+ *       drain-time: 10s                          # RFC 8326 before withdraw
+ *       signature-margin: 1d
+ *       tcp-check: true
+ *   bgp:                                         # BIRD 2 (bgp/)
+ *     router-id: 192.0.2.2
+ *     local-as: 64512
+ *     socket: /run/bird/bird.ctl
+ *     config-file: /run/edgedns/bird.conf        # optional: written by us
+ *     bfd-interval: 100ms
+ *     bfd-multiplier: 3
+ *     neighbor:
+ *       - address: 192.0.2.1                     # ADDR[@PORT], port 179
+ *         as: 64500
+ *         password-file: /etc/edgedns/bgp.pw     # optional, mode 600
+ *         bfd: true
  *
  * Every section and every key inside is optional except where said below;
  * keys are kebab-case, unknown keys are errors, a key twice in one mapping
@@ -187,6 +222,74 @@ struct cfg_catalog {
 	                                policy resolved */
 };
 
+/* The in-band probe of a service: a query sent through every worker's
+ * packet path to each of the service's addresses (health.h). */
+struct cfg_probe {
+	char *name;                  /* canonical, as a zone's name */
+	uint16_t type;               /* default SOA */
+	uint8_t rcode;               /* expected; default NOERROR */
+	char *expect;                /* NULL: an SOA's serial must be the one
+	                                control serves; else the first answer's
+	                                RDATA in presentation form */
+	unsigned line;
+};
+
+/* An operator-defined check: a command run with /bin/sh -c; exit 0 is
+ * healthy. */
+struct cfg_check {
+	char *command;
+	uint32_t timeout_ms;         /* default 1000 */
+	uint32_t interval_ms;        /* default 1000 */
+	unsigned line;
+};
+
+/* An anycast service: addresses announced together while healthy. */
+struct cfg_service {
+	char *id;                    /* [a-z0-9_], at most 24: BIRD protocol
+	                                names anycast_ID_4 ... (bgp/) */
+	struct cfg_prefix *addrs;    /* host prefixes, /32 and /128 */
+	unsigned n_addrs;
+	struct cfg_probe *probes;
+	unsigned n_probes;
+	char **critical;             /* zones that must be served (canonical) */
+	unsigned n_critical;
+	struct cfg_check *checks;
+	unsigned n_checks;
+	uint32_t interval_ms;        /* between rounds of checks; 200ms */
+	uint32_t probe_timeout_ms;   /* 100ms */
+	unsigned fall, rise;         /* 2, 3 */
+	uint32_t hold_down;          /* s; 30 */
+	uint32_t hold_down_max;      /* s; 600 */
+	uint32_t drain_time;         /* s; 10 */
+	uint32_t sig_margin;         /* s; RRSIGs of critical zones must not
+	                                expire sooner; 1d */
+	int tcp_check;               /* query over TCP; default true */
+	unsigned line;
+};
+
+struct cfg_neighbor {
+	struct cfg_addr addr;        /* port 179 by default */
+	uint32_t as;
+	char *password;              /* from password-file; NULL: none */
+	int bfd;                     /* default true */
+	unsigned line;
+};
+
+/* The BIRD side (bgp/): present when the file has a bgp section. */
+struct cfg_bgp {
+	int present;
+	struct cfg_addr router_id;   /* IPv4 */
+	uint32_t local_as;
+	char *socket;                /* BIRD's control socket;
+	                                default /run/bird/bird.ctl */
+	char *config_file;           /* NULL: control writes no BIRD config */
+	uint32_t bfd_interval_ms;    /* 100ms */
+	unsigned bfd_multiplier;     /* 3 */
+	struct cfg_neighbor *neighbors;
+	unsigned n_neighbors;
+	unsigned line;
+};
+
 struct cfg {
 	char *path;                  /* the file loaded */
 	/* control: */
@@ -210,6 +313,9 @@ struct cfg {
 	unsigned n_zones;
 	struct cfg_catalog *catalogs;
 	unsigned n_catalogs;
+	struct cfg_service *services;
+	unsigned n_services;
+	struct cfg_bgp bgp;
 	/* private */
 	struct cfg_policy builtin_policy;
 	const struct cfg_zone **by_name;  /* zones and catalog zones, sorted */

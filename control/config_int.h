@@ -20,6 +20,8 @@
 int cfgv_u64(const char *s, uint64_t *out);       /* decimal digits */
 int cfgv_duration(const char *s, uint64_t *out);  /* N, Ns, Nm, Nh, Nd, Nw:
                                                      seconds */
+int cfgv_duration_ms(const char *s, uint64_t *out); /* Nms, N[s], Nm, Nh:
+                                                       milliseconds */
 int cfgv_size(const char *s, uint64_t *out);      /* N, NK, NM, NG (either
                                                      case, 1024-based): bytes */
 int cfgv_percent(const char *s, uint64_t *out);   /* N or N% */
@@ -141,5 +143,11 @@ int cfgn_prefix(struct cfgn *p, yaml_node_t *v, const char *ctx, struct cfg_pref
 /* A domain name into lowercase wire form (256 octets) and *len. */
 int cfgn_dname(struct cfgn *p, yaml_node_t *v, const char *ctx, const char *what,
                uint8_t *wire, size_t *len);
+
+/* config_anycast.c: the service list and the bgp mapping (l, m may be
+ * NULL: absent); cfg_anycast_free() frees what they filled. */
+int cfg_parse_services(struct cfgn *p, yaml_node_t *l);
+int cfg_parse_bgp(struct cfgn *p, yaml_node_t *m);
+void cfg_anycast_free(struct cfg *c);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "config_int.h"
+#include <ldns/ldns.h>
 #include "dname.h"
 #include "error.h"
 
@@ -440,17 +441,50 @@ static const struct bad {
 	const char *want;   /* "LINE: start of the message" */
 } bad[] = {
 	/* the document */
-	{ "", "1: empty file: expected a mapping of control, key, policy, acl, zone and catalog" },
+	{ "", "1: empty file: expected a mapping of control, key, policy, acl, zone, catalog, service and bgp" },
 	{ "# only a comment\n", "1: empty file" },
-	{ "- a\n- b\n", "1: expected a mapping of control, key, policy, acl, zone and catalog, "
+	{ "- a\n- b\n", "1: expected a mapping of control, key, policy, acl, zone, catalog, service and bgp, "
 	                "got a list" },
-	{ "just words\n", "1: expected a mapping of control, key, policy, acl, zone and catalog, "
+	{ "just words\n", "1: expected a mapping of control, key, policy, acl, zone, catalog, service and bgp, "
 	                  "got 'just words'" },
 	{ "zone: [a\n", "2: YAML syntax error: did not find expected ',' or ']'" },
 	{ "control:\n  log: syslog\n   bad: indent\n", "3: YAML syntax error: " },
 	{ "control: {}\n---\nzone: []\n", "3: expected one YAML document, found a second" },
-	{ "zones: []\n", "1: unknown key 'zones' (expected control, key, policy, acl, zone or "
-	                 "catalog)" },
+	{ "zones: []\n", "1: unknown key 'zones' (expected control, key, policy, acl, zone, "
+	                 "catalog, service or bgp)" },
+	/* service and bgp */
+	{ "service:\n  - id: Dns\n    address: 203.0.113.53\n",
+	  "2: service[0].id: expected an id of 1 to 24 characters a-z, 0-9 and _, got 'Dns'" },
+	{ "service:\n  - id: dns\n", "2: service[0]: address is required" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.0/24\n",
+	  "3: service[0].address: expected a host address (/32), got '203.0.113.0/24'" },
+	{ "service:\n  - id: dns\n    address: [203.0.113.53, 2001:db8::/64]\n",
+	  "3: service[0].address[1]: expected a host address (/128), got '2001:db8::/64'" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.53\n  - id: dns\n    address: 203.0.113.54\n",
+	  "4: service[1].id: duplicate id 'dns' (first at line 2)" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    interval: 5x\n",
+	  "4: service[0].interval: expected a duration (Nms, Ns, Nm or Nh) from 10ms to 60000ms, "
+	  "got '5x'" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    probe:\n      - type: SOA\n",
+	  "5: service[0].probe[0]: name is required" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    probe:\n      - name: a.example\n"
+	  "        type: BOGUS\n", "6: service[0].probe[0].type: expected an RR type" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    probe:\n      - name: a.example\n"
+	  "        rcode: WHATEVER\n", "6: service[0].probe[0].rcode: expected an RCODE" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    hold-down: 1m\n"
+	  "    hold-down-max: 30s\n", "5: service[0].hold-down-max: expected at least hold-down (60 s)" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    colour: red\n",
+	  "4: service[0]: unknown key 'colour'" },
+	{ "bgp:\n  local-as: 64512\n", "2: bgp: router-id and local-as are required" },
+	{ "bgp:\n  router-id: 2001:db8::1\n  local-as: 64512\n",
+	  "2: bgp.router-id: expected an IPv4 address, got '2001:db8::1'" },
+	{ "bgp:\n  router-id: 192.0.2.2\n  local-as: 0\n",
+	  "3: bgp.local-as: expected a number from 1 to 4294967295, got '0'" },
+	{ "bgp:\n  router-id: 192.0.2.2\n  local-as: 64512\n  neighbor:\n    - address: 192.0.2.1\n",
+	  "5: bgp.neighbor[0]: address and as are required" },
+	{ "bgp:\n  router-id: 192.0.2.2\n  local-as: 64512\n  neighbor:\n    - address: 192.0.2.1\n"
+	  "      as: 64500\n      password-file: @D@/open.secret\n",
+	  "7: bgp.neighbor[0].password-file: '@D@/open.secret': readable by group or others" },
 	{ "zone: []\nzone: []\n", "2: duplicate key 'zone' (first at line 1)" },
 	/* control */
 	{ "control: [a]\n", "1: control: expected a mapping (key: value), got a list" },
@@ -890,9 +924,136 @@ static void t_primary_scalar(void **state)
 	cfg_free(c);
 }
 
+/* The service and bgp sections: every key, and the defaults. */
+static void t_anycast(void **state)
+{
+	(void)state;
+	struct cfg *c = load_ok(
+	    "service:\n"
+	    "  - id: dns_1\n"
+	    "    address: [203.0.113.53, 2001:db8:53::53/128]\n"
+	    "    probe:\n"
+	    "      - name: Example.COM\n"
+	    "      - name: canary.example.com\n"
+	    "        type: TXT\n"
+	    "        rcode: NXDOMAIN\n"
+	    "        expect: edge-ok\n"
+	    "    critical-zone: example.com\n"
+	    "    check:\n"
+	    "      - command: /bin/true\n"
+	    "        timeout: 250ms\n"
+	    "        interval: 2s\n"
+	    "    interval: 50ms\n"
+	    "    probe-timeout: 80ms\n"
+	    "    fall: 1\n"
+	    "    rise: 5\n"
+	    "    hold-down: 5s\n"
+	    "    hold-down-max: 1m\n"
+	    "    drain-time: 3s\n"
+	    "    signature-margin: 2d\n"
+	    "    tcp-check: false\n"
+	    "  - id: other\n"
+	    "    address: 198.51.100.53\n"
+	    "bgp:\n"
+	    "  router-id: 192.0.2.2\n"
+	    "  local-as: 4200000000\n"
+	    "  socket: /run/x/bird.ctl\n"
+	    "  config-file: /run/x/bird.conf\n"
+	    "  bfd-interval: 50ms\n"
+	    "  bfd-multiplier: 4\n"
+	    "  neighbor:\n"
+	    "    - address: 192.0.2.1\n"
+	    "      as: 64500\n"
+	    "      password-file: @D@/good.secret\n"
+	    "    - address: 2001:db8::1@1179\n"
+	    "      as: 64501\n"
+	    "      bfd: false\n");
+	assert_int_equal(c->n_services, 2);
+	const struct cfg_service *s = &c->services[0];
+	assert_string_equal(s->id, "dns_1");
+	assert_int_equal(s->n_addrs, 2);
+	assert_int_equal(s->addrs[0].family, AF_INET);
+	assert_int_equal(s->addrs[1].family, AF_INET6);
+	assert_int_equal(s->addrs[1].prefix_len, 128);
+	assert_int_equal(s->n_probes, 2);
+	assert_string_equal(s->probes[0].name, "example.com.");
+	assert_int_equal(s->probes[0].type, LDNS_RR_TYPE_SOA);
+	assert_int_equal(s->probes[0].rcode, 0);
+	assert_null(s->probes[0].expect);
+	assert_int_equal(s->probes[1].type, LDNS_RR_TYPE_TXT);
+	assert_int_equal(s->probes[1].rcode, 3);
+	assert_string_equal(s->probes[1].expect, "edge-ok");
+	assert_int_equal(s->n_critical, 1);
+	assert_string_equal(s->critical[0], "example.com.");
+	assert_int_equal(s->n_checks, 1);
+	assert_string_equal(s->checks[0].command, "/bin/true");
+	assert_int_equal(s->checks[0].timeout_ms, 250);
+	assert_int_equal(s->checks[0].interval_ms, 2000);
+	assert_int_equal(s->interval_ms, 50);
+	assert_int_equal(s->probe_timeout_ms, 80);
+	assert_int_equal(s->fall, 1);
+	assert_int_equal(s->rise, 5);
+	assert_int_equal(s->hold_down, 5);
+	assert_int_equal(s->hold_down_max, 60);
+	assert_int_equal(s->drain_time, 3);
+	assert_int_equal(s->sig_margin, 2 * 86400);
+	assert_int_equal(s->tcp_check, 0);
+	s = &c->services[1];
+	assert_int_equal(s->n_addrs, 1);
+	assert_int_equal(s->interval_ms, 200);
+	assert_int_equal(s->probe_timeout_ms, 100);
+	assert_int_equal(s->fall, 2);
+	assert_int_equal(s->rise, 3);
+	assert_int_equal(s->hold_down, 30);
+	assert_int_equal(s->hold_down_max, 600);
+	assert_int_equal(s->drain_time, 10);
+	assert_int_equal(s->sig_margin, 86400);
+	assert_int_equal(s->tcp_check, 1);
+	const struct cfg_bgp *b = &c->bgp;
+	assert_true(b->present);
+	assert_int_equal(b->local_as, 4200000000u);
+	assert_string_equal(b->socket, "/run/x/bird.ctl");
+	assert_string_equal(b->config_file, "/run/x/bird.conf");
+	assert_int_equal(b->bfd_interval_ms, 50);
+	assert_int_equal(b->bfd_multiplier, 4);
+	assert_int_equal(b->n_neighbors, 2);
+	assert_string_equal(b->neighbors[0].addr.str, "192.0.2.1@179");
+	assert_string_equal(b->neighbors[0].password, SECRET32);
+	assert_true(b->neighbors[0].bfd);
+	assert_string_equal(b->neighbors[1].addr.str, "2001:db8::1@1179");
+	assert_null(b->neighbors[1].password);
+	assert_false(b->neighbors[1].bfd);
+	cfg_free(c);
+
+	c = load_ok("bgp:\n  router-id: 192.0.2.2\n  local-as: 64512\n");
+	assert_string_equal(c->bgp.socket, "/run/bird/bird.ctl");
+	assert_null(c->bgp.config_file);
+	assert_int_equal(c->bgp.bfd_interval_ms, 100);
+	assert_int_equal(c->bgp.bfd_multiplier, 3);
+	assert_int_equal(c->n_services, 0);
+	cfg_free(c);
+	c = load_ok("control: {}\n");
+	assert_false(c->bgp.present);
+	cfg_free(c);
+
+	uint64_t v;
+	assert_int_equal(cfgv_duration_ms("250ms", &v), 0);
+	assert_int_equal(v, 250);
+	assert_int_equal(cfgv_duration_ms("3", &v), 0);
+	assert_int_equal(v, 3000);
+	assert_int_equal(cfgv_duration_ms("2m", &v), 0);
+	assert_int_equal(v, 120000);
+	assert_int_equal(cfgv_duration_ms("1h", &v), 0);
+	assert_int_equal(v, 3600000);
+	assert_int_equal(cfgv_duration_ms("ms", &v), -1);
+	assert_int_equal(cfgv_duration_ms("5 ms", &v), -1);
+	assert_int_equal(cfgv_duration_ms("5d", &v), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_anycast),
 		cmocka_unit_test(t_full),
 		cmocka_unit_test(t_defaults),
 		cmocka_unit_test(t_errors),
