@@ -68,6 +68,7 @@
  *       drain-time: 10s                          # RFC 8326 before withdraw
  *       signature-margin: 1d
  *       tcp-check: true
+ *       port: 53                                 # DNS port (TCP check)
  *   bgp:                                         # BIRD 2 (bgp/)
  *     router-id: 192.0.2.2
  *     local-as: 64512
@@ -264,6 +265,7 @@ struct cfg_service {
 	uint32_t sig_margin;         /* s; RRSIGs of critical zones must not
 	                                expire sooner; 1d */
 	int tcp_check;               /* query over TCP; default true */
+	uint32_t port;               /* the DNS port of the addresses; 53 */
 	unsigned line;
 };
 

@@ -174,7 +174,7 @@ static int service_id_ok(const char *s)
 static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct cfg_service *sv)
 {
 	enum { F_ID, F_ADDR, F_PROBE, F_CRIT, F_CHECK, F_INTERVAL, F_PTIMEOUT, F_FALL, F_RISE,
-	       F_HOLD, F_HOLDMAX, F_DRAIN, F_SIGM, F_TCP, NF };
+	       F_HOLD, F_HOLDMAX, F_DRAIN, F_SIGM, F_TCP, F_PORT, NF };
 	struct cfgn_field f[NF] = {
 		[F_ID] = { .name = "id" }, [F_ADDR] = { .name = "address" },
 		[F_PROBE] = { .name = "probe" }, [F_CRIT] = { .name = "critical-zone" },
@@ -183,6 +183,7 @@ static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct
 		[F_RISE] = { .name = "rise" }, [F_HOLD] = { .name = "hold-down" },
 		[F_HOLDMAX] = { .name = "hold-down-max" }, [F_DRAIN] = { .name = "drain-time" },
 		[F_SIGM] = { .name = "signature-margin" }, [F_TCP] = { .name = "tcp-check" },
+		[F_PORT] = { .name = "port" },
 	};
 	char sub[CFGN_CTX_MAX], gbuf[80];
 	size_t n;
@@ -199,6 +200,7 @@ static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct
 	sv->drain_time = 10;
 	sv->sig_margin = 86400;
 	sv->tcp_check = 1;
+	sv->port = 53;
 	if (f[F_ID].val == NULL)
 		return cfgn_err(p, e, "%s: id is required", ctx);
 	cfgn_ctx(sub, "%s.id", ctx);
@@ -282,6 +284,7 @@ static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct
 		{ F_HOLDMAX, 0, 0, 7 * 86400, &sv->hold_down_max, CFGN_DURATION },
 		{ F_DRAIN, 0, 0, 3600, &sv->drain_time, CFGN_DURATION },
 		{ F_SIGM, 0, 0, 90 * 86400, &sv->sig_margin, CFGN_DURATION },
+		{ F_PORT, 0, 1, 65535, &sv->port, CFGN_NUM },
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		yaml_node_t *v = f[nums[i].fi].val;

@@ -16,6 +16,7 @@
 
 #include "ctllog.h"
 #include "error.h"
+#include "health.h"
 
 struct ctlconn {
 	struct ctlconn *next, *prev;
@@ -26,6 +27,7 @@ struct ctlconn {
 struct ctlsock {
 	struct evconnlistener *lis;
 	struct svc *svc;
+	struct health *health;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctlconn *conns;
 };
@@ -38,7 +40,7 @@ static char *reply_error(const char *msg)
 	return r;
 }
 
-char *ctlsock_exec(struct svc *svc, const char *line)
+char *ctlsock_exec(struct svc *svc, struct health *health, const char *line)
 {
 	json_error_t je;
 	json_t *req = json_loads(line, 0, &je);
@@ -80,6 +82,23 @@ char *ctlsock_exec(struct svc *svc, const char *line)
 			ctllog(LOG_INFO, zone, "refresh requested on the control socket");
 			rep = json_object();
 		}
+	} else if (strcmp(cmd, "health") == 0) {
+		if (health == NULL)
+			out = reply_error("no health checks here");
+		else
+			rep = health_status(health);
+	} else if (strcmp(cmd, "maintenance") == 0) {
+		const char *id = json_string_value(json_object_get(req, "service"));
+		json_t *on = json_object_get(req, "on");
+		char err[300] = "";
+		if (health == NULL)
+			out = reply_error("no health checks here");
+		else if (id == NULL || !json_is_boolean(on))
+			out = reply_error("maintenance needs \"service\" and \"on\" (true or false)");
+		else if (health_maintenance(health, id, json_is_true(on), err, sizeof(err)) != 0)
+			out = reply_error(err);
+		else
+			rep = json_object();
 	} else {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "unknown command: %.100s", cmd);
@@ -114,7 +133,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	size_t n;
 	/* bounded: by what has arrived */
 	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) != NULL) {
-		char *r = n ? ctlsock_exec(c->cs->svc, line) : NULL;
+		char *r = n ? ctlsock_exec(c->cs->svc, c->cs->health, line) : NULL;
 		free(line);
 		if (r != NULL) {
 			bufferevent_write(bev, r, strlen(r));
@@ -217,4 +236,9 @@ void ctlsock_free(struct ctlsock *cs)
 	evconnlistener_free(cs->lis);
 	unlink(cs->path);
 	free(cs);
+}
+
+void ctlsock_set_health(struct ctlsock *c, struct health *h)
+{
+	c->health = h;
 }

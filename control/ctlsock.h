@@ -8,6 +8,11 @@
  *   {"cmd":"reload"}                 -> {"ok":true} once svc_reload() applied
  *                                       the file, else {"ok":false,"error":
  *                                       "file:line: ..."}
+ *   {"cmd":"health"}                 -> {"ok":true,"services":[{...}]}
+ *                                       (health_status())
+ *   {"cmd":"maintenance","service":S,"on":true|false}
+ *                                    -> {"ok":true}: S drains and is
+ *                                       withdrawn, or comes back
  *   anything else                    -> {"ok":false,"error":"..."}
  *
  * The zone objects are svc_status()'s. Requests are capped at
@@ -23,6 +28,8 @@
 
 #include "service.h"
 
+struct health;
+
 #define CTLSOCK_MAX_LINE 65536
 
 struct ctlsock;
@@ -37,6 +44,10 @@ void ctlsock_free(struct ctlsock *c);
 
 /* One request line to one reply (no newline; malloc()ed). The socket's
  * logic without the socket, for tests. */
-char *ctlsock_exec(struct svc *svc, const char *line);
+char *ctlsock_exec(struct svc *svc, struct health *health, const char *line);
+
+struct health;
+/* Answer health and maintenance from h (NULL: "no health checks here"). */
+void ctlsock_set_health(struct ctlsock *c, struct health *h);
 
 #endif

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "ctllog.h"
 #include "ctlsock.h"
+#include "health.h"
 #include "notify.h"
 #include "service.h"
 
@@ -95,6 +96,12 @@ int main(int argc, char **argv)
 		ctllog(LOG_ERR, NULL, "control socket: %s", err);
 		return 1;
 	}
+	struct health *health = health_new(cfg, svc, NULL, err, sizeof(err));
+	if (health == NULL) {
+		ctllog(LOG_ERR, NULL, "health: %s", err);
+		return 1;
+	}
+	ctlsock_set_health(cs, health);
 	struct notify *nl = NULL;
 	if (cfg->n_notify_listen) {
 		nl = notify_new(base, svc, err, sizeof(err));
@@ -113,10 +120,15 @@ int main(int argc, char **argv)
 		ctllog(LOG_ERR, NULL, "%s", err);
 		return 1;
 	}
-	ctllog(LOG_NOTICE, NULL, "started: %u zone(s), control socket %s", cfg->n_zones,
-	       cfg->socket);
+	if (health_start(health, err, sizeof(err)) != 0) {
+		ctllog(LOG_ERR, NULL, "%s", err);
+		return 1;
+	}
+	ctllog(LOG_NOTICE, NULL, "started: %u zone(s), %u service(s), control socket %s",
+	       cfg->n_zones, cfg->n_services, cfg->socket);
 	event_base_dispatch(base);
 
+	health_free(health);
 	notify_free(nl);
 	ctlsock_free(cs);
 	unsigned abandoned = svc_free(svc, STOP_WAIT_MS);

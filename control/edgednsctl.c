@@ -1,5 +1,6 @@
 /* edgednsctl.c: the command line of the control socket.
  *   edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE | reload
+ *                                 | health | maintenance SERVICE on|off
  * Sends one JSON request line, reads one reply line, prints it for people
  * (or as it came with --json). Exit 0 when the reply says ok, 1 when it
  * does not, 2 on usage or connection errors. */
@@ -23,7 +24,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE | "
-	           "reload\n");
+	           "reload | health | maintenance SERVICE on|off\n");
 }
 
 /* One request, one reply line (malloc()ed) or NULL with a message. */
@@ -164,6 +165,39 @@ static void print_zone(json_t *z)
 	       (long long)json_integer_value(json_object_get(z, "divergences")));
 }
 
+static void print_service(json_t *sv)
+{
+	char b[32];
+	const char *s;
+	printf("service:       %s\n", json_string_value(json_object_get(sv, "id")));
+	printf("route:         %s%s%s\n", json_string_value(json_object_get(sv, "route")),
+	       json_is_true(json_object_get(sv, "healthy")) ? " (healthy)" : " (unhealthy)",
+	       json_is_true(json_object_get(sv, "maintenance")) ? " (maintenance)" : "");
+	s = json_string_value(json_object_get(sv, "reason"));
+	printf("reason:        %s\n", s ? s : "-");
+	fmt_time(json_object_get(sv, "last_change"), b, sizeof(b));
+	printf("last_change:   %s\n", b);
+	fmt_time(json_object_get(sv, "held_down_until"), b, sizeof(b));
+	printf("held_down:     %s (flaps %lld)\n", b,
+	       (long long)json_integer_value(json_object_get(sv, "flaps")));
+	s = json_string_value(json_object_get(sv, "history"));
+	printf("history:       %s (oldest first, + passed)\n", s ? s : "");
+	const char *k;
+	json_t *c;
+	json_object_foreach(json_object_get(sv, "checks"), k, c) {
+		s = json_string_value(json_object_get(c, "why"));
+		printf("check %-9s %s%s%s\n", k, json_is_true(json_object_get(c, "ok")) ? "ok" : "FAIL",
+		       s && s[0] ? ": " : "", s ? s : "");
+	}
+	json_t *bird = json_object_get(sv, "bird");
+	if (json_is_object(bird)) {
+		s = json_string_value(json_object_get(bird, "error"));
+		const char *a = json_string_value(json_object_get(bird, "applied"));
+		printf("bird:          %s%s%s\n", a ? a : "unknown", s && s[0] ? ", error: " : "",
+		       s ? s : "");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *sock = DEFAULT_SOCK;
@@ -189,10 +223,15 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[optind];
 	json_t *req;
-	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0) && nargs == 1)
+	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0 ||
+	     strcmp(cmd, "health") == 0) && nargs == 1)
 		req = json_pack("{s:s}", "cmd", cmd);
 	else if ((strcmp(cmd, "refresh") == 0 || strcmp(cmd, "zone-status") == 0) && nargs == 2)
 		req = json_pack("{s:s,s:s}", "cmd", cmd, "zone", argv[optind + 1]);
+	else if (strcmp(cmd, "maintenance") == 0 && nargs == 3 &&
+	         (strcmp(argv[optind + 2], "on") == 0 || strcmp(argv[optind + 2], "off") == 0))
+		req = json_pack("{s:s,s:s,s:b}", "cmd", cmd, "service", argv[optind + 1], "on",
+		                strcmp(argv[optind + 2], "on") == 0);
 	else {
 		usage(stderr);
 		return 2;
@@ -235,6 +274,13 @@ int main(int argc, char **argv)
 		print_zone(json_object_get(r, "zone"));
 	} else if (strcmp(cmd, "reload") == 0) {
 		printf("configuration reloaded\n");
+	} else if (strcmp(cmd, "health") == 0) {
+		size_t i;
+		json_t *sv;
+		json_array_foreach(json_object_get(r, "services"), i, sv)
+			print_service(sv);
+	} else if (strcmp(cmd, "maintenance") == 0) {
+		printf("service %s: maintenance %s\n", argv[optind + 1], argv[optind + 2]);
 	} else {
 		printf("refresh of %s queued\n", argv[optind + 1]);
 	}

@@ -193,8 +193,10 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 			return;
 		}
 		job_publish(s, j, nz);
-		if (j->outcome == OUT_PUBLISHED)
+		if (j->outcome == OUT_PUBLISHED) {
 			j->newzone = nz;
+			j->sig_min = svc_sig_min(nz);
+		}
 		else
 			ldns_rr_list_deep_free(nz);
 		return;
@@ -302,6 +304,7 @@ static void *worker_main(void *arg)
 void svc_zone_save(struct svc_zone *z)
 {
 	char err[300] = "";
+	svc_facts_update(z);
 	if (zonestate_save(z->svc->cfg->state_dir, &z->st, err, sizeof(err)) != 0)
 		ctllog(LOG_ERR, z->cz->name, "state not saved: %s", err);
 }
@@ -519,6 +522,7 @@ static void apply(struct svc *s, struct job *j)
 			 * version's pages back rather than keep them in the heap */
 			malloc_trim(0);
 			z->current = j->newzone;
+			z->sig_min = j->sig_min;
 			j->newzone = NULL;
 			z->st.transfers++;
 			z->st.last_transfer = now;
@@ -622,6 +626,7 @@ void svc_zone_boot(struct svc_zone *z)
 	if (rc != 0 && rc != ED_ENOENT)
 		ctllog(LOG_WARNING, name, "last published version not readable: %s", err);
 	z->current = rc == 0 ? rrs : NULL;
+	z->sig_min = svc_sig_min(z->current);
 	svc_soa_timers(z);
 	if (z->current == NULL) {
 		z->st.has_serial = 0;
@@ -680,6 +685,7 @@ struct svc *svc_new(const struct cfg *cfg, struct event_base *base, unsigned nwo
 	s->pc.timeout_ms = 30000;
 	s->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->facts_mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_cond_init(&s->idle_cv, NULL);
 	s->threads = calloc(s->nthreads, sizeof(*s->threads));
@@ -777,6 +783,8 @@ unsigned svc_free(struct svc *s, unsigned wait_ms)
 	if (s->done_ev)
 		event_free(s->done_ev);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->facts_mu);
+	svc_watch_free(s);
 	pthread_cond_destroy(&s->cv);
 	pthread_cond_destroy(&s->idle_cv);
 	free(s->zones);

@@ -139,4 +139,23 @@ uint32_t svc_retry_delay(uint32_t retry, uint32_t refresh, unsigned failures);
  * range; at least 1. */
 uint32_t svc_jitter(uint32_t refresh, unsigned jitter_pct, double r);
 
+/* What the health checks read of a zone, from any thread. */
+struct svc_facts {
+	int known;               /* the zone is configured (or a member) */
+	int served;              /* a version is served and not expired */
+	int expired;
+	int has_serial;
+	uint32_t serial;         /* the version served */
+	uint32_t sig_expire_min; /* earliest RRSIG expiration (seconds since
+	                            the epoch, RFC 1982 order); 0: unsigned */
+	enum svc_state state;
+};
+
+/* Keep facts for zone name (presentation form), e.g. a critical zone of a
+ * service; before svc_start(). 0, ED_EINVAL, ED_ENOMEM. */
+int svc_watch(struct svc *s, const char *name);
+
+/* The facts of a watched zone; ED_ENOENT when not watched. Any thread. */
+int svc_facts(struct svc *s, const char *name, struct svc_facts *out);
+
 #endif

@@ -68,6 +68,7 @@ struct svc_zone {
 	uint64_t ours_soa_hash;
 	char ours_zonemd[SVC_ZONEMD_MAX];
 	uint64_t divergences;     /* primaries seen diverged or lagging */
+	uint32_t sig_min;         /* svc_sig_min() of current */
 	/* catalogs (service_catalog part, below) */
 	struct svc_zone *catalog; /* a member: its catalog zone */
 	struct cfg_zone *own_cz;  /* a member: cz, built from the template */
@@ -101,6 +102,7 @@ struct job {
 	char primary[CFG_ADDR_STRLEN];
 	char error[512];
 	double secs;
+	uint32_t sig_min;         /* OUT_PUBLISHED: svc_sig_min() of newzone */
 	double t_transfer, t_gate, t_compile, t_load;  /* seconds, of secs */
 	int has_expire;           /* the primary answered EDNS EXPIRE (RFC 7314) */
 	uint32_t expire;          /* its value, seconds */
@@ -110,6 +112,11 @@ struct job {
 	char ours_zonemd[SVC_ZONEMD_MAX];
 	struct catz_set members;  /* a catalog, OUT_PUBLISHED: its members */
 	int has_members;
+};
+
+struct svc_watch {
+	char *name;               /* canonical, lowercase */
+	struct svc_facts f;
 };
 
 struct svc {
@@ -137,6 +144,9 @@ struct svc {
 	int applying_final;       /* svc_free(): apply results, arm nothing */
 	struct event *done_ev;
 	unsigned seed;
+	pthread_mutex_t facts_mu;  /* watch: service_facts.c */
+	struct svc_watch *watch;
+	unsigned n_watch;
 };
 
 /* service.c: timers (main thread), the job queue, zone state on disk. */
@@ -153,6 +163,11 @@ void svc_cross_check(struct job *j, const ldns_rr_list *served);
 void svc_note_primaries(struct svc_zone *z, const struct job *j, time_t now);
 json_t *svc_primaries_json(const struct svc_zone *z);
 int svc_divergent(const struct svc_zone *z);
+/* service_facts.c */
+uint32_t svc_sig_min(const ldns_rr_list *rrs);
+void svc_facts_update(struct svc_zone *z);
+void svc_facts_clear(struct svc_zone *z);
+void svc_watch_free(struct svc *s);
 /* service_zones.c: the zone table, removal, catalogs (main thread unless
  * a name says run_: that runs on a worker). */
 void svc_after_job(struct svc *s, struct svc_zone *z, struct job *j);

@@ -160,6 +160,8 @@ struct svc_zone *svc_zone_add(struct svc *s, const struct cfg_zone *cz, struct c
 
 void svc_zone_destroy(struct svc_zone *z)
 {
+	if (z->svc != NULL && z->cz != NULL)
+		svc_facts_clear(z);
 	if (z->timer)
 		event_free(z->timer);
 	if (z->expire_ev)

@@ -1,0 +1,74 @@
+/* health.h: the health checks of the anycast services and what they do to
+ * the routes (issue 5).
+ *
+ * One thread of its own runs, per service (config.h, struct cfg_service),
+ * a round of checks every interval:
+ *   heartbeat  every worker lcore's loop counter advances (dataplane
+ *              `lcores`; `ping` for the socket dataplane);
+ *   probe      each probe, to each service address, injected into every
+ *              worker's packet path (dataplane `probe`): every lcore must
+ *              answer with the rcode, and the serial control serves (SOA)
+ *              or the expected RDATA;
+ *   ports      every port's link is up (dataplane `ports`);
+ *   zones      every critical zone is served, not expired, and its RRSIGs
+ *              do not expire within signature-margin (svc_facts());
+ *   tcp        a query over TCP to each service address is answered;
+ *   check[i]   operator commands (run in the background, own interval and
+ *              timeout; the last result counts).
+ * A round passes when every check passes; health_policy.h turns rounds
+ * into announce, drain and withdraw, which go to BIRD through the route
+ * operations. The wanted state is re-asserted whenever BIRD is found
+ * otherwise (a BIRD restart or `configure` resets it to its fail-closed
+ * config). Maintenance, flaps and hold-downs are saved in
+ * STATE_DIR/health.json and survive a restart of control; at start the
+ * routes found in BIRD are kept until the checks decide.
+ *
+ * The thread blocks on the dataplane's socket and on BIRD's, never on the
+ * zone service (svc_facts() takes a short lock).
+ */
+#ifndef EDGEDNS_HEALTH_H
+#define EDGEDNS_HEALTH_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "health_policy.h"
+#include "service.h"
+
+/* How routes change. apply: make service sv's routes `want`; query: what
+ * is in place. Both return 0 or a negative ED_E* code with err. Called on
+ * the health thread only. */
+struct health_route_ops {
+	int (*apply)(void *arg, const struct cfg_service *sv, enum hp_route want, char *err,
+	             size_t errlen);
+	int (*query)(void *arg, const struct cfg_service *sv, enum hp_route *have, char *err,
+	             size_t errlen);
+	void *arg;
+};
+
+struct health;
+
+/* For cfg's services (none: a health that does nothing). ops NULL: no
+ * routing, the checks and the state are still kept and shown. The zones
+ * the services name are watched in svc (before svc_start()). NULL with
+ * err on failure. */
+struct health *health_new(const struct cfg *cfg, struct svc *svc,
+                          const struct health_route_ops *ops, char *err, size_t errlen);
+
+/* Start the thread. 0, or ED_EIO with err. */
+int health_start(struct health *h, char *err, size_t errlen);
+
+/* Stop the thread (routes stay as they are: BIRD keeps them) and free. */
+void health_free(struct health *h);
+
+/* {"services":[{...}]}: per service its route, verdict, hold-down, checks
+ * and history. Any thread. */
+json_t *health_status(struct health *h);
+
+/* Operator maintenance of service id on or off (drain, then withdraw;
+ * saved). 0, or ED_ENOENT with err. Any thread. */
+int health_maintenance(struct health *h, const char *id, int on, char *err, size_t errlen);
+
+#endif
