@@ -27,6 +27,8 @@
  *                text" as BIRD wrote it (e.g. "8002 /etc/bird.conf:3:1
  *                syntax error"); the reply is complete and the connection
  *                stays usable
+ *   ED_ENOENT    no such protocol (bird_enable(), bird_disable())
+ *   ED_EBUSY     BIRD is shutting down (bird_configure())
  *   ED_EINVAL    a bad argument (a protocol name that is not a BIRD symbol,
  *                a prefix that is not one, a newline in a command...)
  *   ED_ENOMEM
@@ -145,11 +147,12 @@ const struct bird_protocol *bird_protocols_find(const struct bird_protocols *p,
                                                 const char *name);
 
 /* Enable or disable the protocol name (a BIRD symbol: letters, digits,
- * '_'). 0 on success; *changed (may be NULL) tells whether BIRD changed
- * its state (0011 enabled / 0009 disabled) or found it so already (0010
- * already enabled / 0008 already disabled). ED_ERCODE when BIRD refuses:
- * an unknown name is a parse error (9001 "unexpected CF_SYM_UNDEFINED"),
- * a symbol that is not a protocol 9002. */
+ * '_'; sent quoted, as a pattern that matches only that name, so it is
+ * never a keyword such as "all"). 0 on success; *changed (may be NULL)
+ * tells whether BIRD changed its state (0011 enabled / 0009 disabled) or
+ * found it so already (0010 already enabled / 0008 already disabled).
+ * ED_ENOENT when BIRD has no such protocol (8003 No protocols match),
+ * ED_ERCODE for another refusal. */
 int bird_enable(bird_conn_t *c, const char *name, bool *changed, char *err, size_t errlen);
 int bird_disable(bird_conn_t *c, const char *name, bool *changed, char *err, size_t errlen);
 

@@ -157,10 +157,15 @@ static int set_proto(bird_conn_t *c, const char *verb, const char *name, int don
 		ed_seterr(err, errlen, "bird: '%.70s' is not a protocol name", name);
 		return ED_EINVAL;
 	}
+	/* Quoted, the name is a pattern matching that one protocol: never a
+	 * keyword ("all" would be every protocol), and an unknown name is
+	 * 8003 rather than a parse error. */
 	char cmd[BIRD_NAME_MAX + 16];
-	snprintf(cmd, sizeof(cmd), "%s %s", verb, name);
+	snprintf(cmd, sizeof(cmd), "%s \"%s\"", verb, name);
 	struct bird_reply r;
 	int rc = bird_command(c, cmd, &r, err, errlen);
+	if (rc == ED_ERCODE && r.code == RC_NO_PROTOCOLS)
+		rc = ED_ENOENT;
 	if (rc == 0) {
 		/* "0011-name: enabled" then "0000 " */
 		int got = -1;
@@ -173,7 +178,7 @@ static int set_proto(bird_conn_t *c, const char *verb, const char *name, int don
 		} else if (changed != NULL) {
 			*changed = got == done;
 		}
-	} else if (rc == ED_ERCODE) {
+	} else if (rc == ED_ERCODE || rc == ED_ENOENT) {
 		char why[160];
 		snprintf(why, sizeof(why), "%s", err ? err : "");
 		ed_seterr(err, errlen, "bird: %s %s: %s", verb, name, why);
