@@ -48,7 +48,7 @@ BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edge
         $(B)/edgedns-xfr-test $(B)/edgedns-publish-test $(B)/edgedns-control $(B)/edgednsctl \
         $(B)/edgedns-bird
 
-.PHONY: all deps test unit san-unit conformance xfr-test control-test bgp-test lab fuzz fuzz-smoke bench run clean clang-check
+.PHONY: all deps test unit san-unit conformance xfr-test control-test bgp-test bgp-golden lab fuzz fuzz-smoke bench run clean clang-check
 all: $(BINS) $(UNIT_BINS)
 
 deps:
@@ -149,6 +149,10 @@ control-test: all
 # namespaces, edge and router (root, bird2).
 bgp-test: all
 	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/bgp
+# Rewrite tests/bgp/golden/*.conf from the generator (review the diff).
+bgp-golden: $(B)/edgedns-bird
+	EDGEDNS_BUILD=$(abspath $(B)) EDGEDNS_BGP_REGOLD=1 /usr/bin/python3 -m pytest -q \
+	  tests/bgp/test_config.py
 
 # The DPDK dataplane in a two-namespace lab (root): tests/lab/lab.py.
 lab: all
