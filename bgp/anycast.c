@@ -148,7 +148,9 @@ int anycast_state(bird_conn_t *c, const struct birdconf_service *svc,
 				rc = ED_ENOENT;
 				break;
 			}
-			up[k][f] = strcmp(p->state, "down") != 0;
+			/* enabled: "up", or "start" on its way up; "stop" and
+			 * "flush" are on their way down */
+			up[k][f] = strcmp(p->state, "up") == 0 || strcmp(p->state, "start") == 0;
 		}
 	bird_protocols_free(&ps);
 	if (rc < 0)

@@ -54,14 +54,17 @@ int anycast_withdraw(bird_conn_t *c, const struct birdconf_service *svc, char *e
 int anycast_drain_withdraw(bird_conn_t *c, const struct birdconf_service *svc,
                            unsigned wait_ms, char *err, size_t errlen);
 
-/* The state of svc's four protocols ("show protocols"). */
+/* The state of svc's four protocols ("show protocols"): a protocol counts
+ * as enabled when it is "up" or "start", as disabled when "down", "stop" or
+ * "flush". */
 int anycast_state(bird_conn_t *c, const struct birdconf_service *svc,
                   enum anycast_state *st, char *err, size_t errlen);
 
 /* Bring svc to want (WITHDRAWN, ANNOUNCED or DRAINING) whatever its state:
  * after a BIRD restart or a configure (both leave every announcing
  * protocol disabled, birdconf.h), or a step that failed. Cheap when
- * already there (one "show protocols"). */
+ * already there (one "show protocols"). After a configure answered 0004,
+ * call it once bird_configure_status() says 3. */
 int anycast_assert(bird_conn_t *c, const struct birdconf_service *svc,
                    enum anycast_state want, char *err, size_t errlen);
 

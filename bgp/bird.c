@@ -166,9 +166,10 @@ int bird_connect(bird_conn_t *c, const char *path, char *err, size_t errlen)
 
 /* The next line (without its '\n', NUL-terminated in rbuf) into *line,
  * *len. 0, ED_EIO (closed or failed), ED_ETIMEOUT, ED_ELIMIT (longer than
- * BIRD_LINE_MAX). The line is valid until the next call. */
-static int read_line(bird_conn_t *c, char **line, size_t *len, int64_t deadline, char *err,
-                     size_t errlen)
+ * BIRD_LINE_MAX). The line is valid until the next call. in_reply: lines
+ * of this reply came already (for the message). */
+static int read_line(bird_conn_t *c, char **line, size_t *len, bool in_reply, int64_t deadline,
+                     char *err, size_t errlen)
 {
 	for (;;) {
 		char *nl = memchr(c->rbuf + c->rpos, '\n', c->rlen - c->rpos);
@@ -200,7 +201,7 @@ static int read_line(bird_conn_t *c, char **line, size_t *len, int64_t deadline,
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		ed_seterr(err, errlen, "bird: %s%s", n == 0 ? "connection closed by BIRD" :
-		          strerror(errno), c->rlen > 0 || n == 0 ? " in the middle of a reply" : "");
+		          strerror(errno), c->rlen > 0 || in_reply ? " in the middle of a reply" : "");
 		return ED_EIO;
 	}
 }
@@ -264,7 +265,7 @@ int bird_read_reply(bird_conn_t *c, struct bird_reply *r, int64_t deadline, char
 	for (;;) {
 		char *line;
 		size_t len;
-		rc = read_line(c, &line, &len, deadline, err, errlen);
+		rc = read_line(c, &line, &len, r->n > 0, deadline, err, errlen);
 		if (rc < 0)
 			break;
 		b.total += len + 1;

@@ -174,6 +174,14 @@ int bird_disable(bird_conn_t *c, const char *name, bool *changed, char *err, siz
  * them again (anycast_assert()). */
 int bird_configure(bird_conn_t *c, const char *path, int *code, char *err, size_t errlen);
 
+/* "configure status": *code is 3 when no reconfiguration is running
+ * (BIRD: "Daemon is up and running"), 4 while one is (protocols being
+ * restarted or stopped), 5 when another is queued behind it, 6 when BIRD
+ * is shutting down. After a configure answered 0004, wait for 3 before
+ * reading or asserting protocol states: until then BIRD may still be
+ * applying the new file's "disabled" to them. */
+int bird_configure_status(bird_conn_t *c, int *code, char *err, size_t errlen);
+
 /* "configure check [\"path\"]": BIRD parses the file without applying it.
  * 0 (0020 Configuration OK) or ED_ERCODE with BIRD's message. */
 int bird_configure_check(bird_conn_t *c, const char *path, char *err, size_t errlen);

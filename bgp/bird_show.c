@@ -241,6 +241,24 @@ int bird_configure(bird_conn_t *c, const char *path, int *code, char *err, size_
 	return rc;
 }
 
+int bird_configure_status(bird_conn_t *c, int *code, char *err, size_t errlen)
+{
+	struct bird_reply r;
+	int rc = bird_command(c, "configure status", &r, err, errlen);
+	int got = -1;
+	for (size_t i = 0; rc == 0 && i < r.n; i++)
+		if (r.lines[i].code >= RC_RECONFIGURED && r.lines[i].code <= RC_RECONF_SHUTDOWN)
+			got = r.lines[i].code;
+	if (rc == 0 && got < 0) {
+		ed_seterr(err, errlen, "bird: configure status: unexpected reply %04d", r.code);
+		rc = ED_EFORMAT;
+	}
+	if (rc == 0)
+		*code = got;
+	bird_reply_free(&r);
+	return rc;
+}
+
 int bird_configure_check(bird_conn_t *c, const char *path, char *err, size_t errlen)
 {
 	struct bird_reply r;

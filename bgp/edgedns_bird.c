@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	        "  show [PATTERN]                 protocols (name proto table state since info)\n"
 	        "  enable NAME | disable NAME     a protocol\n"
 	        "  configure [FILE]               reconfigure (0003/0004/0005 are success)\n"
+	        "  configure-status               0003 done, 0004/0005 in progress, 0006 down\n"
 	        "  check [FILE]                   configure check\n"
 	        "  status                         show status\n"
 	        "  route PREFIX [--protocol P] [--community ASN,VAL]\n"
@@ -333,6 +334,15 @@ static int run(bird_conn_t *c, const char *cmd, int argc, char **argv)
 			return fail(cmd, rc, err);
 		printf("%04d %s\n", code, code == 3 ? "reconfigured" : code == 4 ?
 		       "reconfiguration in progress" : "queued");
+		return 0;
+	}
+	if (strcmp(cmd, "configure-status") == 0 && argc == 0) {
+		int code = 0;
+		rc = bird_configure_status(c, &code, err, sizeof(err));
+		if (rc < 0)
+			return fail(cmd, rc, err);
+		printf("%04d %s\n", code, code == 3 ? "done" : code == 6 ? "shutting down" :
+		       "in progress");
 		return 0;
 	}
 	if (strcmp(cmd, "check") == 0 && argc <= 1) {

@@ -190,8 +190,10 @@ def test_configure_disables_runtime_enabled(lab):
     rc, out = lab.edge.cli("configure")
     assert rc == 0 and out.split()[0] in ("0003", "0004"), out
     print("configure answered: %s" % out.strip())
-    wait_for(lambda: lab.policy("state") == "withdrawn", timeout=5,
-             what="BIRD disables the runtime-enabled protocols on configure")
+    # once BIRD says the reconfiguration is done, the protocols are off
+    wait_for(lambda: lab.edge.cli("configure-status")[1].startswith("0003"), timeout=5,
+             what="reconfiguration done")
+    assert lab.policy("state") == "withdrawn"
     wait_for(lambda: not lab.router_has(P4) and not lab.router_has(P6), timeout=5,
              what="withdrawn at the router after configure")
     after = status(lab)
