@@ -110,6 +110,21 @@ def test_drain_then_withdraw(lab):
              what="withdraw in the router's trace")
 
 
+def test_wrong_order_shows_a_gap(lab):
+    """The check of the test above can see a gap: disabling anycast_S_4
+    before enabling gshut_S_4 withdraws the prefix for a moment, and the
+    router's trace shows it. This is why anycast_drain() enables first."""
+    lab.ensure()
+    lab.policy("announce")
+    wait_for(lambda: lab.router_has(P4), what="announced")
+    mark = lab.router.logsize()
+    lab.edge.cli("disable", "anycast_dns_4")
+    lab.edge.cli("enable", "gshut_dns_4")
+    wait_for(lambda: lab.router_has(P4, GSHUT), what="community at the router")
+    wait_for(lambda: removed_lines(lab.router.log_since(mark), P4), timeout=3,
+             what="the gap in the router's trace")
+
+
 def test_drain_withdraw_waits(lab):
     """drain-withdraw: the community for the wait, then nothing."""
     lab.ensure()
