@@ -88,8 +88,9 @@ static const char *lookup(const struct kv *kv, size_t n, const char *key, size_t
 }
 
 /* Expand tmpl into b: "@KEY@" is the value of KEY, a line beginning with
- * "@?KEY@" is kept only when KEY is not empty, lines beginning with "##"
- * are dropped. An unknown key is a bug in a template: ED_EINVAL. */
+ * "@?KEY@" is kept only when KEY is not empty, one beginning with "@!KEY@"
+ * only when it is, lines beginning with "##" are dropped. An unknown key
+ * is a bug in a template: ED_EINVAL. */
 static int expand(struct sbuf *b, const char *tmpl, const struct kv *kv, size_t n, char *err,
                   size_t errlen)
 {
@@ -102,7 +103,8 @@ static int expand(struct sbuf *b, const char *tmpl, const struct kv *kv, size_t 
 			line = end;
 			continue;
 		}
-		if (strncmp(p, "@?", 2) == 0) {
+		if (strncmp(p, "@?", 2) == 0 || strncmp(p, "@!", 2) == 0) {
+			bool want = p[1] == '?';
 			const char *k = p + 2, *ke = memchr(k, '@', (size_t)(end - k));
 			const char *v = ke ? lookup(kv, n, k, (size_t)(ke - k)) : NULL;
 			if (v == NULL) {
@@ -110,7 +112,7 @@ static int expand(struct sbuf *b, const char *tmpl, const struct kv *kv, size_t 
 				          (int)(end - line - 1), line);
 				return ED_EINVAL;
 			}
-			if (v[0] == '\0') {
+			if ((v[0] != '\0') != want) {
 				line = end;
 				continue;
 			}
@@ -202,6 +204,26 @@ static bool short_name_ok(const char *s, size_t max)
 	return s != NULL && strlen(s) <= max && bird_name_ok(s);
 }
 
+/* The neighbour's name, given or from its address ("2001_db8__1"), into
+ * buf (NEIGH_NAME_MAX + 1). */
+static void neighbor_name(const struct birdconf_neighbor *nb, char *buf)
+{
+	if (nb->name != NULL) {
+		snprintf(buf, NEIGH_NAME_MAX + 1, "%s", nb->name);
+		return;
+	}
+	unsigned char a[16];
+	char txt[INET6_ADDRSTRLEN] = "";
+	if (inet_pton(AF_INET, nb->address, a) == 1)
+		inet_ntop(AF_INET, a, txt, sizeof(txt));
+	else if (inet_pton(AF_INET6, nb->address, a) == 1)
+		inet_ntop(AF_INET6, a, txt, sizeof(txt));
+	for (char *p = txt; *p; p++)
+		if (*p == '.' || *p == ':')
+			*p = '_';
+	snprintf(buf, NEIGH_NAME_MAX + 1, "%s", txt);
+}
+
 static int check_prefixes(const char *ctx, const char *const *v, size_t n, int family,
                           char *err, size_t errlen)
 {
@@ -243,17 +265,24 @@ int birdconf_check(const struct birdconf *cf, char *err, size_t errlen)
 	for (size_t i = 0; i < cf->n_neighbors; i++) {
 		const struct birdconf_neighbor *nb = &cf->neighbors[i];
 		char ctx[100];
-		snprintf(ctx, sizeof(ctx), "neighbor[%zu] '%.40s'", i, nb->name ? nb->name : "");
-		if (!short_name_ok(nb->name, NEIGH_NAME_MAX))
-			return bad(err, errlen, ctx, "name must be 1 to %d letters, digits or '_', "
-			           "beginning with a letter", NEIGH_NAME_MAX);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(cf->neighbors[j].name, nb->name) == 0)
-				return bad(err, errlen, ctx, "name used twice");
+		snprintf(ctx, sizeof(ctx), "neighbor[%zu] '%.40s'", i,
+		         nb->name ? nb->name : nb->address ? nb->address : "");
 		int fam = addr_family(nb->address);
 		if (fam == 0)
 			return bad(err, errlen, ctx, "address '%.60s' is not an IPv4 or IPv6 address",
 			           nb->address ? nb->address : "(none)");
+		if (nb->name != NULL && !short_name_ok(nb->name, NEIGH_NAME_MAX))
+			return bad(err, errlen, ctx, "name must be 1 to %d letters, digits or '_', "
+			           "beginning with a letter", NEIGH_NAME_MAX);
+		char name[NEIGH_NAME_MAX + 1], other[NEIGH_NAME_MAX + 1];
+		neighbor_name(nb, name);
+		for (size_t j = 0; j < i; j++) {
+			neighbor_name(&cf->neighbors[j], other);
+			if (strcmp(other, name) == 0)
+				return bad(err, errlen, ctx, "name bgp_%s used twice", name);
+		}
+		if (nb->port > 65535)
+			return bad(err, errlen, ctx, "port %u not in 1..65535", nb->port);
 		if (nb->remote_as == 0)
 			return bad(err, errlen, ctx, "remote AS missing");
 		if (nb->password && !text_ok(nb->password, 80))
@@ -338,7 +367,11 @@ static int render_service(struct sbuf *out, const struct birdconf_service *s, ch
 static int render_neighbor(struct sbuf *out, const struct birdconf *cf,
                            const struct birdconf_neighbor *nb, char *err, size_t errlen)
 {
-	char las[16], ras[16], mh[16] = "", hold[16], ka[16];
+	char las[16], ras[16], mh[16] = "", hold[16], ka[16], port[16] = "";
+	char name[NEIGH_NAME_MAX + 1];
+	neighbor_name(nb, name);
+	if (nb->port && nb->port != 179)
+		snprintf(port, sizeof(port), "%u", nb->port);
 	snprintf(las, sizeof(las), "%u", cf->local_as);
 	snprintf(ras, sizeof(ras), "%u", nb->remote_as);
 	if (nb->multihop)
@@ -347,7 +380,7 @@ static int render_neighbor(struct sbuf *out, const struct birdconf *cf,
 	snprintf(hold, sizeof(hold), "%u", h);
 	snprintf(ka, sizeof(ka), "%u", h / 3 ? h / 3 : 1);
 	struct kv kv[] = {
-		{ "NAME", nb->name }, { "ADDRESS", nb->address }, { "REMOTE_AS", ras },
+		{ "NAME", name }, { "ADDRESS", nb->address }, { "PORT", port }, { "REMOTE_AS", ras },
 		{ "LOCAL_AS", las }, { "AF", addr_family(nb->address) == 4 ? "ipv4" : "ipv6" },
 		{ "BFD", nb->bfd == BIRDCONF_BFD_OFF ? "off" : "on" },
 		{ "HOLD_TIME", hold }, { "KEEPALIVE_TIME", ka },

@@ -15,7 +15,9 @@
  *                              when both are up the gshut route is the best
  *                              one and the only one exported.
  *   bgp_N                      the BGP session with neighbour N (one
- *                              address family: that of N's address).
+ *                              address family: that of N's address; N is
+ *                              the neighbour's name, or its address with
+ *                              '_' for '.' and ':').
  *   bfd1                       the BFD protocol, when a neighbour uses BFD.
  *   device1                    the device protocol.
  *
@@ -55,8 +57,11 @@ enum birdconf_bfd {
 
 /* A BGP neighbour (PoP router). Zero fields take defaults. */
 struct birdconf_neighbor {
-	const char *name;          /* the protocol is bgp_<name>; unique */
+	const char *name;          /* the protocol is bgp_<name>; unique. NULL:
+	                              from the address, '.' and ':' as '_'
+	                              (bgp_192_0_2_1, bgp_2001_db8__1) */
 	const char *address;       /* IPv4 or IPv6; the session's family */
+	unsigned port;             /* 0: 179 */
 	uint32_t remote_as;        /* 1..4294967295 */
 	const char *password;      /* TCP MD5 (RFC 2385); NULL: none */
 	enum birdconf_bfd bfd;     /* default on: the session runs through the

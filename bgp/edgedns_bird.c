@@ -31,8 +31,8 @@ static void usage(FILE *f)
 	        "                                 the anycast policy (anycast.h)\n"
 	        "  drain-withdraw SERVICE WAIT_MS [PREFIX...]\n"
 	        "  gen-config [-o FILE] --router-id A --local-as N\n"
-	        "             [--neighbor NAME,ADDR,AS[,password=P][,bfd=on|off][,source=A]\n"
-	        "                         [,interface=I][,multihop=N][,hold=S]]...\n"
+	        "             [--neighbor [NAME],ADDR,AS[,password=P][,bfd=on|off][,source=A]\n"
+	        "                         [,interface=I][,multihop=N][,hold=S][,port=N]]...\n"
 	        "             [--service NAME,PREFIX[,PREFIX]...]... [--bfd-interval MS]\n"
 	        "             [--bfd-multiplier N] [--log syslog|stderr|FILE] [--socket PATH]\n"
 	        "exit: 0 done, 1 negative answer (route), 2 error\n"
@@ -61,12 +61,13 @@ static bool parse_u32(const char *s, uint32_t *out)
 static int parse_neighbor(char *spec, struct birdconf_neighbor *nb)
 {
 	memset(nb, 0, sizeof(*nb));
-	char *save, *tok;
+	char *tok;
 	int i = 0;
-	for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save), i++) {
+	/* strsep: an empty first field is "no name" */
+	for (; (tok = strsep(&spec, ",")) != NULL; i++) {
 		uint32_t u;
 		if (i == 0) {
-			nb->name = tok;
+			nb->name = tok[0] ? tok : NULL;
 		} else if (i == 1) {
 			nb->address = tok;
 		} else if (i == 2) {
@@ -84,6 +85,8 @@ static int parse_neighbor(char *spec, struct birdconf_neighbor *nb)
 			nb->interface = tok + 10;
 		} else if (strncmp(tok, "multihop=", 9) == 0 && parse_u32(tok + 9, &u)) {
 			nb->multihop = u;
+		} else if (strncmp(tok, "port=", 5) == 0 && parse_u32(tok + 5, &u)) {
+			nb->port = u;
 		} else if (strncmp(tok, "hold=", 5) == 0 && parse_u32(tok + 5, &u)) {
 			nb->hold_time = u;
 		} else {

@@ -175,6 +175,22 @@ static void t_options(void **st)
 	assert_int_equal(count(t, "multiplier 5;"), 2);
 	assert_non_null(strstr(t, "log \"/var/log/bird.log\" all;\n"));
 	free(t);
+	/* names from addresses, a port */
+	nbs[0].name = NULL;
+	nbs[0].port = 1179;
+	nbs[1].name = NULL;
+	nbs[1].port = 179;
+	t = render_ok();
+	assert_non_null(strstr(t, "protocol bgp bgp_192_0_2_1 {\n"));
+	assert_non_null(strstr(t, "\tneighbor 192.0.2.1 port 1179 as 64501;\n"));
+	assert_non_null(strstr(t, "protocol bgp bgp_2001_db8__1 {\n"));
+	assert_non_null(strstr(t, "\tneighbor 2001:db8::1 as 64501;\n"));
+	free(t);
+	nbs[1].address = "192.0.2.1";
+	char err[256] = "";
+	assert_int_equal(birdconf_check(&cf, err, sizeof(err)), ED_EINVAL);
+	assert_non_null(strstr(err, "name bgp_192_0_2_1 used twice"));
+	nbs[1].address = "2001:db8::1";
 	/* no neighbours, no services: still a valid, empty, closed config */
 	cf.n_neighbors = 0;
 	cf.n_services = 0;
@@ -205,9 +221,9 @@ static void t_checks(void **st)
 	REFUSE(cf.router_id = "2001:db8::2", "router id");
 	REFUSE(cf.router_id = NULL, "router id");
 	REFUSE(cf.local_as = 0, "local AS");
-	REFUSE(nbs[1].name = "r1", "name used twice");
+	REFUSE(nbs[1].name = "r1", "name bgp_r1 used twice");
 	REFUSE(nbs[0].name = "r-1", "neighbor[0]");
-	REFUSE(nbs[0].name = NULL, "neighbor[0]");
+	REFUSE(nbs[0].port = 65536, "port");
 	REFUSE(nbs[1].address = "192.0.2.x", "neighbor[1] 'r1v6': address '192.0.2.x'");
 	REFUSE(nbs[0].remote_as = 0, "remote AS");
 	REFUSE(nbs[0].password = "a\"b", "password");
