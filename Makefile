@@ -9,7 +9,7 @@ CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g
 CFLAGS  ?=
-CFLAGS  += $(CSTD) $(WARN) $(OPT) -fno-strict-aliasing -I. -Idataplane -Icontrol \
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -fno-strict-aliasing -I. -Idataplane -Icontrol -Ibgp \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -29,19 +29,26 @@ DP_SRCS      := $(filter-out $(DPBIN_SRCS),$(wildcard dataplane/*.c))
 COMPILE_SRCS := control/edgedns_compile.c
 CTLMAIN_SRCS := control/edgedns_control.c control/edgednsctl.c
 CTL_SRCS     := $(filter-out $(COMPILE_SRCS) $(CTLMAIN_SRCS),$(wildcard control/*.c))
+# The BIRD client, config generator and anycast policy; the templates of
+# bgp/templates/ are compiled in (bgp/embed_templates.sh).
+BGPMAIN_SRCS := bgp/edgedns_bird.c
+BGP_SRCS     := $(filter-out $(BGPMAIN_SRCS),$(wildcard bgp/*.c))
+BGP_TMPLS    := $(sort $(wildcard bgp/templates/*.in))
 
 DP_OBJS     := $(DP_SRCS:%.c=$(B)/%.o)
 CTL_OBJS    := $(CTL_SRCS:%.c=$(B)/%.o)
 DPBIN_OBJS  := $(DPBIN_SRCS:%.c=$(B)/%.o)
 COMPILE_OBJS:= $(COMPILE_SRCS:%.c=$(B)/%.o)
+BGP_OBJS    := $(BGP_SRCS:%.c=$(B)/%.o) $(B)/bgp/templates.o
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edgedns-dnsgen \
-        $(B)/edgedns-xfr-test $(B)/edgedns-publish-test $(B)/edgedns-control $(B)/edgednsctl
+        $(B)/edgedns-xfr-test $(B)/edgedns-publish-test $(B)/edgedns-control $(B)/edgednsctl \
+        $(B)/edgedns-bird
 
-.PHONY: all deps test unit san-unit conformance xfr-test control-test lab fuzz fuzz-smoke bench run clean clang-check
+.PHONY: all deps test unit san-unit conformance xfr-test control-test bgp-test bgp-golden lab fuzz fuzz-smoke bench run clean clang-check
 all: $(BINS) $(UNIT_BINS)
 
 deps:
@@ -59,6 +66,14 @@ $(B)/libedgedns-dp.a: $(DP_OBJS)
 	@rm -f $@; ar rcs $@ $^
 $(B)/libedgedns-ctl.a: $(CTL_OBJS)
 	@rm -f $@; ar rcs $@ $^
+$(B)/libedgedns-bgp.a: $(BGP_OBJS)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/bgp/templates.c: $(BGP_TMPLS) bgp/embed_templates.sh
+	@mkdir -p $(dir $@)
+	sh bgp/embed_templates.sh $(BGP_TMPLS) > $@.tmp && mv $@.tmp $@
+$(B)/bgp/templates.o: $(B)/bgp/templates.c
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/edgedns-dataplane: $(DPBIN_OBJS) $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS)
@@ -76,6 +91,10 @@ $(B)/edgedns-control: $(B)/control/edgedns_control.o $(B)/libedgedns-ctl.a $(B)/
 $(B)/edgednsctl: $(B)/control/edgednsctl.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The BIRD control-socket command line (bgp/).
+$(B)/edgedns-bird: $(B)/bgp/edgedns_bird.o $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The zone transfer client driven by tests/xfr (prints JSON).
 $(B)/edgedns-xfr-test: $(B)/tests/xfr/xfr_client.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -88,6 +107,12 @@ $(B)/edgedns-publish-test: $(B)/tests/control/publish_tool.o $(B)/libedgedns-ctl
 $(B)/tests/test_zonedb: $(B)/tests/unit/test_zonedb.o $(B)/dataplane/zonedb.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS) -lcmocka
+
+# The bgp/ tests link only the bgp library (and the error table).
+$(B)/tests/test_bird $(B)/tests/test_birdconf: $(B)/tests/%: $(B)/tests/unit/%.o \
+  $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
 	@mkdir -p $(dir $@)
@@ -103,6 +128,7 @@ test: deps
 	@$(MAKE) --no-print-directory conformance
 	@$(MAKE) --no-print-directory xfr-test
 	@$(MAKE) --no-print-directory control-test
+	@$(MAKE) --no-print-directory bgp-test
 	@$(MAKE) --no-print-directory lab
 
 unit: $(UNIT_BINS)
@@ -118,6 +144,15 @@ xfr-test: all
 # edgedns-control with a real knotd primary and the socket dataplane.
 control-test: all
 	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/control
+
+# The BIRD client and generated configs against real BIRDs in two
+# namespaces, edge and router (root, bird2).
+bgp-test: all
+	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/bgp
+# Rewrite tests/bgp/golden/*.conf from the generator (review the diff).
+bgp-golden: $(B)/edgedns-bird
+	EDGEDNS_BUILD=$(abspath $(B)) EDGEDNS_BGP_REGOLD=1 /usr/bin/python3 -m pytest -q \
+	  tests/bgp/test_config.py
 
 # The DPDK dataplane in a two-namespace lab (root): tests/lab/lab.py.
 lab: all

@@ -7,7 +7,8 @@ libdpdk-dev dpdk libldns-dev ldnsutils libssl-dev nettle-dev libxxhash-dev
 libcmocka-dev valgrind bc libclang-rt-14-dev
 knot knot-dnsutils nsd
 python3 python3-pytest python3-dnspython iproute2 procps socat
-libsodium-dev libyaml-dev libevent-dev libjansson-dev dnsperf iputils-ping ethtool"
+libsodium-dev libyaml-dev libevent-dev libjansson-dev dnsperf iputils-ping ethtool
+bird2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -21,8 +22,10 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q || true
 apt-get install -y -q --no-install-recommends $missing
-# knot's and nsd's packages start their services; the tests start their own.
+# knot's, nsd's and bird2's packages start their services; the tests start
+# their own.
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now knot >/dev/null 2>&1 || true
 	systemctl disable --now nsd >/dev/null 2>&1 || true
+	systemctl disable --now bird >/dev/null 2>&1 || true
 fi
