@@ -49,6 +49,8 @@ BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edge
         $(B)/edgedns-bird
 
 .PHONY: all deps test unit san-unit conformance xfr-test control-test bgp-test bgp-golden lab fuzz fuzz-smoke bench run clean clang-check
+.DELETE_ON_ERROR:
+
 all: $(BINS) $(UNIT_BINS)
 
 deps:
@@ -77,16 +79,16 @@ $(B)/bgp/templates.o: $(B)/bgp/templates.c
 
 $(B)/edgedns-dataplane: $(DPBIN_OBJS) $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS)
-$(B)/edgedns-compile: $(COMPILE_OBJS) $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+$(B)/edgedns-compile: $(COMPILE_OBJS) $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(B)/edgedns-bench: $(B)/tests/bench/bench_engine.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+$(B)/edgedns-bench: $(B)/tests/bench/bench_engine.o $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 # The DPDK query generator of the dataplane benchmarks (tests/bench/run_dpdk.sh).
 $(B)/edgedns-dnsgen: $(B)/tests/bench/dnsgen.o $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS)
 
 # The zone service daemon and its command line.
-$(B)/edgedns-control: $(B)/control/edgedns_control.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+$(B)/edgedns-control: $(B)/control/edgedns_control.o $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(B)/edgednsctl: $(B)/control/edgednsctl.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -96,15 +98,15 @@ $(B)/edgedns-bird: $(B)/bgp/edgedns_bird.o $(B)/libedgedns-bgp.a $(B)/libedgedns
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The zone transfer client driven by tests/xfr (prints JSON).
-$(B)/edgedns-xfr-test: $(B)/tests/xfr/xfr_client.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+$(B)/edgedns-xfr-test: $(B)/tests/xfr/xfr_client.o $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The zone publication driven by tests/conformance/test_publish.py (prints JSON).
-$(B)/edgedns-publish-test: $(B)/tests/control/publish_tool.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+$(B)/edgedns-publish-test: $(B)/tests/control/publish_tool.o $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # test_zonedb links the zonedb (and DPDK's librte_rcu).
-$(B)/tests/test_zonedb: $(B)/tests/unit/test_zonedb.o $(B)/dataplane/zonedb.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+$(B)/tests/test_zonedb: $(B)/tests/unit/test_zonedb.o $(B)/dataplane/zonedb.o $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS) -lcmocka
 
@@ -114,7 +116,7 @@ $(B)/tests/test_bird $(B)/tests/test_birdconf: $(B)/tests/%: $(B)/tests/unit/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libedgedns-ctl.a $(B)/libedgedns-dp.a
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 

@@ -1,5 +1,8 @@
 /* edgedns_control.c: edgedns-control -c CONFIG [-f]: the zone service and
- * its control socket on one libevent loop. SIGTERM/SIGINT stop cleanly
+ * its control socket on one libevent loop, the health checks on their own
+ * thread (routes through BIRD when the config has a bgp section; the BIRD
+ * config is written at start when it changed, and BIRD told to load it).
+ * edgedns-control -c CONFIG -B prints the BIRD config and exits. SIGTERM/SIGINT stop cleanly
  * (running transfers get a few seconds, state is saved); SIGHUP reloads
  * the configuration (svc_reload(); a broken file is logged and changes
  * nothing). */
@@ -19,16 +22,18 @@
 #include "ctlsock.h"
 #include "health.h"
 #include "notify.h"
+#include "route_bird.h"
 #include "service.h"
 
 #define STOP_WAIT_MS 5000u
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: edgedns-control [-c CONFIG] [-f] [-w WORKERS]\n"
+	fprintf(f, "usage: edgedns-control [-c CONFIG] [-f] [-w WORKERS] [-B]\n"
 	           "  -c CONFIG   the YAML configuration (default %s)\n"
 	           "  -f          foreground: log to stderr whatever the config says\n"
-	           "  -w N        transfer worker threads (default %u)\n",
+	           "  -w N        transfer worker threads (default %u)\n"
+	           "  -B          print the BIRD configuration of CONFIG and exit\n",
 	        CFG_DEFAULT_PATH, SVC_DEFAULT_WORKERS);
 }
 
@@ -54,10 +59,11 @@ int main(int argc, char **argv)
 	 * holding a copy of the zone. */
 	mallopt(M_ARENA_MAX, 2);
 	const char *path = CFG_DEFAULT_PATH;
-	int fg = 0, opt;
+	int fg = 0, print_bird = 0, opt;
 	unsigned workers = 0;
-	while ((opt = getopt(argc, argv, "c:fw:h")) != -1) {
+	while ((opt = getopt(argc, argv, "c:fw:hB")) != -1) {
 		switch (opt) {
+		case 'B': print_bird = 1; break;
 		case 'c': path = optarg; break;
 		case 'f': fg = 1; break;
 		case 'w': workers = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -74,6 +80,22 @@ int main(int argc, char **argv)
 	if (cfg_load(path, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "edgedns-control: %s\n", err);
 		return 1;
+	}
+	if (print_bird) {
+		char *text = NULL;
+		size_t len = 0;
+		if (!cfg->bgp.present) {
+			fprintf(stderr, "edgedns-control: %s has no bgp section\n", path);
+			return 1;
+		}
+		if (route_bird_render(cfg, &text, &len, err, sizeof(err)) != 0) {
+			fprintf(stderr, "edgedns-control: %s\n", err);
+			return 1;
+		}
+		fwrite(text, 1, len, stdout);
+		free(text);
+		cfg_free(cfg);
+		return 0;
 	}
 	ctllog_open(fg ? CFG_LOG_STDERR : cfg->log, "edgedns-control");
 	signal(SIGPIPE, SIG_IGN);
@@ -96,7 +118,30 @@ int main(int argc, char **argv)
 		ctllog(LOG_ERR, NULL, "control socket: %s", err);
 		return 1;
 	}
-	struct health *health = health_new(cfg, svc, NULL, err, sizeof(err));
+	struct route_bird *rb = NULL;
+	struct health_route_ops ops;
+	if (cfg->bgp.present) {
+		if ((rb = route_bird_new(cfg, err, sizeof(err))) == NULL) {
+			ctllog(LOG_ERR, NULL, "bgp: %s", err);
+			return 1;
+		}
+		route_bird_ops(rb, &ops);
+		int changed = 0;
+		if (cfg->bgp.config_file != NULL) {
+			if (route_bird_write_config(cfg, &changed, err, sizeof(err)) != 0) {
+				ctllog(LOG_ERR, NULL, "BIRD config: %s", err);
+				return 1;
+			}
+			ctllog(LOG_NOTICE, NULL, "BIRD config %s %s", cfg->bgp.config_file,
+			       changed ? "written" : "unchanged");
+		}
+		/* a BIRD already running loads the new file; its announcing
+		 * protocols come back disabled, the health thread re-asserts */
+		if (changed && route_bird_configure(cfg, err, sizeof(err)) != 0)
+			ctllog(LOG_WARNING, NULL, "BIRD at %s not reconfigured (%s): it reads the "
+			       "file when it starts", cfg->bgp.socket, err);
+	}
+	struct health *health = health_new(cfg, svc, rb != NULL ? &ops : NULL, err, sizeof(err));
 	if (health == NULL) {
 		ctllog(LOG_ERR, NULL, "health: %s", err);
 		return 1;
@@ -129,6 +174,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	health_free(health);
+	route_bird_free(rb);
 	notify_free(nl);
 	ctlsock_free(cs);
 	unsigned abandoned = svc_free(svc, STOP_WAIT_MS);

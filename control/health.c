@@ -617,7 +617,13 @@ static void reassert(struct health *h, struct hsvc *s, uint64_t now)
 	s->last_query = now;
 	enum hp_route have;
 	char err[300] = "";
-	if (h->ops.query(h->ops.arg, s->sv, &have, err, sizeof(err)) != 0) {
+	int rc = h->ops.query(h->ops.arg, s->sv, &have, err, sizeof(err));
+	if (rc == ED_EBUSY) {
+		ctllog(LOG_WARNING, NULL, "service %s: %s: set again", s->sv->id, err);
+		apply_route(h, s, "re-asserting");
+		return;
+	}
+	if (rc != 0) {
 		if (strcmp(err, s->route_error) != 0)
 			ctllog(LOG_WARNING, NULL, "service %s: BIRD state not readable: %s", s->sv->id,
 			       err);

@@ -1,0 +1,204 @@
+"""edgedns-control driving a real BIRD 2 (control/route_bird.c): the BIRD
+config written from the bgp and service sections, the announcing protocols
+switched by the health checks, maintenance (drain then withdraw), the
+wanted state re-asserted after a BIRD restart and after `configure`, and a
+restarted control that adopts what BIRD has instead of withdrawing. BIRD
+runs on loopback only, without neighbours: the protocols' states are what
+is checked here (tests/lab checks the routes at a router). Every process
+is ours and stopped by pid; every wait is bounded."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import primaries
+import pytest
+from conftest import (BUILD, PRIMARY, SERIAL, Env, control_head, knot_with_notify,
+                      start_dataplane, stop_env, wait_for)
+from lib import procs
+
+BIRD = shutil.which("bird") or "/usr/sbin/bird"
+BIRDCLI = os.path.join(BUILD, "edgedns-bird")
+HZ = "birdh.test."
+PROTOS = ("anycast_dns_4", "anycast_dns_6", "gshut_dns_4", "gshut_dns_6")
+
+
+class Bird:
+    def __init__(self, wd, conf):
+        self.wd, self.conf = wd, conf
+        self.sock = os.path.join(wd, "bird.ctl")
+        self.srv = None
+
+    def start(self):
+        self.srv = procs.Server("bird", [BIRD, "-f", "-c", self.conf, "-s", self.sock,
+                                         "-P", os.path.join(self.wd, "bird.pid")],
+                                os.path.join(self.wd, "bird.log"))
+        wait_for(lambda: self.srv.alive() and os.path.exists(self.sock), 10, "bird socket")
+
+    def stop(self):
+        if self.srv is not None:
+            self.srv.stop()
+            self.srv = None
+
+    def protocols(self):
+        p = subprocess.run([BIRDCLI, "-s", self.sock, "show"], capture_output=True, text=True,
+                           timeout=10)
+        assert p.returncode == 0, p.stderr
+        out = {}
+        for line in p.stdout.splitlines():
+            f = line.split()
+            if f and f[0] in PROTOS:
+                out[f[0]] = f[3]   # name proto table STATE ...
+        return out
+
+    def cli(self, *args):
+        return subprocess.run([BIRDCLI, "-s", self.sock] + list(args), capture_output=True,
+                              text=True, timeout=15)
+
+
+def enabled(b):
+    st = b.protocols()
+    return {p for p in PROTOS if st.get(p) in ("up", "start")}
+
+
+@pytest.fixture(scope="module")
+def benv():
+    if not os.access(BIRD, os.X_OK):
+        pytest.fail("bird missing (apt-get install bird2; tests/deps.sh installs it)")
+    wd = tempfile.mkdtemp(prefix="edgedns-hbird-")
+    e = Env(wd)
+    e.bird = None
+    try:
+        zd = os.path.join(wd, "zones")
+        os.makedirs(zd)
+        e.zonefiles[HZ] = os.path.join(zd, HZ + "zone")
+        primaries.write(e.zonefiles[HZ], primaries.zone_text(HZ, SERIAL, 10))
+        e.notify_port = procs.free_port()
+        e.knot = knot_with_notify(os.path.join(wd, "knot"), [(HZ, e.zonefiles[HZ], True)],
+                                  e.notify_port)
+        start_dataplane(e, wd)
+        e.flag = os.path.join(wd, "operator-ok")
+        open(e.flag, "w").close()
+        e.birdconf = os.path.join(wd, "bird.conf")
+        e.bird = Bird(wd, e.birdconf)
+        e.conf = os.path.join(wd, "control.yaml")
+        primaries.write(e.conf, control_head(e, wd) + "zone:\n  - domain: %s\n    primary:\n"
+                        % HZ + PRIMARY % e.knot.port + (
+                            "service:\n"
+                            "  - id: dns\n"
+                            "    address: [192.0.2.153, 2001:db8:53::53]\n"
+                            "    port: %d\n"
+                            "    critical-zone: %s\n"
+                            "    tcp-check: false\n"
+                            "    check:\n"
+                            "      - command: test -e %s\n"
+                            "        interval: 100ms\n"
+                            "    interval: 100ms\n"
+                            "    hold-down: 1s\n"
+                            "    drain-time: 1s\n"
+                            "bgp:\n"
+                            "  router-id: 192.0.2.2\n"
+                            "  local-as: 64512\n"
+                            "  socket: %s\n"
+                            "  config-file: %s\n" % (e.dp.port, HZ, e.flag, e.bird.sock,
+                                                     e.birdconf)))
+        # control writes the BIRD config; BIRD starts from it (fail closed)
+        e.start_control()
+        wait_for(lambda: os.path.exists(e.birdconf), 10, "bird.conf written")
+        e.bird.start()
+        yield e
+    finally:
+        if e.bird is not None:
+            e.bird.stop()
+        stop_env(e, wd)
+
+
+def health(e):
+    r = e.request({"cmd": "health"})
+    assert r["ok"], r
+    return r["services"][0]
+
+
+def test_bird_config_generated_and_fail_closed(benv):
+    e = benv
+    p = subprocess.run([os.path.join(BUILD, "edgedns-control"), "-c", e.conf, "-B"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0, p.stderr
+    with open(e.birdconf) as f:
+        text = f.read()
+    assert p.stdout == text
+    for proto in PROTOS:
+        assert "protocol static %s" % proto in text, proto
+    assert "192.0.2.153/32" in text and "2001:db8:53::53/128" in text
+    assert "protocol kernel" not in text
+    assert subprocess.run([BIRD, "-p", "-c", e.birdconf], timeout=10).returncode == 0
+    assert "BIRD config %s written" % e.birdconf in e.ctl.log_text()
+
+
+def test_healthy_enables_anycast_protocols(benv):
+    e = benv
+    wait_for(lambda: enabled(e.bird) == {"anycast_dns_4", "anycast_dns_6"}, 15, "announced")
+    s = health(e)
+    assert s["route"] == "announced" and s["bird"]["applied"] == "announced", s
+
+
+def test_unhealthy_disables_them(benv):
+    e = benv
+    wait_for(lambda: health(e)["route"] == "announced", 15, "announced")
+    os.unlink(e.flag)
+    try:
+        t0 = time.monotonic()
+        wait_for(lambda: enabled(e.bird) == set(), 5, "withdrawn in BIRD")
+        print("failure to protocols disabled in BIRD: %.0f ms" % ((time.monotonic() - t0) * 1e3))
+    finally:
+        open(e.flag, "w").close()
+    wait_for(lambda: enabled(e.bird) == {"anycast_dns_4", "anycast_dns_6"}, 10, "back")
+
+
+def test_bird_restart_and_configure_reasserted(benv):
+    e = benv
+    wait_for(lambda: health(e)["route"] == "announced", 15, "announced")
+    e.bird.stop()
+    e.bird.start()
+    # BIRD starts fail-closed; control puts the announcement back
+    wait_for(lambda: enabled(e.bird) == {"anycast_dns_4", "anycast_dns_6"}, 5,
+             "re-asserted after a BIRD restart")
+    assert "BIRD has it withdrawn, wanted announced" in e.ctl.log_text() or \
+        "BIRD state not readable" in e.ctl.log_text()
+    p = e.bird.cli("configure")
+    assert p.returncode == 0, p.stderr
+    wait_for(lambda: enabled(e.bird) == {"anycast_dns_4", "anycast_dns_6"}, 5,
+             "re-asserted after configure")
+
+
+def test_maintenance_drains_in_bird(benv):
+    e = benv
+    wait_for(lambda: health(e)["route"] == "announced", 15, "announced")
+    assert e.edgednsctl("maintenance", "dns", "on").returncode == 0
+    wait_for(lambda: enabled(e.bird) == {"gshut_dns_4", "gshut_dns_6"}, 5, "draining in BIRD")
+    wait_for(lambda: enabled(e.bird) == set(), 5, "withdrawn after the drain")
+    assert e.edgednsctl("maintenance", "dns", "off").returncode == 0
+    wait_for(lambda: enabled(e.bird) == {"anycast_dns_4", "anycast_dns_6"}, 5, "back")
+
+
+def test_control_killed_bird_keeps_state_and_restart_adopts(benv):
+    e = benv
+    wait_for(lambda: health(e)["route"] == "announced", 15, "announced")
+    e.ctl.proc.send_signal(signal.SIGKILL)
+    e.ctl.proc.wait(5)
+    time.sleep(0.5)
+    assert enabled(e.bird) == {"anycast_dns_4", "anycast_dns_6"}
+    e.start_control()
+    log = e.ctl.log_text()
+    assert "service dns: announced at start" in log, log
+    assert "BIRD config %s unchanged" % e.birdconf in log, log
+    # the checks run; nothing is withdrawn on the way
+    for _ in range(10):
+        assert enabled(e.bird) == {"anycast_dns_4", "anycast_dns_6"}
+        time.sleep(0.1)
+    s = health(e)
+    assert s["route"] == "announced" and s["transitions"] == 0, s
