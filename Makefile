@@ -52,7 +52,7 @@ $(B)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # Files that include DPDK headers get DPDK's flags.
-$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/dataplane/io_dpdk.o \
+$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/dataplane/io_dpdk.o $(B)/dataplane/io_dpdk_probe.o \
   $(B)/tests/unit/test_zonedb.o $(B)/tests/bench/dnsgen.o: CFLAGS += $(DPDK_CFLAGS)
 
 $(B)/libedgedns-dp.a: $(DP_OBJS)
