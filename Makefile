@@ -134,7 +134,7 @@ clang-check:
 # ---- fuzzing (clang libFuzzer + ASan/UBSan) ----------------------------
 FUZZ_CFLAGS := $(CSTD) -O1 -g -I. -Idataplane -Icontrol -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_TARGETS := $(B)/fuzz/fuzz_engine $(B)/fuzz/fuzz_snapshot $(B)/fuzz/fuzz_pkt
+FUZZ_TARGETS := $(B)/fuzz/fuzz_engine $(B)/fuzz/fuzz_snapshot $(B)/fuzz/fuzz_pkt $(B)/fuzz/fuzz_probe
 FUZZ_SECONDS ?= 60
 $(B)/fuzz/%: tests/fuzz/%.c $(DP_SRCS) tests/fuzz/fuzz_common.h
 	@mkdir -p $(dir $@)
