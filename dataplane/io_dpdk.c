@@ -25,13 +25,11 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 #include <rte_prefetch.h>
-#include <rte_random.h>
 #include <rte_ring.h>
 #include <rte_telemetry.h>
 
 #include "error.h"
 #include "io_dpdk_int.h"
-#include "probe.h"
 
 #define IDLE_POLLS 256          /* empty polls before an idle sleep */
 #define MBUF_CACHE 256
