@@ -22,6 +22,7 @@ import pytest
 import lab as labmod
 from conftest import SWAP_SERIALS, SWAP_ZONE
 from lab import CLIENT_IF, KERNEL_IF, SERVER4, SERVER6
+from labprimary import wait_until
 
 EXAMPLE_COM_SERIAL = 2024010101
 WWW4 = {"192.0.2.80", "192.0.2.81"}
@@ -39,17 +40,6 @@ def lab1(make_lab):
 def lab2(make_lab):
     with make_lab(vdev="af_packet", workers=2, extra_args=["--test-hooks"]) as lb:
         yield lb
-
-
-def poll(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        last = fn()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError("%s: not within %.1fs (last: %r)" % (what, timeout, last))
-        time.sleep(0.05)
 
 
 def all_ok(r, workers):
@@ -291,7 +281,8 @@ def test_stalled_worker_times_out_then_answers_again(lab2):
     r = lab2.cmd("stall %d 100" % a)
     assert r["ok"] is False and "did not take" in r["error"], r
     # after the stall: both answer again, and the heartbeat moves
-    poll(lambda: lab2.probe(SERVER4, "example.com.")["passed"] == 2, 5.0, "both workers pass")
+    wait_until(lambda: lab2.probe(SERVER4, "example.com.")["passed"] == 2, 5.0,
+               "both workers pass", step=0.05)
     assert time.monotonic() - t0 >= 2.4
     l3 = {lc["lcore"]: lc["loops"] for lc in lab2.lcores()}
     assert l3[a] > l2[a]
