@@ -61,7 +61,7 @@ $(B)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # Files that include DPDK headers get DPDK's flags.
-$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/dataplane/io_dpdk.o \
+$(B)/dataplane/zonedb.o $(B)/dataplane/main.o $(B)/dataplane/io_dpdk.o $(B)/dataplane/io_dpdk_probe.o \
   $(B)/tests/unit/test_zonedb.o $(B)/tests/bench/dnsgen.o: CFLAGS += $(DPDK_CFLAGS)
 
 $(B)/libedgedns-dp.a: $(DP_OBJS)
@@ -171,7 +171,7 @@ clang-check:
 # ---- fuzzing (clang libFuzzer + ASan/UBSan) ----------------------------
 FUZZ_CFLAGS := $(CSTD) -O1 -g -I. -Idataplane -Icontrol -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_TARGETS := $(B)/fuzz/fuzz_engine $(B)/fuzz/fuzz_snapshot $(B)/fuzz/fuzz_pkt
+FUZZ_TARGETS := $(B)/fuzz/fuzz_engine $(B)/fuzz/fuzz_snapshot $(B)/fuzz/fuzz_pkt $(B)/fuzz/fuzz_probe
 FUZZ_SECONDS ?= 60
 $(B)/fuzz/%: tests/fuzz/%.c $(DP_SRCS) tests/fuzz/fuzz_common.h
 	@mkdir -p $(dir $@)

@@ -79,30 +79,45 @@ static void jb_fmt(struct jbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* A JSON string: quotes, escapes for '"', '\\' and control octets. Other
- * octets pass as they are (names and paths are not guaranteed UTF-8; the
- * zone presentation form escapes non-printable octets already). */
+/* The JSON form of octet c inside a string, into e (8 octets): '"', '\\'
+ * and control octets escaped; other octets pass as they are (names and
+ * paths are not guaranteed UTF-8; the zone presentation form escapes
+ * non-printable octets already). Returns its length. */
+static size_t json_esc(unsigned char c, char *e)
+{
+	if (c == '"' || c == '\\') {
+		e[0] = '\\';
+		e[1] = (char)c;
+		return 2;
+	}
+	if (c == '\n' || c == '\t' || c == '\r') {
+		e[0] = '\\';
+		e[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f)
+		return (size_t)snprintf(e, 8, "\\u%04x", c);
+	e[0] = (char)c;
+	return 1;
+}
+
+/* A JSON string: quotes and escapes (json_esc). */
 static void jb_str(struct jbuf *b, const char *s)
 {
+	char e[8];
 	JB_LIT(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			jb_raw(b, e, 2);
-		} else if (c == '\n') {
-			JB_LIT(b, "\\n");
-		} else if (c == '\t') {
-			JB_LIT(b, "\\t");
-		} else if (c == '\r') {
-			JB_LIT(b, "\\r");
-		} else if (c < 0x20 || c == 0x7f) {
-			jb_fmt(b, "\\u%04x", c);
-		} else {
-			jb_raw(b, (const char *)&c, 1);
-		}
-	}
+	for (; *s != '\0'; s++)
+		jb_raw(b, e, json_esc((unsigned char)*s, e));
 	JB_LIT(b, "\"");
+}
+
+void cmdsock_json_str(FILE *f, const char *s)
+{
+	char e[8];
+	fputc('"', f);
+	for (; *s != '\0'; s++)
+		fwrite(e, 1, json_esc((unsigned char)*s, e), f);
+	fputc('"', f);
 }
 
 static void jb_error(struct jbuf *b, const char *msg)
@@ -114,7 +129,7 @@ static void jb_error(struct jbuf *b, const char *msg)
 
 /* ---- commands ---------------------------------------------------------- */
 
-#define MAXWORDS 8
+#define MAXWORDS 12
 
 static unsigned split(char *line, char **w)
 {
@@ -240,6 +255,11 @@ static const char *const rcode_names[16] = {
 	"RCODE12", "RCODE13", "RCODE14", "RCODE15",
 };
 
+const char *cmdsock_rcode_name(unsigned rcode)
+{
+	return rcode_names[rcode & 15];
+}
+
 static void noop_zone(void *arg, const struct zonedb_info *zi)
 {
 	(void)arg;
@@ -289,13 +309,13 @@ static void cmd_stats(const struct cmdsock_conf *c, struct jbuf *b)
 		jb_fmt(b, ",\"rx_frames\":%llu,\"tx_frames\":%llu,\"to_kernel\":%llu,"
 		       "\"from_kernel\":%llu,\"malformed\":%llu,\"looped\":%llu,"
 		       "\"tx_dropped\":%llu,\"kernel_dropped\":%llu,\"rrl_limited\":%llu,"
-		       "\"rrl_slipped\":%llu,\"loops\":%llu}",
+		       "\"rrl_slipped\":%llu,\"loops\":%llu,\"probes\":%llu}",
 		       (unsigned long long)k.rx_frames, (unsigned long long)k.tx_frames,
 		       (unsigned long long)k.to_kernel, (unsigned long long)k.from_kernel,
 		       (unsigned long long)k.malformed, (unsigned long long)k.looped,
 		       (unsigned long long)k.tx_dropped, (unsigned long long)k.kernel_dropped,
 		       (unsigned long long)k.rrl_limited, (unsigned long long)k.rrl_slipped,
-		       (unsigned long long)k.loops);
+		       (unsigned long long)k.loops, (unsigned long long)k.probes);
 	}
 }
 
@@ -343,7 +363,7 @@ char *cmdsock_exec(const struct cmdsock_conf *conf, const char *line)
 		cmd_stats(conf, &b);
 	else if (strcmp(w[0], "reload") == 0 && n == 1)
 		cmd_reload(conf, &b);
-	else if (conf->extra != NULL && n == 1 && (extra = conf->extra(conf->extra_arg, w[0])) != NULL) {
+	else if (conf->extra != NULL && (extra = conf->extra(conf->extra_arg, w, n)) != NULL) {
 		free(b.p);
 		free(copy);
 		return extra;

@@ -12,6 +12,8 @@
  *                          "file":..,"loaded":T,"size":B,"expired":E},...]}
  *   stats                 {"ok":true,"queries":N,...} (see cmdsock.c)
  *   reload                {"ok":true,"loaded":N,"unchanged":N,"failed":N}
+ * and those of the I/O mode (conf.extra; DPDK: lcores, ports, probe, stall,
+ * see io_dpdk.h).
  * Any failure: {"ok":false,"error":"..."}. A "load", "drop", "expire" or
  * "unexpire" reply is sent only after the new zone set is published and
  * the grace period has passed: once the client reads "ok", every query is
@@ -31,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "zonedb.h"
@@ -64,6 +67,9 @@ struct dp_counters {
 	uint64_t rrl_limited;     /* answers over the rate limit */
 	uint64_t rrl_slipped;     /* ... of which sent truncated (slip) */
 	uint64_t loops;           /* poll loop iterations (the heartbeat) */
+	uint64_t probes;          /* in-band probe frames through a worker's path
+	                             (counted here only: never in rx, tx, queries,
+	                             responses, to_kernel, dropped or malformed) */
 };
 
 /* Add c into out, field by field, each read with a relaxed atomic load
@@ -81,10 +87,12 @@ struct cmdsock_conf {
 	void *counters_arg;
 	struct timespec started;    /* CLOCK_MONOTONIC at start, for uptime */
 	int frames;                 /* "stats" shows the DPDK frame counters */
-	/* Commands of the I/O mode itself ("lcores", "ports" in DPDK mode),
-	 * one word: returns the JSON reply (no newline) in a malloc()ed
-	 * string, or NULL when cmd is not one of its own. May be NULL. */
-	char *(*extra)(void *arg, const char *cmd);
+	/* Commands of the I/O mode itself ("lcores", "ports", "probe",
+	 * "stall" in DPDK mode), given as the line's n blank-separated words
+	 * (w[0] the command): returns the JSON reply (no newline) in a
+	 * malloc()ed string, or NULL when w[0] is not one of its own or its
+	 * arguments do not fit it. Runs on the command thread. May be NULL. */
+	char *(*extra)(void *arg, char *const *w, unsigned n);
 	void *extra_arg;
 };
 
@@ -105,5 +113,12 @@ void cmdsock_free(struct cmdsock *cs);
  * newline) to a malloc()ed string. Used by the thread; exposed for tests.
  * NULL when out of memory. */
 char *cmdsock_exec(const struct cmdsock_conf *conf, const char *line);
+
+/* Write s to f as a JSON string (quoted, escaped as the replies are), for
+ * the extra commands' replies. */
+void cmdsock_json_str(FILE *f, const char *s);
+
+/* The name the replies give RCODE rcode (0 to 15): "NOERROR", "RCODE12". */
+const char *cmdsock_rcode_name(unsigned rcode);
 
 #endif

@@ -22,61 +22,17 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 #include <rte_telemetry.h>
 
 #include "error.h"
-#include "io_dpdk.h"
+#include "io_dpdk_int.h"
 
-#define QBUF_SIZE 2048          /* largest query the fast path copies */
 #define IDLE_POLLS 256          /* empty polls before an idle sleep */
 #define MBUF_CACHE 256
-
-/* Per-worker counters: the worker is the only writer; readers load each
- * field with a relaxed atomic load. Same layout as dp_counters. */
-#define CNT_ADD(w, f, n) __atomic_store_n(&(w)->cnt.f, (w)->cnt.f + (n), __ATOMIC_RELAXED)
-
-struct port {
-	uint16_t id;             /* NIC port */
-	uint16_t tap;            /* exception port, when there is one */
-	bool has_tap;
-	bool l4_offload;         /* TX UDP checksum offload */
-	bool rx_cksum;           /* RX checksum offload flags are meaningful */
-	uint16_t mtu;            /* largest IP packet the port sends */
-	int link_up;             /* last reported: -1 unknown, 0 down, 1 up */
-	char name[RTE_ETH_NAME_MAX_LEN];
-	char tap_name[RTE_ETH_NAME_MAX_LEN];
-	char iface[IF_NAMESIZE];  /* kernel interface under a vdev (iface=), or "" */
-	struct pkt_filter filter;
-};
-
-struct worker {
-	alignas(64) struct dp_counters cnt;
-	struct dpdk *d;
-	unsigned idx;            /* queue index on every port */
-	unsigned lcore;
-	unsigned rid;            /* zonedb reader id */
-	struct rrl_table *rrl;   /* NULL: rate limiting off */
-	struct pkt_meta meta[DPDK_BURST];
-	struct eng_msg msg[DPDK_BURST];
-	struct sockaddr_storage client[DPDK_BURST];
-	alignas(64) uint8_t qbuf[DPDK_BURST][QBUF_SIZE];
-};
-
-struct dpdk {
-	struct dpdk_conf conf;
-	struct port port[DPDK_PORTS_MAX];
-	unsigned nports;
-	struct rte_mempool *pool;
-	struct worker *w[RTE_MAX_LCORE];
-	unsigned nworkers;
-	bool started;
-	volatile int stop;       /* read with a relaxed atomic load */
-	uint64_t tsc_hz;
-	uint64_t tsc_per_ms;
-	uint64_t tsc0;           /* TSC at start */
-};
 
 /* Telemetry callbacks take no argument: the one dataplane of the process. */
 static struct dpdk *tel_dp;
@@ -137,15 +93,36 @@ static inline unsigned tx_all(uint16_t port, uint16_t q, struct rte_mbuf **m, un
 	return sent;
 }
 
-/* One burst from a NIC queue: classify, answer the DNS queries in place,
- * pass the rest to the kernel. */
-static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs,
-                      struct rte_mbuf **pkts, unsigned n, uint32_t now, uint64_t now_ms)
+/* A probe frame's result back to the command thread (its ring is never
+ * full while the command thread drains it; if it is, the frame is freed
+ * and the probe times out). */
+static void probe_done(struct worker *w, struct rte_mbuf *m, enum probe_verdict v)
+{
+	struct probe_tag *t = probe_tag(w->d, m);
+	t->verdict = (uint8_t)v;
+	t->tsc = rte_rdtsc();
+	if (rte_ring_sp_enqueue(w->probe_out, m) != 0)
+		rte_pktmbuf_free(m);
+}
+
+/* One burst through the packet path: classify, answer the DNS queries in
+ * place, pass the rest to the kernel. probe false: frames from a NIC queue,
+ * answers back to it, counted in the traffic counters. probe true (a
+ * constant: the compiler makes two functions): frames from the worker's
+ * probe ring, which take the same classification, engine and reply code,
+ * but every frame goes to the result ring with its verdict instead of the
+ * port, the exception port or the bin; no rate limiting (the probe source
+ * is not a client); the UDP checksum always in software (it is checked);
+ * only the probes counter moves. */
+static __rte_always_inline void
+path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rte_mbuf **pkts,
+           unsigned n, uint32_t now, uint64_t now_ms, const bool probe)
 {
 	struct dpdk *d = w->d;
 	struct rte_mbuf *dns[DPDK_BURST], *kern[DPDK_BURST], *tx[DPDK_BURST];
 	unsigned nd = 0, nk = 0, nt = 0, malformed = 0, looped = 0;
 	const unsigned q = w->idx;
+	const bool l4_offload = probe ? false : p->l4_offload;
 
 	for (unsigned i = 0; i < n; i++) {
 		if (i + 2 < n)
@@ -157,7 +134,7 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		}
 		const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
 		struct pkt_meta *pm = &w->meta[nd];
-		switch (pkt_classify(&p->filter, fr, m->data_len, rx_flags(p, m), pm)) {
+		switch (pkt_classify(&p->filter, fr, m->data_len, probe ? 0 : rx_flags(p, m), pm)) {
 		case PKT_DNS:
 			if (pm->dns_len > QBUF_SIZE) {
 				kern[nk++] = m;
@@ -170,11 +147,17 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 			break;
 		case PKT_MALFORMED:
 			malformed++;
-			rte_pktmbuf_free(m);
+			if (probe)
+				probe_done(w, m, PV_MALFORMED);
+			else
+				rte_pktmbuf_free(m);
 			break;
 		case PKT_OWN:
 			looped++;
-			rte_pktmbuf_free(m);
+			if (probe)
+				probe_done(w, m, PV_LOOPED);
+			else
+				rte_pktmbuf_free(m);
 			break;
 		}
 	}
@@ -187,7 +170,7 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		const struct pkt_meta *pm = &w->meta[i];
 		memcpy(w->qbuf[i], fr + pm->dns, pm->dns_len);
 		client_addr(&w->client[i], fr, pm);
-		if (w->rrl != NULL)
+		if (!probe && w->rrl != NULL)
 			rrl_prefetch(w->rrl, pm->v6 ? AF_INET6 : AF_INET,
 			             fr + pm->l2 + (pm->v6 ? 8 : 12));
 		/* the answer fits the mbuf and the port's MTU (the engine sets
@@ -215,7 +198,7 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		uint8_t *fr = rte_pktmbuf_mtod(m, uint8_t *);
 		const struct pkt_meta *pm = &w->meta[i];
 		/* a valid server cookie proves the source address: exempt */
-		if (rlen != 0 && w->rrl != NULL && w->msg[i].cookie != ENG_COOKIE_VALID) {
+		if (!probe && rlen != 0 && w->rrl != NULL && w->msg[i].cookie != ENG_COOKIE_VALID) {
 			const uint8_t *src = fr + pm->l2 + (pm->v6 ? 8 : 12);
 			enum rrl_verdict v = rrl_check(w->rrl, pm->v6 ? AF_INET6 : AF_INET, src, now_ms);
 			if (v != RRL_PASS) {
@@ -230,16 +213,20 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		}
 		if (rlen == 0) {
 			dropped++;
-			rte_pktmbuf_free(m);
+			if (probe)
+				probe_done(w, m, PV_NO_ANSWER);
+			else
+				rte_pktmbuf_free(m);
 			continue;
 		}
 		const uint8_t *r = fr + pm->dns;
-		CNT_ADD(w, responses[r[3] & 0x0f], 1);
+		if (!probe)
+			CNT_ADD(w, responses[r[3] & 0x0f], 1);
 		truncated += (r[2] & 0x02) != 0;
-		size_t flen = pkt_reply(fr, pm, rlen, p->l4_offload);
+		size_t flen = pkt_reply(fr, pm, rlen, l4_offload);
 		m->data_len = (uint16_t)flen;
 		m->pkt_len = (uint32_t)flen;
-		if (p->l4_offload) {
+		if (l4_offload) {
 			m->l2_len = pm->l2;
 			m->l3_len = pm->l3;
 			m->ol_flags = pm->v6 ? RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM
@@ -247,6 +234,16 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 		}
 		tx[nt++] = m;
 	}
+
+	if (probe) {
+		for (unsigned i = 0; i < nt; i++)
+			probe_done(w, tx[i], PV_ANSWER);
+		for (unsigned i = 0; i < nk; i++)
+			probe_done(w, kern[i], PV_KERNEL);
+		CNT_ADD(w, probes, n);
+		return;
+	}
+
 	unsigned sent = tx_all(p->id, (uint16_t)q, tx, nt);
 
 	unsigned kept = 0;
@@ -270,6 +267,40 @@ static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs
 	CNT_ADD(w, rrl_slipped, slipped);
 }
 
+/* One burst from a NIC queue. */
+static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs,
+                      struct rte_mbuf **pkts, unsigned n, uint32_t now, uint64_t now_ms)
+{
+	path_burst(w, p, zs, pkts, n, now, now_ms, false);
+}
+
+/* Probe frames from the worker's probe ring, each through the path of the
+ * port its tag names (runs of the same port in one burst). */
+static void probe_burst(struct worker *w, const struct zoneset *zs, struct rte_mbuf **pkts,
+                        unsigned n, uint32_t now, uint64_t now_ms)
+{
+	struct dpdk *d = w->d;
+	for (unsigned i = 0; i < n;) {
+		uint16_t port = probe_tag(d, pkts[i])->port;
+		unsigned j = i + 1;
+		while (j < n && probe_tag(d, pkts[j])->port == port)
+			j++;
+		path_burst(w, &d->port[port], zs, pkts + i, j - i, now, now_ms, true);
+		i = j;
+	}
+}
+
+/* Test hook (--test-hooks, "stall" command): spin for the asked time
+ * without polling, without a quiescent state and without counting loops,
+ * as a stuck worker would; only a stop ends it early. */
+static void stall(struct worker *w)
+{
+	uint32_t ms = __atomic_exchange_n(&w->stall_ms, 0, __ATOMIC_ACQ_REL);
+	uint64_t end = rte_rdtsc() + (uint64_t)ms * w->d->tsc_per_ms;
+	while (rte_rdtsc() < end && !__atomic_load_n(&w->d->stop, __ATOMIC_RELAXED))
+		rte_pause();
+}
+
 static int worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -283,6 +314,8 @@ static int worker_main(void *arg)
 		return -1;
 	zonedb_reader_online(db, w->rid);
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+		if (unlikely(__atomic_load_n(&w->stall_ms, __ATOMIC_RELAXED) != 0))
+			stall(w);
 		const struct zoneset *zs = zonedb_current(db);
 		/* Wall clock for cookies from the vDSO (no system call; the
 		 * TSC's nominal rate drifts by minutes a day, more than the
@@ -310,6 +343,12 @@ static int worker_main(void *arg)
 					work += n;
 				}
 			}
+		}
+		/* in-band probes: empty nearly always (two index loads) */
+		unsigned np = rte_ring_sc_dequeue_burst(w->probe_in, (void **)pkts, DPDK_BURST, NULL);
+		if (unlikely(np > 0)) {
+			probe_burst(w, zs, pkts, np, now, now_ms);
+			work += np;
 		}
 		zonedb_quiescent(db, w->rid);
 		CNT_ADD(w, loops, 1);
@@ -462,6 +501,19 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 		free(d);
 		return NULL;
 	}
+	/* probe frames: enough to fill both rings of every worker */
+	static const struct rte_mbuf_dynfield tag_field = {
+		.name = "edgedns_probe_tag",
+		.size = sizeof(struct probe_tag),
+		.align = alignof(struct probe_tag),
+	};
+	d->probe_off = rte_mbuf_dynfield_register(&tag_field);
+	d->probe_pool = rte_pktmbuf_pool_create("edgedns_probes", nw * 2 * PROBE_RING + 64, 0, 0,
+	                                        RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (d->probe_off < 0 || d->probe_pool == NULL) {
+		snprintf(err, errlen, "probe mbufs: %s", rte_strerror(rte_errno));
+		goto fail;
+	}
 
 	for (unsigned i = 0; i < conf->nports; i++) {
 		struct port *p = &d->port[i];
@@ -520,6 +572,17 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 		w->rid = conf->rcu_base + k;
 		d->w[k++] = w;
 		d->nworkers = k;    /* only what exists: dpdk_free() on failure */
+		char rn[RTE_RING_NAMESIZE];
+		int sock = (int)rte_lcore_to_socket_id(lcore);
+		snprintf(rn, sizeof(rn), "edgedns_pin%u", lcore);
+		w->probe_in = rte_ring_create(rn, PROBE_RING, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(rn, sizeof(rn), "edgedns_pout%u", lcore);
+		w->probe_out = rte_ring_create(rn, PROBE_RING, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->probe_in == NULL || w->probe_out == NULL) {
+			snprintf(err, errlen, "probe rings for lcore %u: %s", lcore,
+			         rte_strerror(rte_errno));
+			goto fail;
+		}
 		if (conf->rrl.rate > 0) {
 			struct rrl_conf rc = conf->rrl;
 			rc.rate = (rc.rate + nw - 1) / nw;
@@ -586,9 +649,18 @@ void dpdk_free(struct dpdk *d)
 		}
 	}
 	for (unsigned i = 0; i < d->nworkers; i++) {
-		rrl_free(d->w[i]->rrl);
-		rte_free(d->w[i]);
+		struct worker *w = d->w[i];
+		struct rte_ring *rings[2] = { w->probe_in, w->probe_out };
+		for (unsigned k = 0; k < 2; k++) {
+			struct rte_mbuf *m;
+			while (rings[k] != NULL && rte_ring_dequeue(rings[k], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(rings[k]);
+		}
+		rrl_free(w->rrl);
+		rte_free(w);
 	}
+	rte_mempool_free(d->probe_pool);
 	rte_mempool_free(d->pool);
 	free(d);
 }
@@ -663,12 +735,19 @@ void dpdk_check_links(struct dpdk *d, void (*log)(int level, const char *msg))
 	}
 }
 
-char *dpdk_cmd(void *arg, const char *cmd)
+char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 {
 	struct dpdk *d = arg;
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f;
+	const char *cmd = w[0];
+	if (strcmp(cmd, "probe") == 0)
+		return dpdk_probe_cmd(d, w, n);
+	if (strcmp(cmd, "stall") == 0)
+		return dpdk_stall_cmd(d, w, n);
+	if (n != 1)
+		return NULL;
 	if (strcmp(cmd, "lcores") == 0) {
 		if ((f = open_memstream(&out, &len)) == NULL)
 			return NULL;
@@ -682,12 +761,13 @@ char *dpdk_cmd(void *arg, const char *cmd)
 				ans += c.responses[r];
 			fprintf(f, "%s{\"lcore\":%u,\"queue\":%u,\"rx\":%llu,\"tx\":%llu,"
 			        "\"answered\":%llu,\"to_kernel\":%llu,\"dropped\":%llu,\"tx_dropped\":%llu,"
-			        "\"malformed\":%llu,\"loops\":%llu}",
+			        "\"malformed\":%llu,\"loops\":%llu,\"probes\":%llu}",
 			        i ? "," : "", d->w[i]->lcore, d->w[i]->idx,
 			        (unsigned long long)c.rx_frames, (unsigned long long)c.tx_frames,
 			        (unsigned long long)ans, (unsigned long long)c.to_kernel,
 			        (unsigned long long)c.dropped, (unsigned long long)c.tx_dropped,
-			        (unsigned long long)c.malformed, (unsigned long long)c.loops);
+			        (unsigned long long)c.malformed, (unsigned long long)c.loops,
+			        (unsigned long long)c.probes);
 		}
 		fputs("]}", f);
 	} else if (strcmp(cmd, "ports") == 0) {
@@ -743,6 +823,7 @@ static void tel_dict(struct rte_tel_data *t, const struct dp_counters *c)
 	rte_tel_data_add_dict_u64(t, "rrl_limited", c->rrl_limited);
 	rte_tel_data_add_dict_u64(t, "rrl_slipped", c->rrl_slipped);
 	rte_tel_data_add_dict_u64(t, "loops", c->loops);
+	rte_tel_data_add_dict_u64(t, "probes", c->probes);
 }
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *t)

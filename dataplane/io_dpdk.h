@@ -57,6 +57,7 @@ struct dpdk_conf {
 	const struct eng_conf *eng;
 	struct zonedb *db;
 	unsigned rcu_base;
+	bool test_hooks;           /* the "stall" command (tests only) */
 };
 
 struct dpdk;
@@ -82,9 +83,34 @@ void dpdk_free(struct dpdk *d);
 /* Sum of every worker's counters (dp_counters_fn signature). */
 void dpdk_counters_cb(void *arg, struct dp_counters *out);
 
-/* The command socket's extra commands (cmdsock_conf.extra): "lcores"
- * (per-worker counters and heartbeat) and "ports" (link state). */
-char *dpdk_cmd(void *arg, const char *cmd);
+/* The command socket's extra commands (cmdsock_conf.extra), on the
+ * command thread:
+ *   lcores    per-worker counters and heartbeat ("loops"), "probes"
+ *   ports     link state
+ *   probe ADDR QNAME [QTYPE] [timeout=MS] [port=N] [from=ADDR]
+ *             an in-band probe: a DNS query frame (QTYPE default SOA, RD
+ *             clear, EDNS 1232) to ADDR port dns_port, as a client at from=
+ *             (default PROBE_SRC4/PROBE_SRC6) would send it to port N
+ *             (default 0), put into every worker's probe ring; the worker
+ *             runs it through the packet path NIC frames take, and puts
+ *             the result in its result ring instead of sending it. The
+ *             reply (once every worker answered, or after MS, default 200,
+ *             at most 5000) has per lcore: "status" "ok", "timeout",
+ *             "kernel" (the frame would go to the exception port: ADDR not
+ *             served), "dropped" (with "reason"), or "bad-reply: WHY" (the
+ *             response frame failed probe_check()); for "ok": "rcode",
+ *             "aa", "tc", "ancount", "serial" (a SOA in the answer),
+ *             "type" and "rdata" of the first answer (rdata for A, AAAA,
+ *             TXT), "latency_us"; and always "loops". Results of earlier
+ *             probes that timed out are told apart by a sequence number in
+ *             the mbuf and freed. Probe frames count only in "probes".
+ *   stall LCORE MS   (only with conf.test_hooks) the worker spins MS
+ *             milliseconds (at most 10000) without polling, reporting a
+ *             quiescent state or counting loops: a stuck worker. The reply
+ *             comes once the worker has begun. Zone loads meanwhile wait
+ *             for the stall's end (grace period).
+ * Returns NULL for other commands. */
+char *dpdk_cmd(void *arg, char *const *w, unsigned n);
 
 /* Check link states; report changes through log (level 1: down).
  * Called by the main lcore about once a second. */

@@ -107,7 +107,8 @@ static void usage(FILE *f)
 	        "  --rrl-slip N           every Nth limited answer sent truncated (default %u,\n"
 	        "                         0: none)\n"
 	        "  --rrl-ipv4-prefix N  --rrl-ipv6-prefix N   client prefixes (default 24, 56)\n"
-	        "  --rrl-table-size N     buckets per worker (default 65536)\n",
+	        "  --rrl-table-size N     buckets per worker (default 65536)\n"
+	        "  --test-hooks           enable the command socket's \"stall\" (tests only)\n",
 	        IOS_TCP_IDLE_MS_DEFAULT, IOS_TCP_MAX_CONNS_DEFAULT, ENG_UDP_MAX_DEFAULT,
 	        DPDK_KERNEL_IFACE_DEFAULT, DPDK_KERNEL_IFACE_DEFAULT, RRL_RATE_DEFAULT,
 	        RRL_SLIP_DEFAULT);
@@ -297,7 +298,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	enum { O_IO = 256, O_SNAP, O_LISTEN, O_CONTROL, O_THREADS, O_IDLE, O_MAXC,
 	       O_UDPMAX, O_NSID, O_NSIDHEX, O_IDSERVER, O_HOSTBIND, O_VERBIND,
 	       O_PIDFILE, O_HELP, O_PORT, O_SERVE, O_DNSPORT, O_EXC, O_KIFACE, O_MBUFS,
-	       O_RXD, O_TXD, O_IDLESLEEP, O_RRLRATE, O_RRLSLIP, O_RRL4, O_RRL6, O_RRLTAB, O_PROFILE };
+	       O_RXD, O_TXD, O_IDLESLEEP, O_RRLRATE, O_RRLSLIP, O_RRL4, O_RRL6, O_RRLTAB, O_PROFILE,
+	       O_TESTHOOKS };
 	static const struct option lo[] = {
 		{ "io", required_argument, NULL, O_IO },
 		{ "snapshots", required_argument, NULL, O_SNAP },
@@ -332,6 +334,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "rrl-ipv4-prefix", required_argument, NULL, O_RRL4 },
 		{ "rrl-ipv6-prefix", required_argument, NULL, O_RRL6 },
 		{ "rrl-table-size", required_argument, NULL, O_RRLTAB },
+		{ "test-hooks", no_argument, NULL, O_TESTHOOKS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int io_set = 0, c;
@@ -503,6 +506,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			               &o->dp.rrl.table_size) != 0)
 				return -1;
 			break;
+		case O_TESTHOOKS:
+			o->dp.test_hooks = true;
+			break;
 		case O_IDLESLEEP:
 			if (parse_uint("idle-sleep-us", optarg, 0, 1000000, &o->dp.idle_sleep_us) != 0)
 				return -1;
@@ -619,6 +625,22 @@ static void counters_all(void *arg, struct dp_counters *out)
 	}
 }
 
+/* The DPDK commands in socket mode: probes go through the workers' packet
+ * path, which socket mode does not have; there the kernel's sockets are the
+ * path, and a UDP query to a listen address probes it. */
+static char *socket_cmd(void *arg, char *const *w, unsigned n)
+{
+	(void)arg;
+	(void)n;
+	if (strcmp(w[0], "probe") != 0 && strcmp(w[0], "stall") != 0)
+		return NULL;
+	char *out = NULL;
+	if (asprintf(&out, "{\"ok\":false,\"io\":\"socket\",\"error\":\"%s needs --io dpdk;"
+	             " in socket mode send a UDP query to a listen address\"}", w[0]) < 0)
+		return NULL;
+	return out;
+}
+
 static void link_log(int level, const char *msg)
 {
 	logmsg(level, "%s", msg);
@@ -709,7 +731,7 @@ static int run(struct opts *o, const sigset_t *sigs)
 			.counters_arg = &sv,
 			.started = started,
 			.frames = dpdk,
-			.extra = dpdk ? dpdk_cmd : NULL,
+			.extra = dpdk ? dpdk_cmd : socket_cmd,
 			.extra_arg = sv.dp,
 		};
 		if ((cs = cmdsock_new(&cc, err, sizeof(err))) == NULL) {

@@ -87,6 +87,11 @@ uint16_t pkt_udp_cksum(const uint8_t *fr, const struct pkt_meta *m, size_t udp_l
 	return csum_fold(csum_add(sum, ip + m->l3, udp_len));
 }
 
+uint16_t pkt_ipv4_cksum(const uint8_t *ip, size_t ihl)
+{
+	return csum_fold(csum_add(0, ip, ihl));
+}
+
 static bool v4_served(const struct pkt_filter *f, const uint8_t *a)
 {
 	for (unsigned i = 0; i < f->n4; i++)
@@ -179,7 +184,7 @@ enum pkt_verdict pkt_classify(const struct pkt_filter *f, const uint8_t *fr, siz
 			return PKT_MALFORMED;
 		if (rx_flags & PKT_RX_IP_BAD)
 			return PKT_MALFORMED;
-		if (!(rx_flags & PKT_RX_IP_GOOD) && csum_fold(csum_add(0, ip, ihl)) != 0)
+		if (!(rx_flags & PKT_RX_IP_GOOD) && pkt_ipv4_cksum(ip, ihl) != 0)
 			return PKT_MALFORMED;
 		if (ihl != 20 || (rd16(ip + 6) & 0x3fff) != 0 || ip[9] != IPPROTO_UDP_)
 			return PKT_KERNEL;    /* options, fragments, not UDP */
@@ -232,7 +237,7 @@ size_t pkt_reply(uint8_t *fr, const struct pkt_meta *m, size_t dns_len, bool l4_
 		wr16(ip + 6, 0);        /* no DF: let routers fragment (as PMTUDISC_OMIT) */
 		ip[8] = 64;
 		wr16(ip + 10, 0);
-		uint16_t c = csum_fold(csum_add(0, ip, 20));
+		uint16_t c = pkt_ipv4_cksum(ip, 20);
 		memcpy(ip + 10, &c, 2);
 	}
 	memcpy(tmp, udp, 2);

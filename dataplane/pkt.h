@@ -82,4 +82,9 @@ size_t pkt_reply(uint8_t *fr, const struct pkt_meta *m, size_t dns_len, bool l4_
  * when the field is included). Exposed for the tests. */
 uint16_t pkt_udp_cksum(const uint8_t *fr, const struct pkt_meta *m, size_t udp_len);
 
+/* The checksum of the IPv4 header at ip, ihl octets long, in memory byte
+ * order: the value to store in a zeroed checksum field, or 0 when the
+ * field holds the right one. */
+uint16_t pkt_ipv4_cksum(const uint8_t *ip, size_t ihl);
+
 #endif

@@ -6,10 +6,12 @@
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <rte_rcu_qsbr.h>
 
@@ -105,17 +107,41 @@ static int find_ent(const struct zent *ents, unsigned n, const uint8_t *apex,
 	return 0;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Wait until every online reader has passed a quiescent state. Unbounded:
+ * the old zoneset may be in use until then. A reader that does not report
+ * (a stuck worker lcore) holds the writer, and so the command socket, until
+ * it does; past GRACE_WARN_MS that is logged, and its end too. */
+#define GRACE_WARN_MS 1000
 static void wait_grace(struct zonedb *db)
 {
 	uint64_t t = rte_rcu_qsbr_start(db->qsv);
+	uint64_t t0 = 0;
+	bool warned = false;
 	/* Readers report once per batch, so a grace period is short; sleep
 	 * between checks instead of spinning a core the workers may need. */
 	for (unsigned i = 0; rte_rcu_qsbr_check(db->qsv, t, false) == 0; i++) {
 		if (i < 64)
 			continue;
+		if (t0 == 0)
+			t0 = mono_ms();
+		else if (!warned && mono_ms() - t0 >= GRACE_WARN_MS) {
+			zlog(db, 1, "zone publication: a reader has not passed a quiescent state for %u ms"
+			     " (a stuck worker lcore?): waiting for it", GRACE_WARN_MS);
+			warned = true;
+		}
 		struct timespec ts = { 0, 20000 };
 		nanosleep(&ts, NULL);
 	}
+	if (warned)
+		zlog(db, 0, "zone publication: grace period over after %llu ms",
+		     (unsigned long long)(mono_ms() - t0));
 }
 
 /* Publish a zoneset over ents[0..n) and make ents the entry table.

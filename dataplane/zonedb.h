@@ -30,6 +30,10 @@
  *     idle reader does not stall grace periods; zs must not be used while
  *     offline (load it again after coming online);
  *   zonedb_reader_unregister(db, id) at thread exit (after going offline).
+ * A reader that stays online without reporting (a stuck worker lcore)
+ * holds every writer in its grace period until it reports again: writers
+ * wait, without a time limit (the old zoneset may still be in use), and
+ * log once when the wait passes a second.
  * None of the reader calls allocate, lock or do a system call.
  */
 #ifndef EDGEDNS_ZONEDB_H

@@ -552,6 +552,18 @@ def test_cmd_load_drop(srv):
         c.close()
 
 
+def test_cmd_probe_and_stall_need_dpdk(srv):
+    """In socket mode the kernel's sockets are the packet path: a UDP query
+    to a listen address probes it. probe and stall say so."""
+    for line in ("probe 127.0.0.1 example.com. SOA", "stall 1 100"):
+        r = cmd(srv.ctl, line)
+        assert r["ok"] is False and r["io"] == "socket", r
+        assert "needs --io dpdk" in r["error"], r
+    # the one-word DPDK commands are unknown here, as before
+    r = cmd(srv.ctl, "lcores")
+    assert r["ok"] is False and "unknown command" in r["error"], r
+
+
 def _ede(r):
     return [(o.code, o.text) for o in r.options if isinstance(o, dns.edns.EDEOption)]
 

@@ -644,6 +644,13 @@ class Lab:
     def ports(self):
         return self.cmd("ports")["ports"]
 
+    def probe(self, dst, qname, qtype=None, **opts):
+        """The in-band probe through every worker's packet path (command
+        "probe"); opts: timeout=MS, port=N, from_=ADDR. The reply."""
+        words = ["probe", dst, qname] + ([qtype] if qtype else [])
+        words += ["%s=%s" % (k.rstrip("_"), v) for k, v in opts.items()]
+        return self.cmd(" ".join(words))
+
     def telemetry(self, path):
         """One DPDK telemetry command through dpdk-telemetry.py; its reply
         (the value under the command's name)."""
