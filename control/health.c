@@ -268,7 +268,7 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 	snprintf(tname, sizeof(tname), "%.*s", (int)ldns_buffer_position(tb),
 	         (const char *)ldns_buffer_begin(tb));
 	ldns_buffer_free(tb);
-	snprintf(line, sizeof(line), "probe %s %s %s %u", addr, p->name, tname,
+	snprintf(line, sizeof(line), "probe %s %s %s timeout=%u", addr, p->name, tname,
 	         sv->probe_timeout_ms);
 	json_t *o = dp(h, line, err, sizeof(err));
 	if (o == NULL) {
@@ -278,7 +278,7 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 	uint32_t want_serial = 0;
 	int check_serial = p->expect == NULL && p->type == LDNS_RR_TYPE_SOA &&
 	                   probe_serial(h, p, &want_serial) == 0;
-	json_t *res = json_object_get(o, "results"), *e;
+	json_t *res = json_object_get(o, "lcores"), *e;
 	size_t i;
 	int ok = json_array_size(res) > 0;
 	if (!ok)
@@ -313,7 +313,12 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 			}
 		} else if (p->expect != NULL) {
 			const char *rd = json_string_value(json_object_get(e, "rdata"));
-			if (rd == NULL || strcmp(rd, p->expect) != 0) {
+			size_t rl = rd != NULL ? strlen(rd) : 0;
+			/* a TXT comes quoted; the expected text may be written bare */
+			int bare = rl >= 2 && rd[0] == '"' && rd[rl - 1] == '"' && p->expect[0] != '"';
+			if (rd == NULL || (bare ? strlen(p->expect) != rl - 2 ||
+			                          strncmp(rd + 1, p->expect, rl - 2) != 0
+			                        : strcmp(rd, p->expect) != 0)) {
 				snprintf(why, n, "probe %s %s %s: lcore %u answered '%.60s', expected "
 				         "'%.60s'", addr, p->name, tname, lcore, rd ? rd : "", p->expect);
 				ok = 0;
