@@ -30,8 +30,10 @@
 #define REASSERT_MS 1000u            /* BIRD's state read back at most this often */
 #define WHY_MAX 300
 
-enum check_kind { CK_HEARTBEAT, CK_PROBE, CK_PORTS, CK_ZONES, CK_TCP, CK_OPERATOR, CK_N };
-static const char *const check_names[CK_N] = { "heartbeat", "probe", "ports", "zones", "tcp",
+/* In the order a round runs them: the first failure names the cause (an
+ * expired zone also fails the probe, with SERVFAIL). */
+enum check_kind { CK_HEARTBEAT, CK_PORTS, CK_ZONES, CK_PROBE, CK_TCP, CK_OPERATOR, CK_N };
+static const char *const check_names[CK_N] = { "heartbeat", "ports", "zones", "probe", "tcp",
                                                 "operator" };
 
 struct opcheck {                     /* an operator command's last run */
@@ -299,8 +301,10 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 			         st ? st : "no status");
 			ok = 0;
 		} else if (rcode != p->rcode) {
-			snprintf(why, n, "probe %s %s %s: lcore %u answered rcode %d, expected %u", addr,
-			         p->name, tname, lcore, rcode, p->rcode);
+			ldns_lookup_table *got = ldns_lookup_by_id(ldns_rcodes, rcode);
+			ldns_lookup_table *exp = ldns_lookup_by_id(ldns_rcodes, p->rcode);
+			snprintf(why, n, "probe %s %s %s: lcore %u answered %s, expected %s", addr,
+			         p->name, tname, lcore, got ? got->name : "?", exp ? exp->name : "?");
 			ok = 0;
 		} else if (check_serial) {
 			json_t *s = json_object_get(e, "serial");

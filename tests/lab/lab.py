@@ -78,7 +78,7 @@ PRIMARY_IF, MGMT_IF = labprimary.PRIMARY_IF, labprimary.MGMT_IF
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 
-_NAME_RE = re.compile(r"^%s(\d+)([a-z0-9]*)-(client|edge|primary)$" % PREFIX)
+_NAME_RE = re.compile(r"^%s(\d+)([a-z0-9]*)-(client|edge|primary|router|host)$" % PREFIX)
 
 
 class LabError(RuntimeError):
@@ -254,6 +254,7 @@ class Lab:
         self.primary_ns = self.prefix + "-primary"
         self.nsd = None             # labprimary.Nsd once up
         self.zonesvc = None         # labprimary.Control (edgedns-control) once up
+        self.control_extra = ""     # more YAML for edgedns-control (anycast.py)
 
     def namespaces(self):
         return [self.client_ns, self.edge_ns] + ([self.primary_ns] if self.primary_zones else [])
@@ -350,7 +351,8 @@ class Lab:
     def _up_control(self):
         """edgedns-control, then every zone answered over UDP with NSD's serial."""
         self.zonesvc = labprimary.Control(self.edge_ns, self.workdir, list(self.primary_zones),
-                                          CONTROL_BIN, CTL_BIN, self.control, self.snapdir)
+                                          CONTROL_BIN, CTL_BIN, self.control, self.snapdir,
+                                          extra=self.control_extra)
         self.zonesvc.start()
         for z in self.primary_zones:
             self.wait_serial(z, self.nsd.serial(z), timeout=START_TIMEOUT)

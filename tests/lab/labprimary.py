@@ -277,7 +277,8 @@ class Control:
     lab's zones (primary PRIMARY4@53 with the lab key), the dataplane's
     command socket and snapshot directory, notify-listen MGMT4@53."""
 
-    def __init__(self, ns, workdir, zones, binary, ctl_binary, dataplane_socket, snapdir):
+    def __init__(self, ns, workdir, zones, binary, ctl_binary, dataplane_socket, snapdir,
+                 extra=""):
         self.ns = ns
         self.binary, self.ctl_binary = binary, ctl_binary
         self.dir = os.path.join(workdir, "control")
@@ -309,7 +310,7 @@ class Control:
             lines += ["  - domain: %s" % z, "    primary:",
                       "      - address: %s@53" % PRIMARY4, "        key: %s" % KEY_ID]
         with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write("\n".join(lines) + "\n" + extra)
         self.proc = Proc(ns, [binary, "-c", self.conf, "-f"], os.path.join(self.dir, "control.log"))
 
     def start(self, timeout=10.0):

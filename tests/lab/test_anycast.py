@@ -1,0 +1,218 @@
+"""The anycast route, end to end (issue 5; anycast.py): a real BIRD as the
+PoP router peers (BGP + BFD) with the edge's BIRD through the dataplane's
+exception path; edgedns-control's health checks (heartbeat, in-band probes
+of the SOA serial and a canary TXT through the worker, the critical zone,
+TCP) announce, drain and withdraw through the edge's BIRD; a host behind
+the router reaches the anycast addresses only through the learnt route.
+
+One lab for the module; the tests build on each other, in file order. The
+times printed are failure-to-withdraw as seen in the router's kernel table
+(make bench measures them over 20 trials)."""
+
+import os
+import time
+
+import pytest
+
+import anycast
+import lab as labmod
+from anycast import ANY4, ANY6, AnycastLab
+
+ZONE = "anycast.example."
+SERIAL = 2024070101
+GSHUT = "65535,0"
+
+
+def zone_text(serial, canary="ok", timers="3600 600 86400"):
+    return """$ORIGIN anycast.example.
+$TTL 300
+@       IN SOA ns1 hostmaster %d %s 300
+@       IN NS  ns1
+ns1     IN A   192.0.2.53
+www     IN A   192.0.2.80
+canary  IN TXT "%s"
+""" % (serial, timers, canary)
+
+
+@pytest.fixture(scope="module")
+def alab():
+    for p in (labmod.CONTROL_BIN, labmod.CTL_BIN, anycast.BIRDCLI):
+        if not os.access(p, os.X_OK):
+            pytest.fail("not built: %s" % p)
+    if not os.access(anycast.BIRD, os.X_OK):
+        pytest.fail("bird missing (tests/deps.sh installs bird2)")
+    import tempfile
+    wd = tempfile.mkdtemp(prefix="edgedns-lab-%s%dr-" % (labmod.PREFIX, os.getpid()))
+    snap = os.path.join(wd, "snapshots")
+    os.makedirs(snap)
+    lb = AnycastLab(snap, {ZONE: zone_text(SERIAL)}, ZONE, tag="r", workdir=wd)
+    try:
+        lb.up()
+        lb.holds = []
+        yield lb
+    finally:
+        if os.environ.get("EDGEDNS_LAB_VERBOSE"):
+            print(lb.zonesvc.log_text(6000) if lb.zonesvc else "")
+        lb.down()
+
+
+def withdrawn_after(lab, what, timeout=10):
+    took = lab.wait_withdrawn(timeout)
+    print("%s -> route gone at the router: %.0f ms" % (what, took * 1000))
+    h = lab.health()
+    return took, h
+
+
+def note_hold(lab):
+    h = labmod.labprimary.wait_until(
+        lambda: (lambda s: s if s["route"] == "withdrawn" and s["held_down_until"] else None)(
+            lab.health()), 5, "held down")
+    lab.holds.append(h["held_down_until"] - h["last_change"])
+    return h
+
+
+def test_healthy_edge_announced_and_host_answered(alab):
+    lab = alab
+    lab.wait_announced(30)
+    h = lab.health()
+    assert h["route"] == "announced" and h["healthy"], h
+    for k in ("heartbeat", "probe", "ports", "zones", "tcp"):
+        assert h["checks"][k]["ok"], (k, h)
+    assert h["bird"]["applied"] == "announced", h
+    routes = lab.router_bird.routes(ANY4 + "/32")
+    assert routes and routes[0]["proto"] == "bgp_edge4" and GSHUT not in routes[0]["communities"]
+    for server in (ANY4, ANY6):
+        rc, out = lab.host_query(server, ZONE)
+        assert rc == "NOERROR" and str(SERIAL) in out, out
+    rc, out = lab.host_query(ANY4, ZONE, tcp=True)
+    assert rc == "NOERROR" and str(SERIAL) in out, out
+
+
+def test_stuck_worker_withdrawn(alab):
+    lab = alab
+    lab.wait_announced(30)
+    t0 = time.monotonic()
+    r = lab.cmd("stall 1 3000", timeout=10)
+    assert r.get("ok"), r
+    took, _ = withdrawn_after(lab, "worker lcore stuck")
+    assert took < 3.0
+    note_hold(lab)
+    # the worker runs again; announced after rise and the hold-down
+    lab.wait_announced(30)
+    print("stuck worker: back after %.1f s" % (time.monotonic() - t0))
+
+
+def test_wrong_canary_withdrawn_then_back(alab):
+    lab = alab
+    lab.wait_announced(30)
+    bad = SERIAL + 1
+    lab.nsd.set_zone(ZONE, zone_text(bad, canary="broken"), bad)
+    lab.wait_serial(ZONE, bad, servers=(labmod.SERVER4,))
+    took, h = withdrawn_after(lab, "snapshot with a wrong canary loaded")
+    assert "canary" in h["reason"] and "expected 'ok'" in h["reason"], h
+    assert h["bird"]["applied"] == "withdrawn", h
+    # the BGP session stayed up: the withdraw came from control
+    assert "Established" in lab.router_bird.protocols()["bgp_edge4"]["info"]
+    note_hold(lab)
+    good = bad + 1
+    lab.nsd.set_zone(ZONE, zone_text(good), good)
+    lab.wait_serial(ZONE, good, servers=(labmod.SERVER4,))
+    lab.wait_announced(30)
+
+
+def test_critical_zone_expired_withdrawn(alab):
+    lab = alab
+    lab.wait_announced(30)
+    n = SERIAL + 3
+    # refresh 1 s, retry 1 s, expire 4 s; then the primary goes away
+    lab.nsd.set_zone(ZONE, zone_text(n, timers="1 1 4"), n)
+    lab.wait_serial(ZONE, n, servers=(labmod.SERVER4,))
+    lab.nsd.stop()
+    try:
+        took, h = withdrawn_after(lab, "critical zone expired (SOA EXPIRE 4 s)", timeout=15)
+        assert "expired" in h["reason"] or "SERVFAIL" in h["reason"], h
+        note_hold(lab)
+    finally:
+        lab.nsd.start()
+    lab.wait_announced(40)
+
+
+def test_flapping_grows_the_hold_down(alab):
+    holds = alab.holds
+    assert len(holds) == 3, holds
+    # 2 s, then doubled per flap (cap 16 s); a second of slack for the clock
+    assert holds[1] > holds[0] and holds[2] > holds[1], holds
+    assert abs(holds[0] - 2) <= 1 and abs(holds[2] - 8) <= 1, holds
+    assert alab.health()["flaps"] >= 3
+
+
+def test_operator_drain_gshut_then_withdraw(alab):
+    lab = alab
+    lab.wait_announced(30)
+    p = lab.zonesvc.ctl("maintenance", anycast.SERVICE, "on")
+    assert p.returncode == 0, p.stderr
+    seen = labmod.labprimary.wait_until(
+        lambda: [r for r in lab.router_bird.routes(ANY4 + "/32") if GSHUT in r["communities"]],
+        5, "the router sees (65535,0)", step=0.05)
+    assert len(lab.router_bird.routes(ANY4 + "/32")) == 1, seen
+    six = lab.router_bird.routes(ANY6 + "/128")
+    assert six and GSHUT in six[0]["communities"], six
+    # still reachable while draining
+    assert lab.router_has(ANY4 + "/32")
+    took, h = withdrawn_after(lab, "drain (2 s)")
+    assert h["maintenance"] and h["reason"] == "maintenance: drained, withdrawn", h
+
+
+def test_bird_restart_and_configure_while_withdrawn(alab):
+    lab = alab
+    assert lab.health()["route"] == "withdrawn"
+    lab.edge_bird.stop()
+    lab.edge_bird.start()
+    labmod.labprimary.wait_until(
+        lambda: "Established" in lab.router_bird.protocols()["bgp_edge4"]["info"], 30,
+        "BGP back after the edge BIRD restart")
+    time.sleep(1.0)
+    assert not lab.router_has(ANY4 + "/32") and not lab.router_has(ANY6 + "/128")
+    p = lab.edge_bird.cli("configure")
+    assert p.returncode == 0, p.stdout + p.stderr
+    time.sleep(1.0)
+    assert not lab.router_has(ANY4 + "/32")
+    assert lab.health()["route"] == "withdrawn"
+
+
+def test_maintenance_off_announces_again(alab):
+    lab = alab
+    p = lab.zonesvc.ctl("maintenance", anycast.SERVICE, "off")
+    assert p.returncode == 0, p.stderr
+    lab.wait_announced(15)
+    rc, out = lab.host_query(ANY4, ZONE)
+    assert rc == "NOERROR", out
+
+
+def test_control_killed_bird_keeps_state_restart_rechecks(alab):
+    lab = alab
+    lab.wait_announced(30)
+    lab.zonesvc.proc.signal(9)
+    lab.zonesvc.proc.proc.wait(5)
+    time.sleep(1.0)
+    assert lab.router_has(ANY4 + "/32"), "BIRD keeps the announcement without control"
+    lab.zonesvc.start()
+    for _ in range(20):
+        assert lab.router_has(ANY4 + "/32")
+        time.sleep(0.05)
+    log = lab.zonesvc.log_text(20000)
+    assert "service dns: announced at start" in log, log
+    h = lab.health()
+    assert h["route"] == "announced" and h["transitions"] == 0, h
+
+
+def test_dataplane_killed_route_gone_through_bfd(alab):
+    lab = alab
+    lab.wait_announced(30)
+    os.kill(lab.pid, 9)
+    took, _ = withdrawn_after(lab, "dataplane killed (BFD)")
+    assert took < 3.0
+    lab.proc.wait(5)
+    lab.exit_code = lab.proc.returncode
+    lab.start_dataplane(wait_zone=True)
+    lab.wait_announced(60)
