@@ -260,6 +260,16 @@ class AnycastLab(Lab):
                 pass
         return super().down()
 
+    def state(self):
+        st = super().state()
+        st.update({"router_ns": self.client_ns, "host_ns": self.host_ns, "any4": ANY4,
+                   "any6": ANY6, "host4": HOST4, "host6": HOST6,
+                   "edge_bird_sock": self.edge_bird.sock,
+                   "router_bird_sock": self.router_bird.sock,
+                   "edge_bird_pid": self.edge_bird.proc.pid,
+                   "router_bird_pid": self.router_bird.proc.pid, "service": SERVICE})
+        return st
+
     # -- in the namespaces
     def host(self, argv, check=True, timeout=30, input=None):
         return run(["ip", "netns", "exec", self.host_ns] + argv, check=check, timeout=timeout,

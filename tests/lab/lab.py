@@ -743,10 +743,16 @@ def _cli_up(args):
     ap.add_argument("--primary", action="store_true",
                     help="the zones are served by NSD in a primary namespace and reach the "
                          "dataplane through edgedns-control (transfer, NOTIFY)")
+    ap.add_argument("--anycast", metavar="ZONE",
+                    help="with --primary: the anycast lab (anycast.py): a router namespace "
+                         "with BIRD, a host behind it, BIRD and the health checks on the "
+                         "edge; ZONE is the service's critical zone, with a canary TXT 'ok'")
     ap.add_argument("dataplane_args", nargs="*", help="more dataplane options (after --)")
     a = ap.parse_args(args)
     if not a.zone:
         ap.error("at least one --zone ORIGIN=ZONEFILE")
+    if a.anycast and not a.primary:
+        ap.error("--anycast needs --primary")
     prefix = "%s%d%s" % (PREFIX, a.owner, "a")
     workdir = tempfile.mkdtemp(prefix="edgedns-lab-%s-" % prefix)
     zones = {}
@@ -764,9 +770,17 @@ def _cli_up(args):
     except Exception:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    lab = Lab(os.path.join(workdir, "snapshots"), owner=a.owner, vdev=a.vdev,
-              extra_args=a.dataplane_args, workdir=workdir, primary=zones or None)
-    lab.up()
+    if a.anycast:
+        import anycast
+        canary = a.anycast if a.anycast.endswith(".") else a.anycast + "."
+        lab = anycast.AnycastLab(os.path.join(workdir, "snapshots"), zones, canary, tag="a",
+                                 owner=a.owner, vdev=a.vdev, workdir=workdir)
+        lab.up()
+        lab.wait_announced(60)
+    else:
+        lab = Lab(os.path.join(workdir, "snapshots"), owner=a.owner, vdev=a.vdev,
+                  extra_args=a.dataplane_args, workdir=workdir, primary=zones or None)
+        lab.up()
     # the daemons outlive this command: each is in its own session
     lab._log.close()
     with open(a.state, "w") as f:
@@ -841,7 +855,7 @@ def _cli_down(args):
         if mine:
             kill_pid(pid)
     names = netns_list()
-    for ns in (st["client_ns"], st["edge_ns"], st.get("primary_ns")):
+    for ns in (st["client_ns"], st["edge_ns"], st.get("primary_ns"), st.get("host_ns")):
         if ns and ns in names:
             for p in netns_pids(ns):
                 kill_pid(p)
