@@ -48,3 +48,4 @@ done
 # The DPDK dataplane: memif, veth next to Knot's XDP, zone swaps under load.
 B="$B" bash tests/bench/run_dpdk.sh
 B="$B" sh tests/bench/run_control.sh
+B="$B" sh tests/bench/run_anycast.sh
