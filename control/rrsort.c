@@ -195,3 +195,30 @@ out:
 	free(a.p);
 	return rc;
 }
+
+int rrsort_list(ldns_rr_list *rrs)
+{
+	size_t n = ldns_rr_list_rr_count(rrs), soa = n, k = 0;
+	if (n < 2)
+		return 0;
+	ldns_rr **v = malloc(n * sizeof(*v));
+	if (v == NULL)
+		return ED_ENOMEM;
+	for (size_t i = 0; i < n && soa == n; i++)
+		if (ldns_rr_get_type(ldns_rr_list_rr(rrs, i)) == LDNS_RR_TYPE_SOA)
+			soa = i;
+	if (soa < n)
+		v[k++] = ldns_rr_list_rr(rrs, soa);
+	for (size_t i = 0; i < n; i++)
+		if (i != soa)
+			v[k++] = ldns_rr_list_rr(rrs, i);
+	size_t from = soa < n;
+	if (!rrsort_is_sorted(v + from, n - from) && rrsort_sort(v + from, n - from) != 0) {
+		free(v);
+		return ED_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		ldns_rr_list_set_rr(rrs, v[i], i);
+	free(v);
+	return 0;
+}

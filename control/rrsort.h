@@ -35,4 +35,9 @@ int rrsort_sort(ldns_rr **v, size_t n);
 /* 1 when v[0..n) is in the order above (equal neighbours allowed). */
 int rrsort_is_sorted(ldns_rr *const *v, size_t n);
 
+/* Reorder the list in place: its first SOA first, then every other RR in
+ * the order above (the order of a published version, publish.h). A list
+ * already in it is only checked. 0 or ED_ENOMEM (l unchanged). */
+int rrsort_list(ldns_rr_list *l);
+
 #endif

@@ -76,6 +76,7 @@ static void job_publish(struct svc *s, struct job *j, const ldns_rr_list *zone)
 	j->serial = pr.serial;
 	j->t_compile = pr.compile_s;
 	j->t_load = pr.load_s;
+	j->t_text = pr.text_s;
 }
 
 static void refresh_from_primaries(struct svc *s, struct job *j)
@@ -390,7 +391,7 @@ static void start_job(struct svc_zone *z, enum job_kind kind)
 	if (kind == JOB_REFRESH) {
 		j->current = z->current;
 		j->cur_serial = z->st.serial;
-		j->republish = z->state == SVC_EXPIRED && z->current != NULL;
+		j->republish = (z->state == SVC_EXPIRED || z->republish) && z->current != NULL;
 		if (z->state != SVC_EXPIRED)
 			z->state = SVC_REFRESH_DUE;
 		/* Saved as due now until the job's result schedules the next
@@ -527,11 +528,13 @@ static void apply(struct svc *s, struct job *j)
 			       j->serial, j->primary, j->kind_name, ldns_rr_list_rr_count(z->current),
 			       j->secs);
 			ctllog(LOG_INFO, name, "serial %u: transfer %.3f s, gate %.3f s, compile and "
-			       "write %.3f s, dataplane load %.3f s", j->serial, j->t_transfer, j->t_gate,
-			       j->t_compile, j->t_load);
+			       "write %.3f s, dataplane load %.3f s, text %.3f s", j->serial,
+			       j->t_transfer, j->t_gate, j->t_compile, j->t_load, j->t_text);
 		} else {
-			ctllog(LOG_NOTICE, name, "serial %u served again (was expired)", j->serial);
+			ctllog(LOG_NOTICE, name, "serial %u served again (%s)", j->serial,
+			       z->state == SVC_EXPIRED ? "was expired" : "files were apart");
 		}
+		z->republish = 0;
 		z->st.serial = j->serial;
 		z->st.has_serial = 1;
 		refreshed(z, now, j);
@@ -635,6 +638,22 @@ void svc_zone_boot(struct svc_zone *z)
 	if (z->st.has_serial && z->st.serial != serial)
 		ctllog(LOG_WARNING, name, "saved serial %u differs from the published %u: using %u",
 		       z->st.serial, serial, serial);
+	/* publish.h writes NAME.snap, then NAME.zone: a stop between the two
+	 * leaves the snapshot (what the dataplane loaded) a version ahead of
+	 * the text. The text is a true earlier version, kept as the IXFR
+	 * base; a refresh now publishes again so the two agree. */
+	uint32_t snap_serial = 0;
+	rc = publish_snapshot_serial(&z->svc->pc, name, &snap_serial, err, sizeof(err));
+	if (rc != 0 || snap_serial != serial) {
+		if (rc != 0)
+			ctllog(LOG_WARNING, name, "snapshot not readable (%s): the text's serial %u is "
+			       "published again", err, serial);
+		else
+			ctllog(LOG_WARNING, name, "snapshot has serial %u, the text %u (stopped between "
+			       "their writes): refresh now, publishing again", snap_serial, serial);
+		z->republish = 1;
+		z->st.next_refresh = now;
+	}
 	z->st.serial = serial;
 	z->st.has_serial = 1;
 	if (z->st.expire_at == 0)

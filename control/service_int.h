@@ -63,6 +63,9 @@ struct svc_zone {
 	int busy;                 /* a job of this zone is queued or running */
 	int again;                /* a refresh was asked for while busy */
 	int expire_pending;       /* expired while busy: expire after */
+	int republish;            /* NAME.snap and NAME.zone disagree (a stop
+	                             between their writes): publish again at
+	                             the next refresh, even when up to date */
 	struct svc_pseen *prim;   /* per primary, n_primaries */
 	int ours_known;           /* ours_*: of the version served */
 	uint64_t ours_soa_hash;
@@ -101,7 +104,7 @@ struct job {
 	char primary[CFG_ADDR_STRLEN];
 	char error[512];
 	double secs;
-	double t_transfer, t_gate, t_compile, t_load;  /* seconds, of secs */
+	double t_transfer, t_gate, t_compile, t_load, t_text;  /* seconds, of secs */
 	int has_expire;           /* the primary answered EDNS EXPIRE (RFC 7314) */
 	uint32_t expire;          /* its value, seconds */
 	struct svc_pseen *prim;   /* n_primaries */
