@@ -94,6 +94,25 @@ int rrsort_is_sorted(ldns_rr *const *v, size_t n)
 	return 1;
 }
 
+int rrsort_list_is_sorted(const ldns_rr_list *l, size_t from)
+{
+	size_t n = ldns_rr_list_rr_count(l);
+	if (from >= n)
+		return 1;
+	uint8_t *prev = ka, *cur = kb;
+	size_t lp = key_of(ldns_rr_list_rr(l, from), prev);
+	for (size_t i = from + 1; i < n; i++) {
+		size_t lc = key_of(ldns_rr_list_rr(l, i), cur);
+		if (key_cmp(prev, lp, cur, lc) > 0)
+			return 0;
+		uint8_t *t = prev;
+		prev = cur;
+		cur = t;
+		lp = lc;
+	}
+	return 1;
+}
+
 /* One RR to sort: the first 8 key octets after the prefix all keys share
  * (big-endian, so most comparisons end here), the key, its position. */
 struct ent {

@@ -35,6 +35,9 @@ int rrsort_sort(ldns_rr **v, size_t n);
 /* 1 when v[0..n) is in the order above (equal neighbours allowed). */
 int rrsort_is_sorted(ldns_rr *const *v, size_t n);
 
+/* The same for the RRs of l from index from on. */
+int rrsort_list_is_sorted(const ldns_rr_list *l, size_t from);
+
 /* Reorder the list in place: its first SOA first, then every other RR in
  * the order above (the order of a published version, publish.h). A list
  * already in it is only checked. 0 or ED_ENOMEM (l unchanged). */

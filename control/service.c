@@ -131,9 +131,12 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 		struct xfr_result res;
 		memset(&res, 0, sizeof(res));
 		double t0 = mono_s();
+		/* The new version shares the unchanged RRs of j->current
+		 * (res.shared): dropped with xfr_shared_drop(), kept with
+		 * xfr_shared_keep() in apply(). */
 		if (rc == 0)
-			rc = xfr_update(sa, p->addr.sslen, cz->name, j->current, j->cur_serial, tp, &lim,
-			                &res, err, sizeof(err));
+			rc = xfr_update_shared(sa, p->addr.sslen, cz->name, j->current, j->cur_serial,
+			                       tp, &lim, &res, err, sizeof(err));
 		j->t_transfer = mono_s() - t0;
 		if (rc != 0) {
 			xfr_result_free(&res);
@@ -158,8 +161,9 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 		}
 		j->kind_name = res.kind == XFR_KIND_IXFR ? "IXFR" : res.ixfr_fallback ? "AXFR (IXFR fallback)" : "AXFR";
 		ldns_rr_list *nz = res.zone;
+		struct xfr_shared sh = res.shared;
 		res.zone = NULL;
-		xfr_result_free(&res);
+		memset(&res.shared, 0, sizeof(res.shared));
 
 		struct verify_policy vp;
 		verify_policy_defaults(&vp);
@@ -170,16 +174,20 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 		struct verify_report rep;
 		memset(&rep, 0, sizeof(rep));
 		t0 = mono_s();
-		rc = verify_zone(nz, j->current, &vp, time(NULL), &rep);
+		/* An IXFR's blast radius comes from its diffs. */
+		int ixfr = res.kind == XFR_KIND_IXFR;
+		rc = verify_zone_diff(nz, j->current, ixfr ? res.diffs : NULL, ixfr ? res.ndiffs : 0,
+		                      &vp, time(NULL), &rep);
 		j->t_gate = mono_s() - t0;
+		xfr_result_free(&res);
 		if (rc != 0 || rep.result == VERIFY_ERROR) {
 			snprintf(j->error, sizeof(j->error), "serial %u from %s: gate error: %.400s",
 			         j->serial, p->addr.str, rep.reason[0] ? rep.reason : ed_strerror(rc));
-			ldns_rr_list_deep_free(nz);
+			xfr_shared_drop(nz, &sh);
 			return;
 		}
 		if (rep.result == VERIFY_UP_TO_DATE) {
-			ldns_rr_list_deep_free(nz);
+			xfr_shared_drop(nz, &sh);
 			j->outcome = OUT_UPTODATE;
 			return;
 		}
@@ -190,14 +198,16 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 			snprintf(j->error, sizeof(j->error), "serial %u from %s refused: %.400s", j->serial,
 			         p->addr.str, rep.reason);
 			j->outcome = OUT_REFUSED;
-			ldns_rr_list_deep_free(nz);
+			xfr_shared_drop(nz, &sh);
 			return;
 		}
 		job_publish(s, j, nz);
-		if (j->outcome == OUT_PUBLISHED)
+		if (j->outcome == OUT_PUBLISHED) {
 			j->newzone = nz;
-		else
-			ldns_rr_list_deep_free(nz);
+			j->shared = sh;
+		} else {
+			xfr_shared_drop(nz, &sh);
+		}
 		return;
 	}
 	snprintf(j->error, sizeof(j->error), "%s", errs[0] ? errs : "no primary answered");
@@ -374,7 +384,7 @@ static void job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
-	ldns_rr_list_deep_free(j->newzone);
+	xfr_shared_drop(j->newzone, &j->shared);
 	catz_set_free(&j->members);
 	free(j->prim);
 	free(j);
@@ -515,7 +525,7 @@ static void apply(struct svc *s, struct job *j)
 		break;
 	case OUT_PUBLISHED:
 		if (j->newzone != NULL) {
-			ldns_rr_list_deep_free(z->current);
+			xfr_shared_keep(z->current, &j->shared);
 			/* a zone is millions of small blocks: give the freed
 			 * version's pages back rather than keep them in the heap */
 			malloc_trim(0);

@@ -99,6 +99,7 @@ struct job {
 	/* out */
 	enum job_outcome outcome;
 	ldns_rr_list *newzone;    /* OUT_PUBLISHED: the version now served */
+	struct xfr_shared shared; /* what newzone shares with current */
 	uint32_t serial;
 	const char *kind_name;    /* "AXFR", "IXFR", "" */
 	char primary[CFG_ADDR_STRLEN];
