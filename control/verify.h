@@ -135,17 +135,17 @@ struct xfr_diff;
 /* verify_zone() as the zone service calls it, without a canonical copy of
  * either version when the new one has no apex DNSKEY nor ZONEMD (and
  * require_zonemd is off): one pass over new_zone checks step 1, step 3
- * counts from diffs (n steps of an IXFR whose application to old_zone
- * gave new_zone, xfr_ixfr_apply(): new_zone SOA first and the rest in
- * canonical order) when there is one step, else by a merge of the two
- * versions when both are in the order of a published version (rrsort.h,
- * SOA first), else as verify_zone(). Otherwise, and for every zone with
- * DNSSEC or ZONEMD, it is verify_zone(). Same decisions and reasons;
- * in the fast path rep->rrs and the counts take duplicates once only when
- * they are neighbours (as in a version in canonical order), an added RR
- * counts as added unless it was deleted in the same step, and the
- * previous version's structure is not checked again beyond its SOA and
- * apex. Returns as verify_zone(). */
+ * counts from diffs when there is one step (n steps of an IXFR whose
+ * application to old_zone gave new_zone, xfr_ixfr_apply(); both versions
+ * must then be in the order of a published version, rrsort_list(): SOA
+ * first, the rest in canonical order, as the zone service keeps them),
+ * else by a merge of the two versions when both are in that order, else
+ * as verify_zone(). Otherwise, and for every zone with DNSSEC or ZONEMD,
+ * it is verify_zone(). Same decisions, reasons and counts; in the fast
+ * path duplicates count once only when they are neighbours (as in a
+ * version in canonical order), and the previous version's structure is
+ * not checked again beyond its SOA and apex (it passed when it came).
+ * Returns as verify_zone(). */
 int verify_zone_diff(const ldns_rr_list *new_zone, const ldns_rr_list *old_zone,
                      const struct xfr_diff *diffs, size_t ndiffs,
                      const struct verify_policy *pol, time_t now,

@@ -208,10 +208,10 @@ static int holds(const ldns_rr_list *l, const ldns_rr *rr)
 }
 
 /* Removed and added data RRs from one IXFR step: a deleted RR the new
- * version no longer holds is removed; an added RR that was not deleted
- * counts as added. */
-static int blast_from_diff(const ldns_rr_list *nl, const struct xfr_diff *d, uint64_t *removed,
-                           uint64_t *added)
+ * version no longer holds is removed; an added RR the old version did not
+ * hold is added. Both versions SOA first, the rest in canonical order. */
+static int blast_from_diff(const ldns_rr_list *ol, const ldns_rr_list *nl,
+                           const struct xfr_diff *d, uint64_t *removed, uint64_t *added)
 {
 	size_t dn = 0, an = 0;
 	ldns_rr **del = data_sorted(d->del, &dn), **add = data_sorted(d->add, &an);
@@ -223,11 +223,8 @@ static int blast_from_diff(const ldns_rr_list *nl, const struct xfr_diff *d, uin
 	*removed = *added = 0;
 	for (size_t i = 0; i < dn; i++)
 		*removed += !holds(nl, del[i]);
-	for (size_t i = 0, j = 0; i < an; i++) {
-		while (j < dn && rrsort_cmp(del[j], add[i]) < 0)
-			j++;
-		*added += !(j < dn && rrsort_cmp(del[j], add[i]) == 0);
-	}
+	for (size_t i = 0; i < an; i++)
+		*added += !holds(ol, add[i]);
 	free(del);
 	free(add);
 	return 0;
@@ -391,7 +388,7 @@ int verify_zone_diff(const ldns_rr_list *new_zone, const ldns_rr_list *old_zone,
 			return 0;
 		uint64_t removed = 0, added = 0;
 		if (diff) {
-			if (blast_from_diff(new_zone, &diffs[0], &removed, &added) != 0)
+			if (blast_from_diff(old_zone, new_zone, &diffs[0], &removed, &added) != 0)
 				goto oom;
 			/* the RRs counted in the new version, less the added, plus
 			 * the removed */
