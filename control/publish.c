@@ -88,71 +88,7 @@ static void fsync_dir(const char *dir)
 	}
 }
 
-/* Write len octets to path (created or truncated), fsync, close. */
-static int write_file_sync(const char *path, const char *data, size_t len, char *err,
-                           size_t errlen)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ed_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return ED_EIO;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t k = write(fd, data + off, len - off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			ed_seterr(err, errlen, "%s: %s", path, k < 0 ? strerror(errno) : "short write");
-			goto fail;
-		}
-		off += (size_t)k;
-	}
-	if (fsync(fd) != 0) {
-		ed_seterr(err, errlen, "%s: fsync: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		ed_seterr(err, errlen, "%s: close: %s", path, strerror(errno));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	return ED_EIO;
-}
-
 /* ---- zone text ----------------------------------------------------------- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *q = realloc(b->p, cap);
-		if (q == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
 
 /* The RRs of a version as publish orders them: v[0] the SOA (the first
  * in rrs), then every other RR in canonical order (rrsort.h); a repeated
@@ -195,18 +131,17 @@ static int zone_vector(const ldns_rr_list *rrs, ldns_rr ***vp, size_t *np)
 	return 0;
 }
 
-/* The text of v[0..n): "$ORIGIN zone", then one RR a line, absolute
- * names (so line i + 2 holds v[i]). */
-static int zone_text(const char *origin, ldns_rr *const *v, size_t n, struct sbuf *out,
-                     char *err, size_t errlen)
+/* The text of v[0..n) into f: "$ORIGIN zone", then one RR a line,
+ * absolute names (so line i + 2 holds v[i]). Streamed: no copy of the
+ * zone's text in memory. */
+static int zone_text(const char *origin, ldns_rr *const *v, size_t n, FILE *f, char *err,
+                     size_t errlen)
 {
-	sb_add(out, "$ORIGIN ", 8);
-	sb_add(out, origin, strlen(origin));
-	sb_add(out, "\n", 1);
 	int rc = 0;
 	ldns_buffer *b = ldns_buffer_new(4096);
 	if (b == NULL)
 		return ED_ENOMEM;
+	fprintf(f, "$ORIGIN %s\n", origin);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		ldns_buffer_clear(b);
 		if (ldns_rr2buffer_str(b, v[i]) != LDNS_STATUS_OK) {
@@ -221,12 +156,10 @@ static int zone_text(const char *origin, ldns_rr *const *v, size_t n, struct sbu
 			ed_seterr(err, errlen, "an RR of %s does not fit on one line", origin);
 			rc = ED_EFORMAT;
 		}
-		sb_add(out, s, sl);
-		sb_add(out, "\n", 1);
+		fwrite(s, 1, sl, f);
+		fputc('\n', f);
 	}
 	ldns_buffer_free(b);
-	if (rc == 0 && out->oom)
-		rc = ED_ENOMEM;
 	return rc;
 }
 
@@ -453,17 +386,32 @@ static const char *first_error(const struct compile_diag *d, unsigned from)
 static int write_text(const struct publish_conf *pc, const char *origin, ldns_rr *const *v,
                       size_t n, const char *tmp, const char *path, char *err, size_t errlen)
 {
-	struct sbuf text = { 0 };
-	int rc = zone_text(origin, v, n, &text, err, errlen);
-	if (rc == 0)
-		rc = write_file_sync(tmp, text.p, text.len, err, errlen);
-	free(text.p);
-	if (rc != 0)
-		return rc;
-	if (rename(tmp, path) != 0) {
-		ed_seterr(err, errlen, "%s: rename: %s", path, strerror(errno));
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		ed_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		unlink(tmp);
 		return ED_EIO;
+	}
+	setvbuf(f, NULL, _IOFBF, 1u << 20);
+	int rc = zone_text(origin, v, n, f, err, errlen);
+	if (rc == 0 && (fflush(f) != 0 || ferror(f) || fsync(fd) != 0)) {
+		ed_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		rc = ED_EIO;
+	}
+	if (fclose(f) != 0 && rc == 0) {
+		ed_seterr(err, errlen, "%s: close: %s", tmp, strerror(errno));
+		rc = ED_EIO;
+	}
+	if (rc == 0 && rename(tmp, path) != 0) {
+		ed_seterr(err, errlen, "%s: rename: %s", path, strerror(errno));
+		rc = ED_EIO;
+	}
+	if (rc != 0) {
+		unlink(tmp);
+		return rc;
 	}
 	fsync_dir(pc->snapshot_dir);
 	return 0;
