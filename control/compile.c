@@ -314,7 +314,7 @@ static void do_include(struct cctx *c, const char *p, size_t i, size_t end,
 }
 
 /* Convert one parsed RR and hand it to the checker. */
-static void add_rr(struct cctx *c, ldns_rr *rr, uint32_t file, unsigned line,
+static void add_rr(struct cctx *c, const ldns_rr *rr, uint32_t file, unsigned line,
                    ldns_rdf **origin)
 {
 	uint8_t rdata[65536];
@@ -465,82 +465,92 @@ static void soa_serial(const struct zc_rr *r, uint32_t *serial)
 	          (uint32_t)s[2] << 8 | s[3];
 }
 
-int compile_zone_text(const char *text, size_t len, const char *name,
-                      const char *dir, const struct compile_opts *opts,
-                      struct snapw **w, struct compile_result *res,
-                      struct compile_diag *diag)
-{
-	static const struct compile_opts no_opts;
+/* What compile_zone_text() and compile_zone_rrs() share: the setup before
+ * the RRs are fed, and the checks and the snapshot builder after. */
+struct run {
+	struct cctx c;
 	struct compile_diag own_diag;
 	struct compile_result own_res;
+	struct compile_result *res;
+	struct compile_diag *diag;
+	ldns_rdf *origin;       /* the current $ORIGIN */
+	uint32_t file;
 	uint8_t apex[DNAME_MAXLEN];
-	int rc = 0;
+};
 
+static int run_begin(struct run *r, const char *name, const struct compile_opts *opts,
+                     struct snapw **w, struct compile_result *res,
+                     struct compile_diag *diag)
+{
+	static const struct compile_opts no_opts;
 	if (w != NULL)
 		*w = NULL;
 	if (opts == NULL)
 		opts = &no_opts;
-	if (res == NULL)
-		res = &own_res;
-	memset(res, 0, sizeof(*res));
+	r->res = res != NULL ? res : &r->own_res;
+	memset(r->res, 0, sizeof(*r->res));
 	if (diag == NULL) {
-		compile_diag_init(&own_diag);
-		own_diag.keep = 0;
-		diag = &own_diag;
+		compile_diag_init(&r->own_diag);
+		r->own_diag.keep = 0;
+		diag = &r->own_diag;
 	}
-	uint32_t file = diag_file(diag, name != NULL ? name : "-");
+	r->diag = diag;
+	r->file = diag_file(diag, name != NULL ? name : "-");
+	memset(&r->c, 0, sizeof(r->c));
+	r->c.opts = opts;
+	r->c.diag = diag;
+	r->c.dflt_ttl = opts->default_ttl ? opts->default_ttl : DEFAULT_TTL;
+	r->origin = NULL;
+	r->c.zc = zc_new(zc_report, &r->c,
+	                 (opts->flags & COMPILE_TTL_FIRST) ? ZC_TTL_FIRST : 0);
+	if (r->c.zc == NULL)
+		return ED_ENOMEM;
+	if (opts->origin == NULL) {
+		r->origin = ldns_dname_new_frm_data(NO_ORIGIN_LEN, no_origin);
+		return r->origin != NULL ? 0 : ED_ENOMEM;
+	}
+	if (ldns_str2rdf_dname(&r->origin, opts->origin) != LDNS_STATUS_OK ||
+	    dname_check(ldns_rdf_data(r->origin), ldns_rdf_size(r->origin)) == 0) {
+		diagf(diag, COMPILE_ERROR, r->file, 0, "bad zone name %s", opts->origin);
+		return ED_EINVAL;
+	}
+	memcpy(r->apex, ldns_rdf_data(r->origin), ldns_rdf_size(r->origin));
+	return 0;
+}
 
-	struct cctx c = { .opts = opts, .diag = diag };
-	c.dflt_ttl = opts->default_ttl ? opts->default_ttl : DEFAULT_TTL;
-	c.zc = zc_new(zc_report, &c,
-	              (opts->flags & COMPILE_TTL_FIRST) ? ZC_TTL_FIRST : 0);
-	if (c.zc == NULL) {
-		rc = ED_ENOMEM;
+/* The checks, then (w not NULL) the builder; rc is run_begin()'s. */
+static int run_end(struct run *r, int rc, struct snapw **w)
+{
+	struct compile_result *res = r->res;
+	struct compile_diag *diag = r->diag;
+	const struct compile_opts *opts = r->c.opts;
+	ldns_rdf_deep_free(r->origin);
+	r->origin = NULL;
+	if (rc != 0)
+		goto out;
+	res->rrs_read = r->c.nread;
+	if (r->c.fatal != 0) {
+		rc = r->c.fatal;
 		goto out;
 	}
-	ldns_rdf *origin = ldns_dname_new_frm_data(NO_ORIGIN_LEN, no_origin);
-	if (origin == NULL) {
-		rc = ED_ENOMEM;
-		goto out;
-	}
-	if (opts->origin != NULL) {
-		ldns_rdf_deep_free(origin);
-		origin = NULL;
-		if (ldns_str2rdf_dname(&origin, opts->origin) != LDNS_STATUS_OK ||
-		    dname_check(ldns_rdf_data(origin), ldns_rdf_size(origin)) == 0) {
-			diagf(diag, COMPILE_ERROR, file, 0, "bad zone name %s",
-			      opts->origin);
-			ldns_rdf_deep_free(origin);
-			rc = ED_EINVAL;
-			goto out;
-		}
-		memcpy(apex, ldns_rdf_data(origin), ldns_rdf_size(origin));
-	}
-	parse_text(&c, text, len, file, dir, &origin);
-	ldns_rdf_deep_free(origin);
-	res->rrs_read = c.nread;
-	if (c.fatal != 0) {
-		rc = c.fatal;
-		goto out;
-	}
-	if (c.syntax_errors > 0) {
+	if (r->c.syntax_errors > 0) {
 		rc = ED_ESYNTAX;
 		goto out;
 	}
 	if (opts->origin == NULL) {
-		const uint8_t *soa = zc_first_soa_owner(c.zc);
+		const uint8_t *soa = zc_first_soa_owner(r->c.zc);
 		if (soa == NULL) {
-			diagf(diag, COMPILE_ERROR, file, 0,
+			diagf(diag, COMPILE_ERROR, r->file, 0,
 			      "no SOA record: cannot tell the zone name");
 			rc = ED_EZONE;
 			goto out;
 		}
-		memcpy(apex, soa, dname_len(soa));
+		memcpy(r->apex, soa, dname_len(soa));
 	}
-	dname_lower(res->apex, apex, dname_len(apex));
+	dname_lower(res->apex, r->apex, dname_len(r->apex));
 	dname_to_str(res->apex, res->origin, sizeof(res->origin));
 
-	long nerr = zc_run(c.zc, res->apex);
+	long nerr = zc_run(r->c.zc, res->apex);
 	if (nerr < 0) {
 		rc = (int)nerr;
 		goto out;
@@ -554,23 +564,23 @@ int compile_zone_text(const char *text, size_t len, const char *name,
 		rc = ED_ENOMEM;
 		goto out;
 	}
-	size_t n = zc_kept(c.zc);
+	size_t n = zc_kept(r->c.zc);
 	for (size_t i = 0; i < n; i++) {
-		struct zc_rr r;
-		zc_get(c.zc, i, &r);
-		if (r.type == LDNS_RR_TYPE_SOA && dname_len(r.owner) ==
-		    dname_len(res->apex) && memcmp(r.owner, res->apex,
+		struct zc_rr z;
+		zc_get(r->c.zc, i, &z);
+		if (z.type == LDNS_RR_TYPE_SOA && dname_len(z.owner) ==
+		    dname_len(res->apex) && memcmp(z.owner, res->apex,
 		    dname_len(res->apex)) == 0)
-			soa_serial(&r, &res->serial);
+			soa_serial(&z, &res->serial);
 		if (b == NULL)
 			continue;
-		rc = snapw_add_rr(b, r.owner, r.type, r.rclass, r.ttl, r.rdata,
-		                  r.rdlen);
+		rc = snapw_add_rr(b, z.owner, z.type, z.rclass, z.ttl, z.rdata,
+		                  z.rdlen);
 		if (rc != 0) {
 			char nb[1024], tb[16];
-			diagf(diag, COMPILE_ERROR, r.file, r.line,
-			      "snapshot: %s %s: %s", dname_to_str(r.owner, nb, sizeof(nb)),
-			      zc_type_str(r.type, tb, sizeof(tb)), ed_strerror(rc));
+			diagf(diag, COMPILE_ERROR, z.file, z.line,
+			      "snapshot: %s %s: %s", dname_to_str(z.owner, nb, sizeof(nb)),
+			      zc_type_str(z.type, tb, sizeof(tb)), ed_strerror(rc));
 			snapw_free(b);
 			goto out;
 		}
@@ -579,10 +589,37 @@ int compile_zone_text(const char *text, size_t len, const char *name,
 	if (w != NULL)
 		*w = b;
 out:
-	zc_free(c.zc);
-	if (diag == &own_diag)
-		compile_diag_free(&own_diag);
+	zc_free(r->c.zc);
+	r->c.zc = NULL;
+	if (diag == &r->own_diag)
+		compile_diag_free(&r->own_diag);
 	return rc;
+}
+
+int compile_zone_text(const char *text, size_t len, const char *name,
+                      const char *dir, const struct compile_opts *opts,
+                      struct snapw **w, struct compile_result *res,
+                      struct compile_diag *diag)
+{
+	struct run r;
+	int rc = run_begin(&r, name, opts, w, res, diag);
+	if (rc == 0)
+		parse_text(&r.c, text, len, r.file, dir, &r.origin);
+	return run_end(&r, rc, w);
+}
+
+int compile_zone_rrs(ldns_rr *const *rrs, size_t n, const char *name, unsigned line0,
+                     const struct compile_opts *opts, struct snapw **w,
+                     struct compile_result *res, struct compile_diag *diag)
+{
+	struct run r;
+	int rc = run_begin(&r, name, opts, w, res, diag);
+	for (size_t i = 0; rc == 0 && i < n && r.c.fatal == 0 &&
+	     r.c.syntax_errors < COMPILE_MAX_SYNTAX_ERRORS; i++)
+		add_rr(&r.c, rrs[i], r.file, line0 + (unsigned)i, &r.origin);
+	if (rc == 0 && r.c.syntax_errors >= COMPILE_MAX_SYNTAX_ERRORS)
+		diagf(r.diag, COMPILE_ERROR, r.file, 0, "too many errors, giving up");
+	return run_end(&r, rc, w);
 }
 
 int compile_zone_mem(const char *text, size_t len, const char *name,

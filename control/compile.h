@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <ldns/ldns.h>
+
 #include "snapshot_writer.h"
 
 /* compile_opts.flags */
@@ -138,6 +140,20 @@ int compile_zone_text(const char *text, size_t len, const char *name,
                       const char *dir, const struct compile_opts *opts,
                       struct snapw **w, struct compile_result *res,
                       struct compile_diag *diag);
+
+/* The same for a zone already parsed into ldns RRs (a transfer, the
+ * zone service's version): rrs[0..n) with absolute names and TTLs. The
+ * checks, messages and snapshot are those compile_zone_text() gives for
+ * the text of these RRs in this order, one RR a line: rrs[i] is reported
+ * at name:line0+i. No text is made or parsed. opts->default_ttl and
+ * COMPILE_NOINCLUDE do not apply. Returns as compile_zone_text() (no
+ * ED_ESYNTAX: an RR whose rdata is over 65535 octets is an error
+ * reported at its line, and the zone is refused with ED_ESYNTAX all the
+ * same). */
+int compile_zone_rrs(ldns_rr *const *rrs, size_t n, const char *name,
+                     unsigned line0, const struct compile_opts *opts,
+                     struct snapw **w, struct compile_result *res,
+                     struct compile_diag *diag);
 
 /* The snapshot writer's message err about path without a leading "path: "
  * (so it reads well after "path: error: "); ed_strerror(rc) when empty. */

@@ -17,6 +17,8 @@
 #include "config.h"
 #include "error.h"
 #include "publish.h"
+#include "rrsort.h"
+#include "snapshot.h"
 
 #define DPCTL_REPLY_MAX (16u << 20)   /* a "zones" reply of many zones */
 #define DPCTL_TIMEOUT_MS 30000u
@@ -86,96 +88,19 @@ static void fsync_dir(const char *dir)
 	}
 }
 
-/* Write len octets to path (created or truncated), fsync, close. */
-static int write_file_sync(const char *path, const char *data, size_t len, char *err,
-                           size_t errlen)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ed_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return ED_EIO;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t k = write(fd, data + off, len - off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			ed_seterr(err, errlen, "%s: %s", path, k < 0 ? strerror(errno) : "short write");
-			goto fail;
-		}
-		off += (size_t)k;
-	}
-	if (fsync(fd) != 0) {
-		ed_seterr(err, errlen, "%s: fsync: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		ed_seterr(err, errlen, "%s: close: %s", path, strerror(errno));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	return ED_EIO;
-}
-
 /* ---- zone text ----------------------------------------------------------- */
 
-/* DNSSEC canonical order (RFC 4034 6.1 owner order, then type, then the
- * rest of the RR). */
-static int cmp_canon(const void *a, const void *b)
+/* The RRs of a version as publish orders them: v[0] the SOA (the first
+ * in rrs), then every other RR in canonical order (rrsort.h); a repeated
+ * SOA equal to the first is left out (an AXFR's closing SOA), other SOAs
+ * stay, for the compiler to refuse. *v is malloc()ed; *n counts it, SOA
+ * included. A list already in that order (publish_order(), an IXFR
+ * applied) is only checked, not sorted again. */
+static int zone_vector(const ldns_rr_list *rrs, ldns_rr ***vp, size_t *np)
 {
-	const ldns_rr *x = *(ldns_rr *const *)a, *y = *(ldns_rr *const *)b;
-	int c = ldns_dname_compare(ldns_rr_owner(x), ldns_rr_owner(y));
-	if (c != 0)
-		return c;
-	uint16_t tx = (uint16_t)ldns_rr_get_type(x), ty = (uint16_t)ldns_rr_get_type(y);
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
-	return ldns_rr_compare(x, y);
-}
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *q = realloc(b->p, cap);
-		if (q == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* The text of rrs: "$ORIGIN zone", the SOA, then every other RR in
- * canonical order, one a line, absolute names. A repeated SOA equal to
- * the first is left out (an AXFR's closing SOA); other SOAs stay, for the
- * compiler to refuse. */
-static int zone_text(const char *origin, const ldns_rr_list *rrs, struct sbuf *out,
-                     uint64_t *nout, char *err, size_t errlen)
-{
-	size_t n = ldns_rr_list_rr_count(rrs), k = 0;
+	size_t n = ldns_rr_list_rr_count(rrs), k = 1;
 	ldns_rr *soa = NULL;
-	ldns_rr **v = malloc((n ? n : 1) * sizeof(*v));
+	ldns_rr **v = malloc((n + 1) * sizeof(*v));
 	if (v == NULL)
 		return ED_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -190,36 +115,57 @@ static int zone_text(const char *origin, const ldns_rr_list *rrs, struct sbuf *o
 		}
 		v[k++] = rr;
 	}
-	qsort(v, k, sizeof(*v), cmp_canon);
-	sb_add(out, "$ORIGIN ", 8);
-	sb_add(out, origin, strlen(origin));
-	sb_add(out, "\n", 1);
+	if (!rrsort_is_sorted(v + 1, k - 1) && rrsort_sort(v + 1, k - 1) != 0) {
+		free(v);
+		return ED_ENOMEM;
+	}
+	if (soa != NULL) {
+		v[0] = soa;
+		*vp = v;
+		*np = k;
+	} else {
+		memmove(v, v + 1, (k - 1) * sizeof(*v));
+		*vp = v;
+		*np = k - 1;
+	}
+	return 0;
+}
+
+/* The text of v[0..n) into f: "$ORIGIN zone", then one RR a line,
+ * absolute names (so line i + 2 holds v[i]). Streamed: no copy of the
+ * zone's text in memory. */
+static int zone_text(const char *origin, ldns_rr *const *v, size_t n, FILE *f, char *err,
+                     size_t errlen)
+{
 	int rc = 0;
-	for (size_t i = 0; i < k + 1 && rc == 0; i++) {
-		ldns_rr *rr = i == 0 ? soa : v[i - 1];
-		if (rr == NULL)
-			continue;
-		char *s = ldns_rr2str(rr);
-		if (s == NULL) {
+	ldns_buffer *b = ldns_buffer_new(4096);
+	if (b == NULL)
+		return ED_ENOMEM;
+	fprintf(f, "$ORIGIN %s\n", origin);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		ldns_buffer_clear(b);
+		if (ldns_rr2buffer_str(b, v[i]) != LDNS_STATUS_OK) {
 			rc = ED_ENOMEM;
 			break;
 		}
-		size_t sl = strlen(s);
+		const char *s = (const char *)ldns_buffer_begin(b);
+		size_t sl = ldns_buffer_position(b);
 		while (sl > 0 && (s[sl - 1] == '\n' || s[sl - 1] == ' '))
 			sl--;
 		if (memchr(s, '\n', sl) != NULL) {
 			ed_seterr(err, errlen, "an RR of %s does not fit on one line", origin);
 			rc = ED_EFORMAT;
 		}
-		sb_add(out, s, sl);
-		sb_add(out, "\n", 1);
-		free(s);
+		fwrite(s, 1, sl, f);
+		fputc('\n', f);
 	}
-	free(v);
-	*nout = k + (soa != NULL);
-	if (rc == 0 && out->oom)
-		rc = ED_ENOMEM;
+	ldns_buffer_free(b);
 	return rc;
+}
+
+int publish_order(ldns_rr_list *rrs)
+{
+	return rrsort_list(rrs);
 }
 
 /* ---- dataplane ------------------------------------------------------------ */
@@ -435,6 +381,42 @@ static const char *first_error(const struct compile_diag *d, unsigned from)
 	return NULL;
 }
 
+/* Write the text of v[0..n) to NAME.zone: a temporary name, fsync,
+ * rename, fsync of the directory. */
+static int write_text(const struct publish_conf *pc, const char *origin, ldns_rr *const *v,
+                      size_t n, const char *tmp, const char *path, char *err, size_t errlen)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		ed_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		return ED_EIO;
+	}
+	setvbuf(f, NULL, _IOFBF, 1u << 20);
+	int rc = zone_text(origin, v, n, f, err, errlen);
+	if (rc == 0 && (fflush(f) != 0 || ferror(f) || fsync(fd) != 0)) {
+		ed_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		rc = ED_EIO;
+	}
+	if (fclose(f) != 0 && rc == 0) {
+		ed_seterr(err, errlen, "%s: close: %s", tmp, strerror(errno));
+		rc = ED_EIO;
+	}
+	if (rc == 0 && rename(tmp, path) != 0) {
+		ed_seterr(err, errlen, "%s: rename: %s", path, strerror(errno));
+		rc = ED_EIO;
+	}
+	if (rc != 0) {
+		unlink(tmp);
+		return rc;
+	}
+	fsync_dir(pc->snapshot_dir);
+	return 0;
+}
+
 int publish_zone(const struct publish_conf *pc, const char *zone, const ldns_rr_list *rrs,
                  struct publish_result *res, struct compile_diag *diag, char *err,
                  size_t errlen)
@@ -462,7 +444,8 @@ int publish_zone(const struct publish_conf *pc, const char *zone, const ldns_rr_
 		return ED_ENOMEM;
 
 	double t0 = now_s();
-	struct sbuf text = { 0 };
+	ldns_rr **v = NULL;
+	size_t n = 0;
 	struct snapw *w = NULL;
 	struct compile_result cres;
 	struct compile_diag ldiag;
@@ -471,13 +454,15 @@ int publish_zone(const struct publish_conf *pc, const char *zone, const ldns_rr_
 	struct compile_diag *d = diag ? diag : &ldiag;
 	unsigned from = d->nmsgs;
 
-	rc = zone_text(origin, rrs, &text, &res->rrs, err, errlen);
-	if (rc != 0)
+	if ((rc = zone_vector(rrs, &v, &n)) != 0)
 		goto out;
+	res->rrs = n;
+	/* Compiled from the RRs themselves, reported at the lines the text
+	 * of this version has (line 1 is $ORIGIN). */
 	const char *base = strrchr(res->zonefile, '/') + 1;
 	struct compile_opts opts = { .origin = origin, .flags = COMPILE_NOINCLUDE };
 	memset(&cres, 0, sizeof(cres));
-	rc = compile_zone_text(text.p, text.len, base, NULL, &opts, &w, &cres, d);
+	rc = compile_zone_rrs(v, n, base, 2, &opts, &w, &cres, d);
 	if (rc != 0) {
 		const char *m = first_error(d, from);
 		ed_seterr(err, errlen, "%s: refused by the compiler: %s", origin,
@@ -488,29 +473,19 @@ int publish_zone(const struct publish_conf *pc, const char *zone, const ldns_rr_
 	}
 	res->serial = cres.serial;
 	res->rrs = cres.rrs;
-	/* The text first, under its temporary name: a failure here leaves
-	 * both old files in place. */
-	if ((rc = write_file_sync(tmp, text.p, text.len, err, errlen)) != 0)
-		goto out;
 	char werr[512] = "";
 	rc = snapw_write(w, res->snapshot, NULL, werr, sizeof(werr));
+	snapw_free(w);
+	w = NULL;
 	if (rc != 0) {
 		ed_seterr(err, errlen, "%s: %s", res->snapshot,
 		          compile_writer_msg(werr, res->snapshot, rc));
-		unlink(tmp);
 		if (rc == ED_EZONE || rc == ED_ELIMIT || rc == ED_EINVAL)
 			rc = ED_EFORMAT;
 		else if (rc != ED_ENOMEM)
 			rc = ED_EIO;
 		goto out;
 	}
-	if (rename(tmp, res->zonefile) != 0) {
-		ed_seterr(err, errlen, "%s: rename: %s", res->zonefile, strerror(errno));
-		unlink(tmp);
-		rc = ED_EIO;
-		goto out;
-	}
-	fsync_dir(pc->snapshot_dir);
 	res->compile_s = now_s() - t0;
 
 	if (pc->dataplane_socket != NULL) {
@@ -519,19 +494,57 @@ int publish_zone(const struct publish_conf *pc, const char *zone, const ldns_rr_
 		if (realpath(res->snapshot, abs) == NULL) {
 			ed_seterr(err, errlen, "%s: %s", res->snapshot, strerror(errno));
 			rc = ED_EIO;
-			goto out;
+		} else {
+			rc = dp_load(pc, origin, abs, res->serial, err, errlen);
+			if (rc == ED_ETIMEOUT)
+				rc = ED_EIO;
 		}
-		rc = dp_load(pc, origin, abs, res->serial, err, errlen);
-		if (rc == ED_ETIMEOUT)
-			rc = ED_EIO;
 		res->load_s = now_s() - t1;
+	}
+	/* The text last, off the path to the answer: until it is renamed
+	 * into place NAME.zone holds the previous version, and at a start
+	 * publish_snapshot_serial() tells them apart (the zone service then
+	 * publishes again). Written whatever the dataplane said: the files
+	 * must agree, they are what the next start serves. */
+	double t2 = now_s();
+	char terr[512] = "";
+	int trc = write_text(pc, origin, v, n, tmp, res->zonefile, terr, sizeof(terr));
+	res->text_s = now_s() - t2;
+	if (trc != 0 && rc == 0) {
+		ed_seterr(err, errlen, "%s", terr);
+		rc = trc == ED_ENOMEM ? ED_ENOMEM : ED_EIO;
 	}
 out:
 	snapw_free(w);
 	compile_diag_free(&ldiag);
-	free(text.p);
+	free(v);
 	free(origin);
 	return rc;
+}
+
+int publish_snapshot_serial(const struct publish_conf *pc, const char *zone, uint32_t *serial,
+                            char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int rc = zone_path(pc->snapshot_dir, zone, ".snap", path, sizeof(path), err, errlen);
+	if (rc != 0)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		ed_seterr(err, errlen, "%s: %s", path, strerror(e));
+		return e == ENOENT ? ED_ENOENT : ED_EIO;
+	}
+	struct snap_header h;
+	ssize_t k = pread(fd, &h, sizeof(h), 0);
+	close(fd);
+	if (k != (ssize_t)sizeof(h) || memcmp(h.magic, SNAP_MAGIC, 8) != 0 ||
+	    h.version != SNAP_VERSION) {
+		ed_seterr(err, errlen, "%s: not a snapshot of this version", path);
+		return ED_EFORMAT;
+	}
+	*serial = h.serial;
+	return 0;
 }
 
 int publish_load_last(const struct publish_conf *pc, const char *zone, ldns_rr_list **rrs,

@@ -76,6 +76,7 @@ static void job_publish(struct svc *s, struct job *j, const ldns_rr_list *zone)
 	j->serial = pr.serial;
 	j->t_compile = pr.compile_s;
 	j->t_load = pr.load_s;
+	j->t_text = pr.text_s;
 }
 
 static void refresh_from_primaries(struct svc *s, struct job *j)
@@ -130,9 +131,12 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 		struct xfr_result res;
 		memset(&res, 0, sizeof(res));
 		double t0 = mono_s();
+		/* The new version shares the unchanged RRs of j->current
+		 * (res.shared): dropped with xfr_shared_drop(), kept with
+		 * xfr_shared_keep() in apply(). */
 		if (rc == 0)
-			rc = xfr_update(sa, p->addr.sslen, cz->name, j->current, j->cur_serial, tp, &lim,
-			                &res, err, sizeof(err));
+			rc = xfr_update_shared(sa, p->addr.sslen, cz->name, j->current, j->cur_serial,
+			                       tp, &lim, &res, err, sizeof(err));
 		j->t_transfer = mono_s() - t0;
 		if (rc != 0) {
 			xfr_result_free(&res);
@@ -157,8 +161,9 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 		}
 		j->kind_name = res.kind == XFR_KIND_IXFR ? "IXFR" : res.ixfr_fallback ? "AXFR (IXFR fallback)" : "AXFR";
 		ldns_rr_list *nz = res.zone;
+		struct xfr_shared sh = res.shared;
 		res.zone = NULL;
-		xfr_result_free(&res);
+		memset(&res.shared, 0, sizeof(res.shared));
 
 		struct verify_policy vp;
 		verify_policy_defaults(&vp);
@@ -169,16 +174,20 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 		struct verify_report rep;
 		memset(&rep, 0, sizeof(rep));
 		t0 = mono_s();
-		rc = verify_zone(nz, j->current, &vp, time(NULL), &rep);
+		/* An IXFR's blast radius comes from its diffs. */
+		int ixfr = res.kind == XFR_KIND_IXFR;
+		rc = verify_zone_diff(nz, j->current, ixfr ? res.diffs : NULL, ixfr ? res.ndiffs : 0,
+		                      &vp, time(NULL), &rep);
 		j->t_gate = mono_s() - t0;
+		xfr_result_free(&res);
 		if (rc != 0 || rep.result == VERIFY_ERROR) {
 			snprintf(j->error, sizeof(j->error), "serial %u from %s: gate error: %.400s",
 			         j->serial, p->addr.str, rep.reason[0] ? rep.reason : ed_strerror(rc));
-			ldns_rr_list_deep_free(nz);
+			xfr_shared_drop(nz, &sh);
 			return;
 		}
 		if (rep.result == VERIFY_UP_TO_DATE) {
-			ldns_rr_list_deep_free(nz);
+			xfr_shared_drop(nz, &sh);
 			j->outcome = OUT_UPTODATE;
 			return;
 		}
@@ -189,16 +198,17 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 			snprintf(j->error, sizeof(j->error), "serial %u from %s refused: %.400s", j->serial,
 			         p->addr.str, rep.reason);
 			j->outcome = OUT_REFUSED;
-			ldns_rr_list_deep_free(nz);
+			xfr_shared_drop(nz, &sh);
 			return;
 		}
 		job_publish(s, j, nz);
 		if (j->outcome == OUT_PUBLISHED) {
 			j->newzone = nz;
+			j->shared = sh;
 			j->sig_min = svc_sig_min(nz);
+		} else {
+			xfr_shared_drop(nz, &sh);
 		}
-		else
-			ldns_rr_list_deep_free(nz);
 		return;
 	}
 	snprintf(j->error, sizeof(j->error), "%s", errs[0] ? errs : "no primary answered");
@@ -376,7 +386,7 @@ static void job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
-	ldns_rr_list_deep_free(j->newzone);
+	xfr_shared_drop(j->newzone, &j->shared);
 	catz_set_free(&j->members);
 	free(j->prim);
 	free(j);
@@ -393,7 +403,7 @@ static void start_job(struct svc_zone *z, enum job_kind kind)
 	if (kind == JOB_REFRESH) {
 		j->current = z->current;
 		j->cur_serial = z->st.serial;
-		j->republish = z->state == SVC_EXPIRED && z->current != NULL;
+		j->republish = (z->state == SVC_EXPIRED || z->republish) && z->current != NULL;
 		if (z->state != SVC_EXPIRED)
 			z->state = SVC_REFRESH_DUE;
 		/* Saved as due now until the job's result schedules the next
@@ -517,7 +527,7 @@ static void apply(struct svc *s, struct job *j)
 		break;
 	case OUT_PUBLISHED:
 		if (j->newzone != NULL) {
-			ldns_rr_list_deep_free(z->current);
+			xfr_shared_keep(z->current, &j->shared);
 			/* a zone is millions of small blocks: give the freed
 			 * version's pages back rather than keep them in the heap */
 			malloc_trim(0);
@@ -531,11 +541,13 @@ static void apply(struct svc *s, struct job *j)
 			       j->serial, j->primary, j->kind_name, ldns_rr_list_rr_count(z->current),
 			       j->secs);
 			ctllog(LOG_INFO, name, "serial %u: transfer %.3f s, gate %.3f s, compile and "
-			       "write %.3f s, dataplane load %.3f s", j->serial, j->t_transfer, j->t_gate,
-			       j->t_compile, j->t_load);
+			       "write %.3f s, dataplane load %.3f s, text %.3f s", j->serial,
+			       j->t_transfer, j->t_gate, j->t_compile, j->t_load, j->t_text);
 		} else {
-			ctllog(LOG_NOTICE, name, "serial %u served again (was expired)", j->serial);
+			ctllog(LOG_NOTICE, name, "serial %u served again (%s)", j->serial,
+			       z->state == SVC_EXPIRED ? "was expired" : "files were apart");
 		}
+		z->republish = 0;
 		z->st.serial = j->serial;
 		z->st.has_serial = 1;
 		refreshed(z, now, j);
@@ -640,6 +652,22 @@ void svc_zone_boot(struct svc_zone *z)
 	if (z->st.has_serial && z->st.serial != serial)
 		ctllog(LOG_WARNING, name, "saved serial %u differs from the published %u: using %u",
 		       z->st.serial, serial, serial);
+	/* publish.h writes NAME.snap, then NAME.zone: a stop between the two
+	 * leaves the snapshot (what the dataplane loaded) a version ahead of
+	 * the text. The text is a true earlier version, kept as the IXFR
+	 * base; a refresh now publishes again so the two agree. */
+	uint32_t snap_serial = 0;
+	rc = publish_snapshot_serial(&z->svc->pc, name, &snap_serial, err, sizeof(err));
+	if (rc != 0 || snap_serial != serial) {
+		if (rc != 0)
+			ctllog(LOG_WARNING, name, "snapshot not readable (%s): the text's serial %u is "
+			       "published again", err, serial);
+		else
+			ctllog(LOG_WARNING, name, "snapshot has serial %u, the text %u (stopped between "
+			       "their writes): refresh now, publishing again", snap_serial, serial);
+		z->republish = 1;
+		z->st.next_refresh = now;
+	}
 	z->st.serial = serial;
 	z->st.has_serial = 1;
 	if (z->st.expire_at == 0)

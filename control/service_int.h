@@ -63,6 +63,9 @@ struct svc_zone {
 	int busy;                 /* a job of this zone is queued or running */
 	int again;                /* a refresh was asked for while busy */
 	int expire_pending;       /* expired while busy: expire after */
+	int republish;            /* NAME.snap and NAME.zone disagree (a stop
+	                             between their writes): publish again at
+	                             the next refresh, even when up to date */
 	struct svc_pseen *prim;   /* per primary, n_primaries */
 	int ours_known;           /* ours_*: of the version served */
 	uint64_t ours_soa_hash;
@@ -97,13 +100,14 @@ struct job {
 	/* out */
 	enum job_outcome outcome;
 	ldns_rr_list *newzone;    /* OUT_PUBLISHED: the version now served */
+	struct xfr_shared shared; /* what newzone shares with current */
 	uint32_t serial;
 	const char *kind_name;    /* "AXFR", "IXFR", "" */
 	char primary[CFG_ADDR_STRLEN];
 	char error[512];
 	double secs;
 	uint32_t sig_min;         /* OUT_PUBLISHED: svc_sig_min() of newzone */
-	double t_transfer, t_gate, t_compile, t_load;  /* seconds, of secs */
+	double t_transfer, t_gate, t_compile, t_load, t_text;  /* seconds, of secs */
 	int has_expire;           /* the primary answered EDNS EXPIRE (RFC 7314) */
 	uint32_t expire;          /* its value, seconds */
 	struct svc_pseen *prim;   /* n_primaries */

@@ -329,10 +329,7 @@ long vzone_find_name(const struct vzone *z, const uint8_t *name)
 
 /* ---- serial and blast radius ------------------------------------------ */
 
-/* Appends a note on what force let through. */
-static void note(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void note(char *buf, size_t size, const char *fmt, ...)
+void verify_note(char *buf, size_t size, const char *fmt, ...)
 {
 	size_t o = strlen(buf);
 	if (o + 3 >= size)
@@ -347,40 +344,38 @@ static void note(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* 0: go on; 1: decided (up to date or refused). */
-static int check_serial(const struct vzone *nz, const struct vzone *oz,
-                        const struct verify_policy *pol,
-                        struct verify_report *rep, char *forced, size_t fsize)
+int verify_serial_step(uint32_t nserial, uint32_t oserial, const struct verify_policy *pol,
+                       struct verify_report *rep, char *forced, size_t fsize)
 {
 	char why[160];
-	switch (serial_compare(nz->serial, oz->serial)) {
+	switch (serial_compare(nserial, oserial)) {
 	case 1:
 		return 0;
 	case 0:
 		if (!pol->force) {
 			rep->result = VERIFY_UP_TO_DATE;
 			snprintf(rep->reason, sizeof(rep->reason),
-			         "serial %u unchanged", nz->serial);
+			         "serial %u unchanged", nserial);
 			return 1;
 		}
-		note(forced, fsize, "serial %u unchanged", nz->serial);
+		verify_note(forced, fsize, "serial %u unchanged", nserial);
 		return 0;
 	case -1:
 		snprintf(why, sizeof(why), "serial %u is older than the current %u",
-		         nz->serial, oz->serial);
+		         nserial, oserial);
 		break;
 	default:
 		snprintf(why, sizeof(why), "serial %u is 2^31 from the current %u "
-		         "(order undefined)", nz->serial, oz->serial);
+		         "(order undefined)", nserial, oserial);
 		break;
 	}
 	if (!pol->force)
 		return verify_refuse(rep, "%s", why);
-	note(forced, fsize, "%s", why);
+	verify_note(forced, fsize, "%s", why);
 	return 0;
 }
 
-static int is_data(uint16_t t)
+int verify_is_data(uint16_t t)
 {
 	return t != LDNS_RR_TYPE_SOA && t != LDNS_RR_TYPE_RRSIG &&
 	       t != LDNS_RR_TYPE_NSEC && t != LDNS_RR_TYPE_NSEC3 &&
@@ -408,9 +403,9 @@ static int check_blast(const struct vzone *nz, const struct vzone *oz,
 	uint64_t old_data = 0, removed = 0, added = 0;
 	size_t i = 0, j = 0;
 	for (;;) {
-		while (i < oz->n && !is_data(oz->v[i].type))
+		while (i < oz->n && !verify_is_data(oz->v[i].type))
 			i++;
-		while (j < nz->n && !is_data(nz->v[j].type))
+		while (j < nz->n && !verify_is_data(nz->v[j].type))
 			j++;
 		if (i == oz->n && j == nz->n)
 			break;
@@ -432,18 +427,6 @@ static int check_blast(const struct vzone *nz, const struct vzone *oz,
 	rep->rrs_removed = removed;
 	rep->rrs_added = added;
 	char why[400];
-	if (pol->max_remove_pct < 100 &&
-	    removed * 100 > (uint64_t)pol->max_remove_pct * old_data) {
-		snprintf(why, sizeof(why), "removes %llu of %llu RRs (%.1f%%, "
-		         "limit %u%%)", (unsigned long long)removed,
-		         (unsigned long long)old_data,
-		         100.0 * (double)removed / (double)old_data,
-		         pol->max_remove_pct);
-		if (!pol->force)
-			return verify_refuse(rep, "%s", why);
-		note(forced, fsize, "%s", why);
-	}
-
 	/* The apex NS sets, both sorted by rdata. */
 	size_t oa, ob, na, nb;
 	apex_ns(oz, &oa, &ob);
@@ -469,10 +452,30 @@ static int check_blast(const struct vzone *nz, const struct vzone *oz,
 		if (c >= 0)
 			na++;
 	}
-	if (changed && !pol->allow_ns_change) {
+	return verify_blast_decide(removed, old_data, changed ? why : NULL, pol, rep, forced,
+	                           fsize);
+}
+
+int verify_blast_decide(uint64_t removed, uint64_t old_data, const char *ns_change,
+                        const struct verify_policy *pol, struct verify_report *rep,
+                        char *forced, size_t fsize)
+{
+	char why[400];
+	if (pol->max_remove_pct < 100 &&
+	    removed * 100 > (uint64_t)pol->max_remove_pct * old_data) {
+		snprintf(why, sizeof(why), "removes %llu of %llu RRs (%.1f%%, "
+		         "limit %u%%)", (unsigned long long)removed,
+		         (unsigned long long)old_data,
+		         100.0 * (double)removed / (double)old_data,
+		         pol->max_remove_pct);
 		if (!pol->force)
 			return verify_refuse(rep, "%s", why);
-		note(forced, fsize, "%s", why);
+		verify_note(forced, fsize, "%s", why);
+	}
+	if (ns_change != NULL && !pol->allow_ns_change) {
+		if (!pol->force)
+			return verify_refuse(rep, "%s", ns_change);
+		verify_note(forced, fsize, "%s", ns_change);
 	}
 	return 0;
 }
@@ -525,12 +528,12 @@ int verify_zone(const ldns_rr_list *new_zone, const ldns_rr_list *old_zone,
 			goto out;
 		}
 		rep->old_serial = oz.serial;
-		if (check_serial(&nz, &oz, pol, rep, forced, sizeof(forced)) ||
+		if (verify_serial_step(nz.serial, oz.serial, pol, rep, forced, sizeof(forced)) ||
 		    check_blast(&nz, &oz, pol, rep, forced, sizeof(forced)))
 			goto out;
 	} else {
 		for (size_t i = 0; i < nz.n; i++)
-			rep->rrs_added += is_data(nz.v[i].type);
+			rep->rrs_added += verify_is_data(nz.v[i].type);
 	}
 	rc = verify_zonemd(&nz, pol, rep);
 	if (rc == 0)

@@ -130,6 +130,27 @@ int verify_zone(const ldns_rr_list *new_zone, const ldns_rr_list *old_zone,
                 const struct verify_policy *pol, time_t now,
                 struct verify_report *rep);
 
+struct xfr_diff;
+
+/* verify_zone() as the zone service calls it, without a canonical copy of
+ * either version when the new one has no apex DNSKEY nor ZONEMD (and
+ * require_zonemd is off): one pass over new_zone checks step 1, step 3
+ * counts from diffs when there is one step (n steps of an IXFR whose
+ * application to old_zone gave new_zone, xfr_ixfr_apply(); both versions
+ * must then be in the order of a published version, rrsort_list(): SOA
+ * first, the rest in canonical order, as the zone service keeps them),
+ * else by a merge of the two versions when both are in that order, else
+ * as verify_zone(). Otherwise, and for every zone with DNSSEC or ZONEMD,
+ * it is verify_zone(). Same decisions, reasons and counts; in the fast
+ * path duplicates count once only when they are neighbours (as in a
+ * version in canonical order), and the previous version's structure is
+ * not checked again beyond its SOA and apex (it passed when it came).
+ * Returns as verify_zone(). */
+int verify_zone_diff(const ldns_rr_list *new_zone, const ldns_rr_list *old_zone,
+                     const struct xfr_diff *diffs, size_t ndiffs,
+                     const struct verify_policy *pol, time_t now,
+                     struct verify_report *rep);
+
 /* The same for ldns_zone versions (the SOA is ldns_zone_soa()). */
 int verify_ldns_zone(const ldns_zone *new_zone, const ldns_zone *old_zone,
                      const struct verify_policy *pol, time_t now,

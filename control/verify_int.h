@@ -80,6 +80,26 @@ static inline uint32_t rd32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Step 2 of verify.h for the two serials: 0 go on, 1 decided (up to
+ * date or refused; rep set). What force let through is noted in forced. */
+int verify_serial_step(uint32_t nserial, uint32_t oserial, const struct verify_policy *pol,
+                       struct verify_report *rep, char *forced, size_t fsize);
+
+/* Step 3's decision from its counts: removed of old_data data RRs gone,
+ * ns_change the "apex NS set changed: ..." text or NULL. 0 go on, 1
+ * refused. */
+int verify_blast_decide(uint64_t removed, uint64_t old_data, const char *ns_change,
+                        const struct verify_policy *pol, struct verify_report *rep,
+                        char *forced, size_t fsize);
+
+/* 1 for the types step 3 counts (all but SOA, RRSIG, NSEC, NSEC3,
+ * NSEC3PARAM, ZONEMD). */
+int verify_is_data(uint16_t t);
+
+/* Appends "; " and a note (what force let through) to buf. */
+void verify_note(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Set rep->result VERIFY_REFUSED and the reason; returns 1. */
 int verify_refuse(struct verify_report *rep, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

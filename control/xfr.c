@@ -1005,7 +1005,7 @@ void xfr_result_free(struct xfr_result *r)
 {
 	if (r == NULL)
 		return;
-	ldns_rr_list_deep_free(r->zone);
+	xfr_shared_drop(r->zone, &r->shared);
 	for (size_t i = 0; i < r->ndiffs; i++) {
 		ldns_rr_list_deep_free(r->diffs[i].del);
 		ldns_rr_list_deep_free(r->diffs[i].add);

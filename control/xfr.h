@@ -146,6 +146,26 @@ struct xfr_diff {
 	ldns_rr_list *add;
 };
 
+/* What a version made by xfr_ixfr_apply_shared() shares with its base:
+ * the version's list holds the base's RRs that did not change (the same
+ * ldns_rr, not copies) and copies of the added ones. Both NULL: nothing
+ * shared (the version owns every RR). */
+struct xfr_shared {
+	ldns_rr_list *fresh;    /* the version's RRs that are not the base's:
+	                           owned through this list */
+	ldns_rr_list *gone;     /* the base's RRs the version no longer has
+	                           (deleted, replaced, the old SOA): pointers */
+};
+
+/* The version is not kept: free zone's list and its own RRs, never the
+ * base's. The usual deep free when sh shares nothing. */
+void xfr_shared_drop(ldns_rr_list *zone, struct xfr_shared *sh);
+
+/* The version replaces base: free base's list and the RRs in sh->gone;
+ * the version's list then owns all its RRs. The usual deep free of base
+ * when sh shares nothing. */
+void xfr_shared_keep(ldns_rr_list *base, struct xfr_shared *sh);
+
 struct xfr_result {
 	enum xfr_kind kind;
 	int ixfr_fallback;      /* xfr_update(): IXFR tried, AXFR used */
@@ -153,7 +173,9 @@ struct xfr_result {
 	uint32_t serial;        /* the primary's serial */
 	ldns_rr_list *zone;     /* AXFR, or IXFR applied: every RR of the new
 	                           version, SOA first, no trailing SOA. NULL for
-	                           UPTODATE. Owned by the result. */
+	                           UPTODATE. Owned by the result (with what
+	                           it shares, from xfr_update_shared()) */
+	struct xfr_shared shared;
 	struct xfr_diff *diffs; /* xfr_fetch() of an IXFR: the steps */
 	size_t ndiffs;
 	uint64_t bytes;         /* octets received, framing included */
@@ -182,13 +204,22 @@ int xfr_fetch(const struct sockaddr *primary, socklen_t len, const char *zone,
 
 /* Apply diffs (n steps, in order) to base (every RR of the zone with
  * serial diffs[0].from, SOA included; not changed). *out: the new zone,
- * SOA first, then the other RRs in canonical order (ldns_rr_compare; TTLs
- * are not compared, an added RR replaces an equal one). Fails with
+ * SOA first, then the other RRs in canonical order (rrsort.h; TTLs are
+ * not compared, an added RR replaces an equal one). Fails with
  * ED_EZONE when base has no SOA, a step's `from` is not the serial
  * reached so far, or a deleted RR is not present: the caller then falls
  * back to AXFR. Returns 0, ED_EZONE, ED_ENOMEM. */
 int xfr_ixfr_apply(const ldns_rr_list *base, const struct xfr_diff *diffs, size_t n,
                    ldns_rr_list **out, char *err, size_t errlen);
+
+/* The same as xfr_ixfr_apply() in time proportional to the diffs (plus
+ * one copy of the pointer array): *out shares base's unchanged RRs, *sh
+ * says which are whose (xfr_shared_drop() / xfr_shared_keep() end it).
+ * base must stay unchanged, and not be freed, while *out lives unless
+ * through xfr_shared_keep(). Returns as xfr_ixfr_apply(). */
+int xfr_ixfr_apply_shared(const ldns_rr_list *base, const struct xfr_diff *diffs, size_t n,
+                          ldns_rr_list **out, struct xfr_shared *sh, char *err,
+                          size_t errlen);
 
 /* Bring a zone up to date: IXFR from current_serial when current is not
  * NULL (else AXFR); the diffs applied to current give out->zone. Falls
@@ -196,10 +227,19 @@ int xfr_ixfr_apply(const ldns_rr_list *base, const struct xfr_diff *diffs, size_
  * answer is malformed (XFR_WHY_IXFR) or when its diffs do not apply
  * (out->ixfr_fallback set, fallback_reason says why). TSIG failures,
  * limits, timeouts and other stream errors do not fall back. UPTODATE
- * leaves out->zone NULL. Returns as xfr_fetch(). */
+ * leaves out->zone NULL. A whole zone received (AXFR) is put in the order
+ * of an applied IXFR (rrsort_list()). Returns as xfr_fetch(). */
 int xfr_update(const struct sockaddr *primary, socklen_t len, const char *zone,
                const ldns_rr_list *current, uint32_t current_serial,
                const struct xfr_tsig *tsig, const struct xfr_limits *limits,
                struct xfr_result *out, char *err, size_t errlen);
+
+/* xfr_update() whose applied IXFR shares current's RRs
+ * (xfr_ixfr_apply_shared(); out->shared): current must outlive
+ * out->zone, or be handed over with xfr_shared_keep(). */
+int xfr_update_shared(const struct sockaddr *primary, socklen_t len, const char *zone,
+                      const ldns_rr_list *current, uint32_t current_serial,
+                      const struct xfr_tsig *tsig, const struct xfr_limits *limits,
+                      struct xfr_result *out, char *err, size_t errlen);
 
 #endif

@@ -548,3 +548,39 @@ def test_same_serial_different_zonemd_is_divergence(renv):
     st = status_when(e, DZ, idle, 10, "idle")
     assert st["divergences"] == before + 1 and st["primaries"][1]["state"] == "diverged", st
 
+
+
+# ---- 9. stopped between the snapshot's rename and the text's -----------------
+
+def test_text_behind_snapshot_at_start_is_published_again(renv):
+    """publish writes NAME.snap, then, after the dataplane's load, NAME.zone:
+    a control stopped between the two leaves the snapshot a version ahead of
+    the text. At the next start the text (a true earlier version) is the
+    IXFR base, and the zone is published again so that the two agree."""
+    e = renv
+    old = e.zone_status(BZ)["serial"]
+    text_path = os.path.join(e.snap, BZ + "zone")
+    with open(text_path) as f:
+        old_text = f.read()
+    new = old + 1
+    knot_set(e, BZ, new, zone_text(BZ, new, extra="behind A 192.0.2.10\n"))
+    assert e.edgednsctl("refresh", BZ).returncode == 0
+    e.wait_dp_serial(BZ, new)
+    status_when(e, BZ, lambda s: s["serial"] == new and idle(s), 10, "published")
+    os.kill(e.ctl.pid, signal.SIGKILL)
+    e.ctl.proc.wait(timeout=5)
+    e.ctl.stop()
+    primaries.write(text_path, old_text)      # as if the text's rename never came
+    assert e.dp_serial(BZ) == new
+    e.start_control()
+    wait_for(lambda: e.ctl_alive() and e.zone_status(BZ), 10, "control answering")
+    status_when(e, BZ, lambda s: s["serial"] == new and s["state"] == "published" and idle(s),
+                20, "published again")
+    assert "snapshot has serial %d, the text %d" % (new, old) in e.ctl.log_text()
+    with open(text_path) as f:
+        soa = f.read().split("\n")[1].split()
+    assert soa[3] == "SOA" and int(soa[6]) == new, soa
+    assert e.dp_serial(BZ) == new
+    r = e.dp_query("behind." + BZ, dns.rdatatype.A)
+    assert r.answer and r.answer[0][0].address == "192.0.2.10"
+    assert no_tmp_left(e) == []

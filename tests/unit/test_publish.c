@@ -152,6 +152,48 @@ static void test_publish_files_and_round_trip(void **state)
 	free(t);
 }
 
+/* The snapshot's serial from its header; the text of the version that
+ * went before stays a readable base when the two are apart (what a stop
+ * between the snapshot's rename and the text's leaves). */
+static void test_snapshot_serial(void **state)
+{
+	char err[512], p[PATH_MAX];
+	uint32_t serial = 0;
+	assert_int_equal(publish_snapshot_serial(conf(), "example.com", &serial, err, sizeof(err)),
+	                 ED_ENOENT);
+	ldns_rr_list *v1 = zone_v(1, "www A 192.0.2.1\n"), *v2 = zone_v(2, "www A 192.0.2.2\n");
+	assert_int_equal(publish_zone(conf(), "example.com", v1, NULL, NULL, err, sizeof(err)), 0);
+	snprintf(p, sizeof(p), "%s/example.com.zone", dir);
+	size_t l1;
+	char *t1 = slurp(p, &l1);
+	assert_non_null(t1);
+	assert_int_equal(publish_zone(conf(), "example.com", v2, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(publish_snapshot_serial(conf(), "example.com", &serial, err, sizeof(err)), 0);
+	assert_int_equal(serial, 2);
+	/* the text of v1 back in place: as if stopped before the text's rename */
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(t1, 1, l1, f), l1);
+	fclose(f);
+	ldns_rr_list *back = NULL;
+	assert_int_equal(publish_load_last(conf(), "example.com", &back, &serial, err, sizeof(err)), 0);
+	assert_int_equal(serial, 1);
+	assert_int_equal(publish_snapshot_serial(conf(), "example.com", &serial, err, sizeof(err)), 0);
+	assert_int_equal(serial, 2);
+	ldns_rr_list_deep_free(back);
+	/* not a snapshot */
+	snprintf(p, sizeof(p), "%s/example.com.snap", dir);
+	f = fopen(p, "w");
+	fputs("not a snapshot", f);
+	fclose(f);
+	assert_int_equal(publish_snapshot_serial(conf(), "example.com", &serial, err, sizeof(err)),
+	                 ED_EFORMAT);
+	assert_int_equal(publish_remove(conf(), "example.com", err, sizeof(err)), 0);
+	free(t1);
+	ldns_rr_list_deep_free(v1);
+	ldns_rr_list_deep_free(v2);
+}
+
 static void test_load_last_missing(void **state)
 {
 	ldns_rr_list *back = NULL;
@@ -449,6 +491,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_publish_files_and_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_last_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_cname_beside_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_no_soa, setup, teardown),

@@ -11,6 +11,8 @@
 
 #include "error.h"
 #include "tsig.h"
+#include "rrsort.h"
+#include "verify.h"
 #include "xfr.h"
 #include "xfr_int.h"
 
@@ -124,6 +126,70 @@ static void t_ixfr_apply(void **st)
 	ldns_rr_list_deep_free(want);
 }
 
+/* The shared application gives the same version as the deep one,
+ * keeps base intact when dropped, hands base over when kept; the gate
+ * counts its blast radius from the diff as verify_zone() does. */
+static void t_ixfr_shared(void **st)
+{
+	(void)st;
+	const char *base_t[] = { SOA(1), "a.example. A 192.0.2.1", "b.example. A 192.0.2.2",
+	                         "c.example. TXT \"x\"", "example. NS ns.example.",
+	                         "ns.example. A 192.0.2.53", NULL };
+	const char *del1[] = { SOA(1), "b.example. A 192.0.2.2", "c.example. TXT \"x\"", NULL };
+	const char *add1[] = { SOA(2), "b.example. A 192.0.2.3", "d.example. A 192.0.2.4",
+	                       "a.example. 60 A 192.0.2.1", NULL };
+	const char *del2[] = { SOA(2), "d.example. A 192.0.2.4", NULL };
+	const char *add2[] = { SOA(3), "e.example. A 192.0.2.5", NULL };
+	struct xfr_diff d[2] = {
+		{ 1, 2, rrs(del1), rrs(add1) },
+		{ 2, 3, rrs(del2), rrs(add2) },
+	};
+	char err[256];
+	for (size_t steps = 1; steps <= 2; steps++) {
+		ldns_rr_list *base = rrs(base_t), *deep = NULL, *sh = NULL;
+		assert_int_equal(rrsort_list(base), 0);
+		struct xfr_shared own;
+		assert_int_equal(xfr_ixfr_apply(base, d, steps, &deep, err, sizeof(err)), 0);
+		assert_int_equal(xfr_ixfr_apply_shared(base, d, steps, &sh, &own, err, sizeof(err)), 0);
+		size_t n = ldns_rr_list_rr_count(deep);
+		assert_int_equal(ldns_rr_list_rr_count(sh), n);
+		for (size_t i = 0; i < n; i++) {
+			ldns_rr *x = ldns_rr_list_rr(deep, i), *y = ldns_rr_list_rr(sh, i);
+			assert_int_equal(ldns_rr_compare(x, y), 0);
+			assert_int_equal(ldns_rr_ttl(x), ldns_rr_ttl(y));
+		}
+		/* fresh: the new SOA and the added RRs alive at the end; gone:
+		 * the old SOA and the base's RRs deleted or replaced */
+		assert_int_equal(ldns_rr_list_rr_count(own.fresh), steps == 1 ? 4 : 4);
+		assert_int_equal(ldns_rr_list_rr_count(own.gone), steps == 1 ? 4 : 4);
+		assert_true(rrsort_list_is_sorted(sh, 1));
+
+		/* the gate from the diff decides as the full one */
+		struct verify_report r1, r2;
+		assert_int_equal(verify_zone(sh, base, NULL, 0, &r1), 0);
+		assert_int_equal(verify_zone_diff(sh, base, d, steps, NULL, 0, &r2), 0);
+		assert_int_equal(r1.result, VERIFY_OK);
+		assert_int_equal(r2.result, r1.result);
+		assert_int_equal(r2.rrs_removed, r1.rrs_removed);
+		assert_int_equal(r2.rrs_added, r1.rrs_added);
+		assert_int_equal(r2.rrs_removed, steps == 1 ? 2 : 2);
+
+		if (steps == 1) {
+			xfr_shared_drop(sh, &own);     /* base untouched */
+			assert_int_equal(ldns_rr_list_rr_count(base), 6);
+			ldns_rr_list_deep_free(base);
+		} else {
+			xfr_shared_keep(base, &own);   /* sh owns every RR now */
+			ldns_rr_list_deep_free(sh);
+		}
+		ldns_rr_list_deep_free(deep);
+	}
+	for (int i = 0; i < 2; i++) {
+		ldns_rr_list_deep_free(d[i].del);
+		ldns_rr_list_deep_free(d[i].add);
+	}
+}
+
 /* An SOA answer: question, one answer RR (compressed owner), then the
  * additional section given. */
 static size_t answer_with(uint8_t *m, const uint8_t *add, size_t addlen, uint16_t arcount)
@@ -204,6 +270,7 @@ int main(void)
 		cmocka_unit_test(t_tsig_roundtrip),
 		cmocka_unit_test(t_tsig_bad_keys),
 		cmocka_unit_test(t_ixfr_apply),
+		cmocka_unit_test(t_ixfr_shared),
 		cmocka_unit_test(t_opt_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
