@@ -69,6 +69,7 @@
  *       signature-margin: 1d
  *       tcp-check: true
  *       port: 53                                 # DNS port (TCP check)
+ *       traffic-window: 3s                       # rx/tx must move; 0: off
  *   bgp:                                         # BIRD 2 (bgp/)
  *     router-id: 192.0.2.2
  *     local-as: 64512
@@ -266,6 +267,8 @@ struct cfg_service {
 	                                expire sooner; 1d */
 	int tcp_check;               /* query over TCP; default true */
 	uint32_t port;               /* the DNS port of the addresses; 53 */
+	uint32_t traffic_window_ms;  /* the ports' rx and tx counters must move
+	                                within this; 0 (default): not checked */
 	unsigned line;
 };
 

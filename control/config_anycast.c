@@ -174,7 +174,7 @@ static int service_id_ok(const char *s)
 static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct cfg_service *sv)
 {
 	enum { F_ID, F_ADDR, F_PROBE, F_CRIT, F_CHECK, F_INTERVAL, F_PTIMEOUT, F_FALL, F_RISE,
-	       F_HOLD, F_HOLDMAX, F_DRAIN, F_SIGM, F_TCP, F_PORT, NF };
+	       F_HOLD, F_HOLDMAX, F_DRAIN, F_SIGM, F_TCP, F_PORT, F_TRAFFIC, NF };
 	struct cfgn_field f[NF] = {
 		[F_ID] = { .name = "id" }, [F_ADDR] = { .name = "address" },
 		[F_PROBE] = { .name = "probe" }, [F_CRIT] = { .name = "critical-zone" },
@@ -183,7 +183,7 @@ static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct
 		[F_RISE] = { .name = "rise" }, [F_HOLD] = { .name = "hold-down" },
 		[F_HOLDMAX] = { .name = "hold-down-max" }, [F_DRAIN] = { .name = "drain-time" },
 		[F_SIGM] = { .name = "signature-margin" }, [F_TCP] = { .name = "tcp-check" },
-		[F_PORT] = { .name = "port" },
+		[F_PORT] = { .name = "port" }, [F_TRAFFIC] = { .name = "traffic-window" },
 	};
 	char sub[CFGN_CTX_MAX], gbuf[80];
 	size_t n;
@@ -278,6 +278,7 @@ static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct
 	struct { int fi; int ms; uint64_t min, max; uint32_t *out; enum cfgn_kind k; } nums[] = {
 		{ F_INTERVAL, 1, 10, 60000, &sv->interval_ms, CFGN_NUM },
 		{ F_PTIMEOUT, 1, 1, 10000, &sv->probe_timeout_ms, CFGN_NUM },
+		{ F_TRAFFIC, 1, 0, 3600000, &sv->traffic_window_ms, CFGN_NUM },
 		{ F_FALL, 0, 1, 100, &sv->fall, CFGN_NUM },
 		{ F_RISE, 0, 1, 100, &sv->rise, CFGN_NUM },
 		{ F_HOLD, 0, 0, 86400, &sv->hold_down, CFGN_DURATION },

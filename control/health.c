@@ -59,6 +59,8 @@ struct hsvc {
 	unsigned nhistory;
 	uint64_t rounds, failed_rounds;
 	int maint_req;               /* -1, or maintenance asked on (1)/off (0) */
+	uint64_t rx, tx;             /* the ports' counters, last seen ... */
+	uint64_t rx_at, tx_at;       /* ... and when they last moved (ms) */
 	enum hp_route applied;       /* what BIRD was last told */
 	int applied_known;
 	char route_error[WHY_MAX];
@@ -187,6 +189,42 @@ static int check_heartbeat(struct health *h, char *why, size_t n)
 	h->hb_ok = ok;
 	snprintf(h->hb_why, sizeof(h->hb_why), "%s", w);
 	snprintf(why, n, "%s", w);
+	return ok;
+}
+
+/* Frames received and sent on the ports move within the service's
+ * traffic-window (BFD and BGP alone keep them moving at a PoP). */
+static int check_traffic(struct health *h, struct hsvc *s, char *why, size_t n)
+{
+	char err[300];
+	json_t *o = dp(h, "stats", err, sizeof(err));
+	if (o == NULL) {
+		snprintf(why, n, "%.250s", err);
+		return 0;
+	}
+	json_t *rxj = json_object_get(o, "rx_frames"), *txj = json_object_get(o, "tx_frames");
+	uint64_t now = mono_ms();
+	int ok = 1;
+	if (json_is_integer(rxj) && json_is_integer(txj)) {
+		uint64_t rx = (uint64_t)json_integer_value(rxj), tx = (uint64_t)json_integer_value(txj);
+		if (s->rx_at == 0 || rx != s->rx)
+			s->rx_at = now;
+		if (s->tx_at == 0 || tx != s->tx)
+			s->tx_at = now;
+		s->rx = rx;
+		s->tx = tx;
+		const uint32_t w = s->sv->traffic_window_ms;
+		if (now - s->rx_at >= w) {
+			snprintf(why, n, "ports: no frame received for %llu ms (traffic-window %u ms)",
+			         (unsigned long long)(now - s->rx_at), w);
+			ok = 0;
+		} else if (now - s->tx_at >= w) {
+			snprintf(why, n, "ports: no frame sent for %llu ms (traffic-window %u ms)",
+			         (unsigned long long)(now - s->tx_at), w);
+			ok = 0;
+		}
+	}
+	json_decref(o);
 	return ok;
 }
 
@@ -587,6 +625,8 @@ static void load_state(struct health *h)
 
 /* ---- the rounds ---------------------------------------------------------- */
 
+/* Called with h->mu held (health thread only); released during BIRD's
+ * I/O so that status requests do not wait for it. */
 static void apply_route(struct health *h, struct hsvc *s, const char *what)
 {
 	char err[300] = "";
@@ -595,7 +635,11 @@ static void apply_route(struct health *h, struct hsvc *s, const char *what)
 		s->applied_known = 1;
 		return;
 	}
-	if (h->ops.apply(h->ops.arg, s->sv, s->m.route, err, sizeof(err)) != 0) {
+	enum hp_route want = s->m.route;
+	pthread_mutex_unlock(&h->mu);
+	int rc = h->ops.apply(h->ops.arg, s->sv, want, err, sizeof(err));
+	pthread_mutex_lock(&h->mu);
+	if (rc != 0) {
 		snprintf(s->route_error, sizeof(s->route_error), "%s", err);
 		ctllog(LOG_ERR, NULL, "service %s: %s %s through BIRD failed: %s", s->sv->id, what,
 		       hp_route_name(s->m.route), err);
@@ -603,7 +647,7 @@ static void apply_route(struct health *h, struct hsvc *s, const char *what)
 		return;
 	}
 	s->route_error[0] = '\0';
-	s->applied = s->m.route;
+	s->applied = want;
 	s->applied_known = 1;
 }
 
@@ -626,7 +670,9 @@ static void reassert(struct health *h, struct hsvc *s, uint64_t now)
 	s->last_query = now;
 	enum hp_route have;
 	char err[300] = "";
+	pthread_mutex_unlock(&h->mu);
 	int rc = h->ops.query(h->ops.arg, s->sv, &have, err, sizeof(err));
+	pthread_mutex_lock(&h->mu);
 	if (rc == ED_EBUSY) {
 		ctllog(LOG_WARNING, NULL, "service %s: %s: set again", s->sv->id, err);
 		apply_route(h, s, "re-asserting");
@@ -664,7 +710,11 @@ static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 		switch (k) {
 		case CK_HEARTBEAT: r = check_heartbeat(h, why, sizeof(why)); break;
 		case CK_PROBE: r = sv->n_probes ? check_probes(h, sv, why, sizeof(why)) : -1; break;
-		case CK_PORTS: r = check_ports(h, why, sizeof(why)); break;
+		case CK_PORTS:
+			r = check_ports(h, why, sizeof(why));
+			if (r > 0 && sv->traffic_window_ms)
+				r = check_traffic(h, s, why, sizeof(why));
+			break;
 		case CK_ZONES: r = sv->n_critical ? check_zones(h, sv, why, sizeof(why)) : -1; break;
 		case CK_TCP: r = sv->tcp_check ? check_tcp(sv, why, sizeof(why)) : -1; break;
 		default: r = sv->n_checks ? check_operator(s, why, sizeof(why)) : -1; break;

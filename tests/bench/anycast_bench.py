@@ -5,7 +5,8 @@ is from the failure until the router's kernel no longer has the anycast
 /32 and /128), median and max over TRIALS trials of each failure:
 
   stuck    a worker lcore stops polling for 1 s (dataplane `stall`, a test
-           hook): BFD and control's heartbeat check both see it;
+           hook): BFD (the one worker carries it) and control's heartbeat
+           check both see it; the edge's BIRD is restarted after each trial;
   killed   kill -9 of the dataplane: only BFD can tell the router (the
            edge's BIRD is restarted after each trial so that its BGP error
            back-off does not grow over the trials);
@@ -78,6 +79,11 @@ def main():
             t0 = time.monotonic()
             lab.cmd("stall 1 1000", timeout=10)
             stuck.append(gone_after(lab, t0))
+            # the one worker carried BFD too: the session went down; a fresh
+            # edge BIRD reconnects at once (BIRD's error back-off would grow)
+            time.sleep(1.0)
+            lab.edge_bird.stop()
+            lab.edge_bird.start()
         report("worker lcore stuck", stuck)
         canary = []
         serial = SERIAL

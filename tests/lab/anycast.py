@@ -190,6 +190,7 @@ class AnycastLab(Lab):
             "    hold-down: %ds" % self.hold,
             "    hold-down-max: %ds" % self.hold_max,
             "    drain-time: %ds" % self.drain,
+            "    traffic-window: 2s",
             "bgp:",
             "  router-id: %s" % labmod.SERVER4,
             "  local-as: %d" % EDGE_AS,

@@ -146,6 +146,35 @@ def test_flapping_grows_the_hold_down(alab):
     assert alab.health()["flaps"] >= 3
 
 
+def withdrawn_by_control(lab, timeout=10):
+    return labmod.labprimary.wait_until(
+        lambda: (lambda s: s if s["route"] == "withdrawn" else None)(lab.health()), timeout,
+        "withdrawn by control")
+
+
+def test_port_link_down_and_no_traffic_withdrawn(alab):
+    """The router's side of the link goes down: the edge port's carrier
+    goes with it. Then the link is up but the router's BIRD is frozen: no
+    frame arrives on the port (BFD and BGP were the traffic) for the
+    service's traffic-window (2 s)."""
+    lab = alab
+    lab.wait_announced(40)
+    lab.router(["ip", "link", "set", labmod.CLIENT_IF, "down"])
+    try:
+        h = withdrawn_by_control(lab)
+        assert h["reason"].startswith("unhealthy: ports: ") and "link down" in h["reason"], h
+    finally:
+        lab.router(["ip", "link", "set", labmod.CLIENT_IF, "up"])
+    lab.wait_announced(60)
+    lab.router_bird.proc.signal(19)          # SIGSTOP
+    try:
+        h = withdrawn_by_control(lab)
+        assert h["reason"].startswith("unhealthy: ports: no frame received for"), h
+    finally:
+        lab.router_bird.proc.signal(18)      # SIGCONT
+    lab.wait_announced(60)
+
+
 def test_operator_drain_gshut_then_withdraw(alab):
     lab = alab
     lab.wait_announced(30)
