@@ -382,7 +382,7 @@ char *cmdsock_exec(const struct cmdsock_conf *conf, const char *line)
 
 /* ---- the thread ------------------------------------------------------ */
 
-enum { K_STOP, K_LISTEN, K_CLIENT };
+enum { K_STOP, K_LISTEN, K_CLIENT, K_WDONE };
 
 struct client {
 	int kind;               /* K_CLIENT */
@@ -393,6 +393,9 @@ struct client {
 	struct jbuf out;
 	size_t outoff;
 	int closing;            /* close once out is flushed */
+	int busy;               /* a writer runs its command: off the epoll set */
+	char *done_reply;       /* the writer's reply, handed back */
+	struct client *done_next;
 };
 
 struct cmdsock {
@@ -404,7 +407,88 @@ struct cmdsock {
 	pthread_t th;
 	int started;
 	struct client *clients[CMD_CLIENTS_MAX];
+	pthread_mutex_t wmu;    /* writers: commands that change the zones */
+	pthread_cond_t wcv;
+	unsigned writers;       /* running */
+	struct client *done;    /* clients whose writer finished (under wmu) */
+	int wfd;                /* eventfd: a writer finished */
+	int kind_wdone;
 };
+
+/* A command that changes the zone set (a load reads and checks a whole
+ * snapshot, and waits for a grace period) runs on a thread of its own, so
+ * that the command thread keeps answering the health checks' stats, lcores
+ * and probes meanwhile. zonedb serializes the writers. The client is taken
+ * off the epoll set until its reply is handed back (in order: the lines
+ * after it wait). */
+struct writer {
+	struct cmdsock *cs;
+	struct client *c;
+	char line[CMD_LINE_MAX + 1];
+};
+
+static int is_writer(const char *line)
+{
+	static const char *const w[] = { "load", "drop", "expire", "unexpire", "reload" };
+	size_t n = strcspn(line, " \t");
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (strlen(w[i]) == n && strncmp(line, w[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *wr = arg;
+	struct cmdsock *cs = wr->cs;
+	char *reply = cmdsock_exec(&cs->conf, wr->line);
+	pthread_mutex_lock(&cs->wmu);
+	wr->c->done_reply = reply;
+	wr->c->done_next = cs->done;
+	cs->done = wr->c;
+	cs->writers--;
+	uint64_t one = 1;
+	ssize_t ignored = write(cs->wfd, &one, sizeof(one));
+	(void)ignored;
+	pthread_cond_broadcast(&cs->wcv);
+	pthread_mutex_unlock(&cs->wmu);
+	free(wr);
+	return NULL;
+}
+
+/* Run line on a writer thread for c. 0 started (c is busy), -1: run it
+ * here. */
+static int writer_start(struct cmdsock *cs, struct client *c, const char *line)
+{
+	struct writer *wr = calloc(1, sizeof(*wr));
+	if (wr == NULL)
+		return -1;
+	wr->cs = cs;
+	wr->c = c;
+	snprintf(wr->line, sizeof(wr->line), "%s", line);
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	c->busy = 1;
+	epoll_ctl(cs->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	pthread_mutex_lock(&cs->wmu);
+	cs->writers++;
+	pthread_mutex_unlock(&cs->wmu);
+	if (pthread_create(&t, &at, writer_main, wr) != 0) {
+		pthread_attr_destroy(&at);
+		pthread_mutex_lock(&cs->wmu);
+		cs->writers--;
+		pthread_mutex_unlock(&cs->wmu);
+		free(wr);
+		c->busy = 0;
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		epoll_ctl(cs->ep, EPOLL_CTL_ADD, c->fd, &ev);
+		return -1;
+	}
+	pthread_attr_destroy(&at);
+	return 0;
+}
 
 static void client_close(struct cmdsock *cs, struct client *c)
 {
@@ -454,6 +538,46 @@ static int client_flush(struct cmdsock *cs, struct client *c)
 	return 0;
 }
 
+/* Run the complete lines in c->in, in order; a writer command leaves c
+ * busy and the lines after it for later. 0 keep, -1 close, 1 busy. */
+static int client_lines(struct cmdsock *cs, struct client *c)
+{
+	size_t start = 0;
+	int busy = 0;
+	for (;;) {
+		char *nl = memchr(c->in + start, '\n', c->inlen - start);
+		if (nl == NULL)
+			break;
+		*nl = '\0';
+		if (nl > c->in + start && nl[-1] == '\r')
+			nl[-1] = '\0';
+		const char *line = c->in + start;
+		start = (size_t)(nl - c->in) + 1;
+		if (c->discarding) {
+			c->discarding = 0;
+		} else if (line[0] != '\0' && is_writer(line) && writer_start(cs, c, line) == 0) {
+			busy = 1;
+			break;
+		} else if (line[0] != '\0') {
+			char *reply = cmdsock_exec(&cs->conf, line);
+			client_reply(c, reply);
+			free(reply);
+		}
+	}
+	memmove(c->in, c->in + start, c->inlen - start);
+	c->inlen -= start;
+	if (!busy && c->inlen >= sizeof(c->in) - 1) {
+		/* A line over the limit: refuse it and skip to its end. */
+		if (!c->discarding)
+			client_reply(c, "{\"ok\":false,\"error\":\"line too long\"}");
+		c->discarding = 1;
+		c->inlen = 0;
+	}
+	if (busy)
+		return 1;
+	return client_flush(cs, c);
+}
+
 static int client_read(struct cmdsock *cs, struct client *c)
 {
 	ssize_t r = recv(c->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen,
@@ -465,33 +589,31 @@ static int client_read(struct cmdsock *cs, struct client *c)
 		return client_flush(cs, c);
 	}
 	c->inlen += (size_t)r;
-	size_t start = 0;
-	for (;;) {
-		char *nl = memchr(c->in + start, '\n', c->inlen - start);
-		if (nl == NULL)
-			break;
-		*nl = '\0';
-		if (nl > c->in + start && nl[-1] == '\r')
-			nl[-1] = '\0';
-		if (c->discarding) {
-			c->discarding = 0;
-		} else if (c->in[start] != '\0') {
-			char *reply = cmdsock_exec(&cs->conf, c->in + start);
-			client_reply(c, reply);
-			free(reply);
-		}
-		start = (size_t)(nl - c->in) + 1;
+	return client_lines(cs, c);
+}
+
+/* The writers' replies, back to their clients; then their next lines. */
+static void writers_done(struct cmdsock *cs)
+{
+	uint64_t v;
+	ssize_t ignored = read(cs->wfd, &v, sizeof(v));
+	(void)ignored;
+	pthread_mutex_lock(&cs->wmu);
+	struct client *c = cs->done;
+	cs->done = NULL;
+	pthread_mutex_unlock(&cs->wmu);
+	while (c != NULL) {
+		struct client *next = c->done_next;
+		c->busy = 0;
+		client_reply(c, c->done_reply);
+		free(c->done_reply);
+		c->done_reply = NULL;
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		int rc = epoll_ctl(cs->ep, EPOLL_CTL_ADD, c->fd, &ev) == 0 ? client_lines(cs, c) : -1;
+		if (rc < 0)
+			client_close(cs, c);
+		c = next;
 	}
-	memmove(c->in, c->in + start, c->inlen - start);
-	c->inlen -= start;
-	if (c->inlen >= sizeof(c->in) - 1) {
-		/* A line over the limit: refuse it and skip to its end. */
-		if (!c->discarding)
-			client_reply(c, "{\"ok\":false,\"error\":\"line too long\"}");
-		c->discarding = 1;
-		c->inlen = 0;
-	}
-	return client_flush(cs, c);
 }
 
 static void accept_clients(struct cmdsock *cs)
@@ -543,14 +665,18 @@ static void *cmd_thread(void *arg)
 				accept_clients(cs);
 				continue;
 			}
+			if (kind == K_WDONE) {
+				writers_done(cs);
+				continue;
+			}
 			struct client *c = evs[i].data.ptr;
 			int rc;
 			if (evs[i].events & EPOLLOUT)
 				rc = client_flush(cs, c);
 			else
 				rc = client_read(cs, c);
-			if (rc != 0)
-				client_close(cs, c);
+			if (rc < 0)
+				client_close(cs, c);   /* rc 1: busy with a writer */
 		}
 	}
 	return NULL;
@@ -582,7 +708,10 @@ struct cmdsock *cmdsock_new(const struct cmdsock_conf *conf, char *err,
 		return NULL;
 	}
 	cs->conf = *conf;
-	cs->lfd = cs->efd = cs->ep = -1;
+	cs->lfd = cs->efd = cs->ep = cs->wfd = -1;
+	cs->kind_wdone = K_WDONE;
+	pthread_mutex_init(&cs->wmu, NULL);
+	pthread_cond_init(&cs->wcv, NULL);
 	cs->kind_stop = K_STOP;
 	cs->kind_listen = K_LISTEN;
 	struct stat st;
@@ -605,15 +734,18 @@ struct cmdsock *cmdsock_new(const struct cmdsock_conf *conf, char *err,
 	}
 	cs->path = strdup(conf->path);
 	cs->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cs->wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	cs->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (cs->path == NULL || cs->efd < 0 || cs->ep < 0) {
+	if (cs->path == NULL || cs->efd < 0 || cs->wfd < 0 || cs->ep < 0) {
 		snprintf(err, errlen, "command socket: %s", strerror(errno));
 		goto fail;
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &cs->kind_stop };
 	struct epoll_event lev = { .events = EPOLLIN, .data.ptr = &cs->kind_listen };
+	struct epoll_event wev = { .events = EPOLLIN, .data.ptr = &cs->kind_wdone };
 	if (epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->efd, &ev) != 0 ||
-	    epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->lfd, &lev) != 0) {
+	    epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->lfd, &lev) != 0 ||
+	    epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->wfd, &wev) != 0) {
 		snprintf(err, errlen, "command socket: epoll: %s", strerror(errno));
 		goto fail;
 	}
@@ -639,9 +771,21 @@ void cmdsock_free(struct cmdsock *cs)
 		(void)ignored;
 		pthread_join(cs->th, NULL);
 	}
+	/* writers still running finish their command (zonedb is still
+	 * there); their replies are dropped with the clients */
+	pthread_mutex_lock(&cs->wmu);
+	while (cs->writers > 0)
+		pthread_cond_wait(&cs->wcv, &cs->wmu);
+	pthread_mutex_unlock(&cs->wmu);
+	pthread_mutex_destroy(&cs->wmu);
+	pthread_cond_destroy(&cs->wcv);
 	for (unsigned i = 0; i < CMD_CLIENTS_MAX; i++)
-		if (cs->clients[i] != NULL)
+		if (cs->clients[i] != NULL) {
+			free(cs->clients[i]->done_reply);
 			client_close(cs, cs->clients[i]);
+		}
+	if (cs->wfd >= 0)
+		close(cs->wfd);
 	if (cs->lfd >= 0) {
 		close(cs->lfd);
 		if (cs->path != NULL)

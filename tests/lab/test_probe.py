@@ -302,9 +302,22 @@ def test_load_during_a_stall_waits_for_it(lab2, lab_zones):
         r = lab2.cmd("stall %d 2000" % a)
         assert r["ok"], r
         t0 = time.monotonic()
-        r = lab2.cmd("load %s %s" % (SWAP_ZONE, lab_zones.swap[new]), timeout=15)
+        # the load runs on a writer thread: meanwhile the command socket
+        # answers the health checks' commands (lcores, probe)
+        box = {}
+        th = threading.Thread(target=lambda: box.update(r=lab2.cmd(
+            "load %s %s" % (SWAP_ZONE, lab_zones.swap[new]), timeout=15)))
+        th.start()
+        time.sleep(0.2)
+        during = lab2.lcores()
+        pr = lab2.probe(SERVER4, "example.com.", timeout=100)
+        answered_during = "r" not in box
+        th.join(15)
         took = time.monotonic() - t0
-        assert r["ok"] and r["serial"] == new, r
+        r = box.get("r")
+        assert answered_during, "lcores and probe came after the load"
+        assert len(during) == 2 and pr["passed"] == 1, (during, pr)
+        assert r and r["ok"] and r["serial"] == new, r
         assert took >= 1.5, "the load did not wait for the stalled worker (%.2fs)" % took
         assert took < 5.0
         soa_ok(lab2.probe(SERVER4, SWAP_ZONE), 2, new)
