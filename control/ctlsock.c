@@ -216,7 +216,8 @@ struct ctlsock *ctlsock_new(struct event_base *base, struct svc *svc, const char
 		free(cs);
 		return NULL;
 	}
-	cs->lis = evconnlistener_new(base, on_accept, cs, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	cs->lis = evconnlistener_new(base, on_accept, cs,
+	                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (cs->lis == NULL) {
 		ed_seterr(err, errlen, "%s: listener failed", path);
 		close(fd);

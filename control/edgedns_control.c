@@ -135,9 +135,9 @@ int main(int argc, char **argv)
 			ctllog(LOG_NOTICE, NULL, "BIRD config %s %s", cfg->bgp.config_file,
 			       changed ? "written" : "unchanged");
 		}
-		/* a BIRD already running loads the new file; its announcing
-		 * protocols come back disabled, the health thread re-asserts */
-		if (changed && route_bird_configure(cfg, err, sizeof(err)) != 0)
+		/* a BIRD already running loads the new file, announcing what
+		 * it announced before */
+		if (changed && route_bird_configure(rb, err, sizeof(err)) != 0)
 			ctllog(LOG_WARNING, NULL, "BIRD at %s not reconfigured (%s): it reads the "
 			       "file when it starts", cfg->bgp.socket, err);
 	}

@@ -88,6 +88,8 @@ struct health {
 	uint64_t hb_loops[HEALTH_MAX_LCORES];
 	int hb_ok;
 	char hb_why[WHY_MAX];
+	int dp_down;                 /* this round: the dataplane did not answer */
+	char dp_why[WHY_MAX];
 	char state_path[4096];
 };
 
@@ -108,13 +110,21 @@ static time_t wall_of(uint64_t ms)
 
 /* ---- the dataplane ------------------------------------------------------- */
 
-/* One command; the reply as JSON with "ok": true, else NULL and why. */
-static json_t *dp(struct health *h, const char *line, char *why, size_t n)
+/* One command; the reply as JSON with "ok": true, else NULL and why. A
+ * dataplane that does not answer at all sets h->dp_down (the round's
+ * other dataplane checks are skipped: they would only wait too). */
+static json_t *dp_t(struct health *h, const char *line, unsigned timeout_ms, char *why, size_t n)
 {
 	char err[300] = "", *reply = NULL;
-	if (dpctl_command(h->cfg->dataplane_socket, line, DP_TIMEOUT_MS, &reply, err,
+	if (h->dp_down) {
+		snprintf(why, n, "dataplane: %.250s", h->dp_why);
+		return NULL;
+	}
+	if (dpctl_command(h->cfg->dataplane_socket, line, timeout_ms, &reply, err,
 	                  sizeof(err)) != 0) {
 		snprintf(why, n, "dataplane: %s", err);
+		h->dp_down = 1;
+		snprintf(h->dp_why, sizeof(h->dp_why), "%s", err);
 		return NULL;
 	}
 	json_error_t je;
@@ -127,6 +137,11 @@ static json_t *dp(struct health *h, const char *line, char *why, size_t n)
 	}
 	free(reply);
 	return o;
+}
+
+static json_t *dp(struct health *h, const char *line, char *why, size_t n)
+{
+	return dp_t(h, line, DP_TIMEOUT_MS, why, n);
 }
 
 /* Every worker's loop counter moved since the last sample (shared by the
@@ -283,12 +298,17 @@ static int check_zones(struct health *h, const struct cfg_service *sv, char *why
 
 /* The zone a probe name is in: the longest watched (critical) zone or a
  * probe's own name for SOA. */
-static int probe_serial(struct health *h, const struct cfg_probe *p, uint32_t *serial)
+/* The serial control serves for a probe's name (the name is a watched
+ * zone), and the one being published, if any. */
+static int probe_serial(struct health *h, const struct cfg_probe *p, uint32_t *serial,
+                        int *has_alt, uint32_t *alt)
 {
 	struct svc_facts f;
 	if (svc_facts(h->svc, p->name, &f) != 0 || !f.has_serial)
 		return -1;
 	*serial = f.serial;
+	*has_alt = f.has_loading;
+	*alt = f.loading_serial;
 	return 0;
 }
 
@@ -310,14 +330,15 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 	ldns_buffer_free(tb);
 	snprintf(line, sizeof(line), "probe %s %s %s timeout=%u", addr, p->name, tname,
 	         sv->probe_timeout_ms);
-	json_t *o = dp(h, line, err, sizeof(err));
+	json_t *o = dp_t(h, line, sv->probe_timeout_ms + DP_TIMEOUT_MS, err, sizeof(err));
 	if (o == NULL) {
 		snprintf(why, n, "probe %s %.60s %s: %.150s", addr, p->name, tname, err);
 		return 0;
 	}
-	uint32_t want_serial = 0;
+	uint32_t want_serial = 0, alt_serial = 0;
+	int has_alt = 0;
 	int check_serial = p->expect == NULL && p->type == LDNS_RR_TYPE_SOA &&
-	                   probe_serial(h, p, &want_serial) == 0;
+	                   probe_serial(h, p, &want_serial, &has_alt, &alt_serial) == 0;
 	json_t *res = json_object_get(o, "lcores"), *e;
 	size_t i;
 	int ok = json_array_size(res) > 0;
@@ -346,7 +367,8 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 			ok = 0;
 		} else if (check_serial) {
 			json_t *s = json_object_get(e, "serial");
-			if (!json_is_integer(s) || (uint32_t)json_integer_value(s) != want_serial) {
+			uint32_t got = json_is_integer(s) ? (uint32_t)json_integer_value(s) : 0;
+			if (!json_is_integer(s) || (got != want_serial && !(has_alt && got == alt_serial))) {
 				snprintf(why, n, "probe %s %s SOA: lcore %u answered serial %lld, control "
 				         "serves %u", addr, p->name, lcore,
 				         json_is_integer(s) ? (long long)json_integer_value(s) : -1LL,
@@ -499,7 +521,8 @@ static int check_tcp(const struct cfg_service *sv, char *why, size_t n)
 		if (*done)
 			continue;
 		*done = 1;
-		unsigned t = sv->probe_timeout_ms * 5 > 200 ? sv->probe_timeout_ms * 5 : 200;
+		unsigned t = sv->probe_timeout_ms * 5;
+		t = t < 200 ? 200 : t > 1000 ? 1000 : t;
 		if (!tcp_query(a, (uint16_t)sv->port, qname, t, why, n))
 			return 0;
 	}
@@ -529,6 +552,7 @@ static void opcheck_poll(struct hsvc *s, uint64_t now)
 					snprintf(o->why, sizeof(o->why), "check '%.80s' killed by signal %d",
 					         c->command, WTERMSIG(st));
 			} else if (now - o->started >= c->timeout_ms) {
+				kill(-o->pid, SIGKILL);
 				kill(o->pid, SIGKILL);
 				waitpid(o->pid, &st, 0);
 				o->pid = 0;
@@ -542,12 +566,18 @@ static void opcheck_poll(struct hsvc *s, uint64_t now)
 			o->next = now + c->interval_ms;
 			pid_t pid = fork();
 			if (pid == 0) {
+				/* its own process group (a timeout kills what it
+				 * started too), none of our descriptors, SIGPIPE as
+				 * a command expects it */
+				setpgid(0, 0);
+				signal(SIGPIPE, SIG_DFL);
 				int fd = open("/dev/null", O_RDWR);
 				if (fd >= 0) {
 					dup2(fd, 0);
 					dup2(fd, 1);
 					dup2(fd, 2);
 				}
+				closefrom(3);
 				execl("/bin/sh", "sh", "-c", c->command, (char *)NULL);
 				_exit(127);
 			}
@@ -557,6 +587,7 @@ static void opcheck_poll(struct hsvc *s, uint64_t now)
 				snprintf(o->why, sizeof(o->why), "check '%.80s': fork: %s", c->command,
 				         strerror(errno));
 			} else {
+				setpgid(pid, pid);   /* whichever runs first */
 				o->pid = pid;
 				o->started = now;
 			}
@@ -564,20 +595,23 @@ static void opcheck_poll(struct hsvc *s, uint64_t now)
 	}
 }
 
+/* 1 all passed, 0 one failed, -1 one has no result yet (a restarted
+ * control does not count a check that has not run as a failure). */
 static int check_operator(const struct hsvc *s, char *why, size_t n)
 {
+	int pending = 0;
 	for (unsigned i = 0; i < s->sv->n_checks; i++) {
 		const struct opcheck *o = &s->ops[i];
 		if (!o->ran) {
-			snprintf(why, n, "check '%.80s' has not run yet", s->sv->checks[i].command);
-			return 0;
+			pending = 1;
+			continue;
 		}
 		if (!o->ok) {
 			snprintf(why, n, "%s", o->why);
 			return 0;
 		}
 	}
-	return 1;
+	return pending ? -1 : 1;
 }
 
 /* ---- state on disk ------------------------------------------------------- */
@@ -704,6 +738,7 @@ static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 	char why[WHY_MAX];
 	int ok = 1;
 	const char *first = NULL;
+	h->dp_down = 0;
 	for (int k = 0; k < CK_N; k++) {
 		why[0] = '\0';
 		int r;
@@ -791,6 +826,7 @@ static void *health_main(void *arg)
 	for (unsigned i = 0; i < h->n; i++)
 		for (unsigned k = 0; k < h->s[i].sv->n_checks; k++)
 			if (h->s[i].ops[k].pid > 0) {
+				kill(-h->s[i].ops[k].pid, SIGKILL);
 				kill(h->s[i].ops[k].pid, SIGKILL);
 				waitpid(h->s[i].ops[k].pid, NULL, 0);
 			}
@@ -866,10 +902,11 @@ int health_start(struct health *h, char *err, size_t errlen)
 			have = HP_WITHDRAWN;
 		}
 		int maint = s->m.maintenance;
-		hp_adopt(&s->m, have, now);
+		int known = h->has_ops && e[0] == '\0';
+		hp_adopt(&s->m, &s->hc, have, now);
 		s->m.maintenance = maint;
 		s->applied = have;
-		s->applied_known = h->has_ops;
+		s->applied_known = known;
 		s->last_query = now;
 		s->last_change = time(NULL);
 		ctllog(LOG_NOTICE, NULL, "service %s: %s at start%s; checks every %u ms (fall %u, "

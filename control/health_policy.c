@@ -12,7 +12,7 @@ void hp_init(struct hp *m)
 	snprintf(m->reason, sizeof(m->reason), "start: withdrawn until healthy");
 }
 
-void hp_adopt(struct hp *m, enum hp_route route, uint64_t now)
+void hp_adopt(struct hp *m, const struct hp_conf *c, enum hp_route route, uint64_t now)
 {
 	m->route = route;
 	m->healthy = route != HP_WITHDRAWN;
@@ -20,6 +20,8 @@ void hp_adopt(struct hp *m, enum hp_route route, uint64_t now)
 	m->fail_run = 0;
 	if (route == HP_ANNOUNCED)
 		m->announced_at = now;
+	if (route == HP_DRAINING)
+		m->drain_until = now + c->drain_ms;
 	snprintf(m->reason, sizeof(m->reason), "found %s at start", hp_route_name(route));
 }
 

@@ -64,8 +64,9 @@ int hp_maintenance(struct hp *m, const struct hp_conf *c, int on, uint64_t now);
 
 /* Take over a route found in place (BIRD kept it while control was
  * down): announced or draining is taken as healthy until `fall` failed
- * rounds say otherwise; nothing is changed before a round. */
-void hp_adopt(struct hp *m, enum hp_route route, uint64_t now);
+ * rounds say otherwise; nothing is changed before a round. A drain found
+ * in place runs its full drain-time again. */
+void hp_adopt(struct hp *m, const struct hp_conf *c, enum hp_route route, uint64_t now);
 
 /* The hold a withdraw for failure with flaps (>= 1) gives, ms. */
 uint64_t hp_hold_ms(const struct hp_conf *c, unsigned flaps);

@@ -294,7 +294,8 @@ struct notify *notify_new(struct event_base *base, struct svc *svc, char *err, s
 		if (ns->ev == NULL || event_add(ns->ev, NULL) != 0)
 			goto oom;
 		ns->tcp = evconnlistener_new_bind(base, tcp_accept, ns,
-		                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
+		                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+		                                  LEV_OPT_CLOSE_ON_EXEC, 16,
 		                                  (const struct sockaddr *)&a->ss, (int)a->sslen);
 		if (ns->tcp == NULL) {
 			ed_seterr(err, errlen, "%s: TCP listen: %s", a->str, strerror(errno));

@@ -3,10 +3,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "anycast.h"
@@ -244,7 +246,12 @@ int route_bird_write_config(const struct cfg *cfg, int *changed, char *err, size
 	}
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
+	/* it holds the BGP passwords: not for everyone (BIRD may run as its
+	 * own group) */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL && fd >= 0)
+		close(fd);
 	if (f == NULL || fwrite(text, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		ed_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
 		if (f != NULL)
@@ -262,17 +269,40 @@ int route_bird_write_config(const struct cfg *cfg, int *changed, char *err, size
 	return 0;
 }
 
-int route_bird_configure(const struct cfg *cfg, char *err, size_t errlen)
+#define CONFIGURE_WAIT_MS 10000
+
+int route_bird_configure(struct route_bird *rb, char *err, size_t errlen)
 {
-	bird_conn_t *c = bird_new(NULL);
-	if (c == NULL) {
+	const struct cfg *cfg = rb->cfg;
+	unsigned n = cfg->n_services;
+	enum anycast_state *had = calloc(n ? n : 1, sizeof(*had));
+	int *known = calloc(n ? n : 1, sizeof(*known));
+	int rc = had != NULL && known != NULL ? ensure(rb, err, errlen) : ED_ENOMEM;
+	if (rc == ED_ENOMEM)
 		ed_seterr(err, errlen, "out of memory");
-		return ED_ENOMEM;
+	/* what BIRD announces now: a configure turns the announcing protocols
+	 * back to the file's "disabled"; they are set again after it */
+	for (unsigned i = 0; rc == 0 && i < n; i++) {
+		char e[200];
+		known[i] = anycast_state(rb->c, &rb->svcs[i], &had[i], e, sizeof(e)) == 0 &&
+		           (had[i] == ANYCAST_ANNOUNCED || had[i] == ANYCAST_DRAINING);
 	}
 	int code = 0;
-	int rc = bird_connect(c, cfg->bgp.socket, err, errlen);
 	if (rc == 0)
-		rc = bird_configure(c, cfg->bgp.config_file, &code, err, errlen);
-	bird_free(c);
+		rc = bird_configure(rb->c, cfg->bgp.config_file, &code, err, errlen);
+	/* 0004: in progress; wait (bounded) until BIRD says it is done */
+	for (unsigned waited = 0; rc == 0 && code != 3 && waited < CONFIGURE_WAIT_MS;
+	     waited += 50) {
+		struct timespec ts = { 0, 50 * 1000000L };
+		nanosleep(&ts, NULL);
+		rc = bird_configure_status(rb->c, &code, err, errlen);
+	}
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		if (known[i])
+			rc = anycast_assert(rb->c, &rb->svcs[i], had[i], err, errlen);
+	if (rc != 0 && rc != ED_ERCODE)
+		bird_close(rb->c);
+	free(had);
+	free(known);
 	return rc;
 }

@@ -35,8 +35,11 @@ int route_bird_render(const struct cfg *cfg, char **out, size_t *outlen, char *e
  * disable every announcing protocol). 0, ED_EIO, ED_EINVAL, ED_ENOMEM. */
 int route_bird_write_config(const struct cfg *cfg, int *changed, char *err, size_t errlen);
 
-/* Ask the BIRD at cfg->bgp.socket to load cfg->bgp.config_file. The
- * health thread re-asserts the wanted routes afterwards. */
-int route_bird_configure(const struct cfg *cfg, char *err, size_t errlen);
+/* Ask the BIRD at cfg->bgp.socket to load cfg->bgp.config_file, keeping
+ * what it announces: the services announced or draining before are set so
+ * again once `configure status` says done (at most 10 s); a configure
+ * alone would disable them (the file has them disabled). Before the
+ * health thread starts. */
+int route_bird_configure(struct route_bird *rb, char *err, size_t errlen);
 
 #endif

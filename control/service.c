@@ -66,6 +66,11 @@ static void job_publish(struct svc *s, struct job *j, const ldns_rr_list *zone)
 		svc_catalog_parse_job(s, j, zone);
 		return;
 	}
+	/* from the load on, the dataplane may answer the new serial: the
+	 * health checks' probes accept it (the zone is busy: one job) */
+	const ldns_rr *soa = find_soa(zone);
+	if (soa != NULL)
+		svc_facts_loading(j->z, ldns_rdf2native_int32(ldns_rr_rdf(soa, 2)));
 	int rc = publish_zone(&s->pc, j->z->cz->name, zone, &pr, NULL, err, sizeof(err));
 	if (rc != 0) {
 		j->outcome = OUT_FAILED;

@@ -146,6 +146,11 @@ struct svc_facts {
 	int expired;
 	int has_serial;
 	uint32_t serial;         /* the version served */
+	int has_loading;
+	uint32_t loading_serial; /* a version being published (from the
+	                            dataplane's load until control has taken
+	                            it as served): the dataplane may answer
+	                            either */
 	uint32_t sig_expire_min; /* earliest RRSIG expiration (seconds since
 	                            the epoch, RFC 1982 order); 0: unsigned */
 	enum svc_state state;

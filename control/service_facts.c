@@ -1,8 +1,8 @@
 /* service_facts.c: what the health checks (health.h) may read of the zone
  * service from their own thread: per watched zone name, whether it is
  * served, expired, its serial and its earliest RRSIG expiration. Written
- * by the main thread after every change of a zone (svc_zone_save()),
- * read under facts_mu. */
+ * by the main thread after every change of a zone (svc_zone_save()), and
+ * by a worker as it publishes (svc_facts_loading()); read under facts_mu. */
 #include "service_int.h"
 
 #include <ldns/ldns.h>
@@ -68,7 +68,23 @@ void svc_facts_update(struct svc_zone *z)
 		w->f.serial = z->st.serial;
 		w->f.sig_expire_min = z->sig_min;
 		w->f.state = z->state;
+		/* the version being published is served now: one serial again
+		 * (a publish that failed after the load keeps both) */
+		if (w->f.has_loading && z->st.has_serial && w->f.loading_serial == z->st.serial)
+			w->f.has_loading = 0;
 	}
+	pthread_mutex_unlock(&s->facts_mu);
+}
+
+void svc_facts_loading(struct svc_zone *z, uint32_t serial)
+{
+	struct svc *s = z->svc;
+	pthread_mutex_lock(&s->facts_mu);
+	for (unsigned i = 0; i < s->n_watch; i++)
+		if (strcasecmp(s->watch[i].name, z->cz->name) == 0) {
+			s->watch[i].f.has_loading = 1;
+			s->watch[i].f.loading_serial = serial;
+		}
 	pthread_mutex_unlock(&s->facts_mu);
 }
 

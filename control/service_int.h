@@ -171,6 +171,7 @@ int svc_divergent(const struct svc_zone *z);
 uint32_t svc_sig_min(const ldns_rr_list *rrs);
 void svc_facts_update(struct svc_zone *z);
 void svc_facts_clear(struct svc_zone *z);
+void svc_facts_loading(struct svc_zone *z, uint32_t serial);   /* any thread */
 void svc_watch_free(struct svc *s);
 /* service_zones.c: the zone table, removal, catalogs (main thread unless
  * a name says run_: that runs on a worker). */

@@ -99,6 +99,19 @@ void svc_cross_check(struct job *j, const ldns_rr_list *served)
 			zonemd_pick(zmd, NULL, ps->zonemd, sizeof(ps->zonemd));
 		}
 		ldns_rr_list_deep_free(zmd);
+		/* the SOA again: a primary that moved on since its SOA was seen
+		 * (before our transfer) gave the ZONEMD of another version */
+		struct xfr_soa_info si;
+		uint32_t now_serial;
+		if (ps->zonemd_known &&
+		    xfr_soa_query(sa, p->addr.sslen, cz->name, tp, CROSS_TIMEOUT_MS, &now_serial,
+		                  &si, err, sizeof(err)) == 0 &&
+		    (now_serial != ps->serial || si.soa_hash != ps->soa_hash)) {
+			ps->serial = now_serial;
+			ps->soa_hash = si.soa_hash;
+			ps->zonemd_known = 0;
+			ps->zonemd[0] = '\0';
+		}
 	}
 	ldns_rdf_deep_free(apex);
 }

@@ -538,6 +538,23 @@ static int client_flush(struct cmdsock *cs, struct client *c)
 	return 0;
 }
 
+/* Before a writer takes c: send the replies already queued (they must
+ * not wait for it), without blocking; what the socket does not take waits.
+ * Always 0. */
+static int send_queued(struct client *c)
+{
+	while (c->outoff < c->out.len) {
+		ssize_t r = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		c->outoff += (size_t)r;
+	}
+	if (c->outoff == c->out.len)
+		c->outoff = c->out.len = 0;
+	return 0;
+}
+
 /* Run the complete lines in c->in, in order; a writer command leaves c
  * busy and the lines after it for later. 0 keep, -1 close, 1 busy. */
 static int client_lines(struct cmdsock *cs, struct client *c)
@@ -555,7 +572,8 @@ static int client_lines(struct cmdsock *cs, struct client *c)
 		start = (size_t)(nl - c->in) + 1;
 		if (c->discarding) {
 			c->discarding = 0;
-		} else if (line[0] != '\0' && is_writer(line) && writer_start(cs, c, line) == 0) {
+		} else if (line[0] != '\0' && is_writer(line) && send_queued(c) == 0 &&
+		           writer_start(cs, c, line) == 0) {
 			busy = 1;
 			break;
 		} else if (line[0] != '\0') {

@@ -35,7 +35,11 @@ struct zonedb {
 	alignas(64) const struct zoneset *cur;
 	alignas(64) struct rte_rcu_qsbr *qsv;
 	unsigned max_readers;
-	pthread_mutex_t mu;
+	pthread_mutex_t mu;     /* the writer: one change at a time, grace
+	                           period included */
+	pthread_mutex_t imu;    /* ents, nents, generation for the readers of
+	                           information (zonedb_foreach(), ..._generation()):
+	                           never held across a grace period */
 	struct zent *ents;      /* sorted by apex, canonical order */
 	unsigned nents;
 	uint64_t generation;
@@ -168,14 +172,19 @@ static int publish(struct zonedb *db, struct zent *ents, unsigned n)
 	if (zs == NULL)
 		return rc;
 	const struct zoneset *old = db->cur;
+	struct zent *old_ents = db->ents;
+	pthread_mutex_lock(&db->imu);
 	__atomic_store_n(&db->cur, zs, __ATOMIC_RELEASE);
 	db->generation++;
-	wait_grace(db);
-	zs_free((struct zoneset *)(uintptr_t)old);
-	if (db->ents != ents)
-		free(db->ents);
 	db->ents = ents;
 	db->nents = n;
+	pthread_mutex_unlock(&db->imu);
+	/* the old set, and the snapshots only it has, stay until no reader
+	 * can hold them; information requests are answered meanwhile */
+	wait_grace(db);
+	zs_free((struct zoneset *)(uintptr_t)old);
+	if (old_ents != ents)
+		free(old_ents);
 	return ED_OK;
 }
 
@@ -204,9 +213,14 @@ struct zonedb *zonedb_new(unsigned max_readers, zonedb_log_fn log, void *log_arg
 		goto fail;
 	if (pthread_mutex_init(&db->mu, NULL) != 0)
 		goto fail;
+	if (pthread_mutex_init(&db->imu, NULL) != 0) {
+		pthread_mutex_destroy(&db->mu);
+		goto fail;
+	}
 	db->cur = zs_new(NULL, 0, NULL);
 	if (db->cur == NULL) {
 		pthread_mutex_destroy(&db->mu);
+		pthread_mutex_destroy(&db->imu);
 		goto fail;
 	}
 	return db;
@@ -225,6 +239,7 @@ void zonedb_free(struct zonedb *db)
 		ent_clear(&db->ents[i]);
 	free(db->ents);
 	pthread_mutex_destroy(&db->mu);
+	pthread_mutex_destroy(&db->imu);
 	free(db->qsv);
 	free(db);
 }
@@ -641,22 +656,22 @@ unsigned zonedb_foreach(struct zonedb *db,
                         void *arg)
 {
 	struct zonedb_info *zi = malloc(sizeof(*zi));
-	pthread_mutex_lock(&db->mu);
+	pthread_mutex_lock(&db->imu);
 	unsigned n = db->nents;
 	for (unsigned i = 0; i < n && zi != NULL; i++) {
 		fill_info(&db->ents[i], zi);
 		fn(arg, zi);
 	}
-	pthread_mutex_unlock(&db->mu);
+	pthread_mutex_unlock(&db->imu);
 	free(zi);
 	return n;
 }
 
 uint64_t zonedb_generation(struct zonedb *db)
 {
-	pthread_mutex_lock(&db->mu);
+	pthread_mutex_lock(&db->imu);
 	uint64_t g = db->generation;
-	pthread_mutex_unlock(&db->mu);
+	pthread_mutex_unlock(&db->imu);
 	return g;
 }
 

@@ -95,7 +95,10 @@ def benv():
                             "    critical-zone: %s\n"
                             "    tcp-check: false\n"
                             "    check:\n"
-                            "      - command: test -e %s\n"
+                            # slower than the rounds: a restarted control must
+                            # not count it as failed before its first result
+                            "      - command: sleep 0.3; test -e %s\n"
+                            "        timeout: 2s\n"
                             "        interval: 100ms\n"
                             "    interval: 100ms\n"
                             "    hold-down: 1s\n"

@@ -31,7 +31,8 @@ $TTL 300
 ns1     IN A   192.0.2.53
 www     IN A   192.0.2.80
 canary  IN TXT "%s"
-""" % (serial, timers, canary)
+version IN TXT "%d"
+""" % (serial, timers, canary, serial)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +89,26 @@ def test_healthy_edge_announced_and_host_answered(alab):
     assert rc == "NOERROR" and str(SERIAL) in out, out
 
 
+def test_zone_updates_keep_the_route(alab):
+    """New versions of the critical zone: the probes see the new serial
+    from the dataplane's load on, before control has finished the job (the
+    text file, the cross-check of primaries): no round fails, no flap."""
+    lab = alab
+    lab.wait_announced(30)
+    before = lab.health()
+    new = SERIAL
+    for _ in range(4):
+        new += 1
+        lab.nsd.set_zone(ZONE, zone_text(new), new)
+        lab.wait_serial(ZONE, new, servers=(labmod.SERVER4,))
+        time.sleep(0.3)
+    h = lab.health()
+    assert h["route"] == "announced" and h["transitions"] == before["transitions"], h
+    assert h["failed_rounds"] == before["failed_rounds"], (before, h)
+    assert lab.router_has(ANY4 + "/32")
+    lab.serial = new
+
+
 def test_stuck_worker_withdrawn(alab):
     lab = alab
     lab.wait_announced(30)
@@ -105,7 +126,7 @@ def test_stuck_worker_withdrawn(alab):
 def test_wrong_canary_withdrawn_then_back(alab):
     lab = alab
     lab.wait_announced(30)
-    bad = SERIAL + 1
+    bad = lab.serial + 1
     lab.nsd.set_zone(ZONE, zone_text(bad, canary="broken"), bad)
     lab.wait_serial(ZONE, bad, servers=(labmod.SERVER4,))
     took, h = withdrawn_after(lab, "snapshot with a wrong canary loaded")
@@ -117,13 +138,14 @@ def test_wrong_canary_withdrawn_then_back(alab):
     good = bad + 1
     lab.nsd.set_zone(ZONE, zone_text(good), good)
     lab.wait_serial(ZONE, good, servers=(labmod.SERVER4,))
+    lab.serial = good
     lab.wait_announced(30)
 
 
 def test_critical_zone_expired_withdrawn(alab):
     lab = alab
     lab.wait_announced(30)
-    n = SERIAL + 3
+    n = lab.serial + 1
     # refresh 1 s, retry 1 s, expire 4 s; then the primary goes away
     lab.nsd.set_zone(ZONE, zone_text(n, timers="1 1 4"), n)
     lab.wait_serial(ZONE, n, servers=(labmod.SERVER4,))

@@ -155,7 +155,7 @@ static void t_adopt(void **state)
 	struct hp m;
 	uint64_t now = 5000;
 	hp_init(&m);
-	hp_adopt(&m, HP_ANNOUNCED, now);
+	hp_adopt(&m, &C, HP_ANNOUNCED, now);
 	assert_int_equal(m.route, HP_ANNOUNCED);
 	/* healthy rounds change nothing; one failure neither */
 	assert_int_equal(rounds(&m, 1, 3, &now), 0);
@@ -163,9 +163,17 @@ static void t_adopt(void **state)
 	assert_int_equal(rounds(&m, 0, 1, &now), 1);
 	assert_int_equal(m.route, HP_WITHDRAWN);
 	hp_init(&m);
-	hp_adopt(&m, HP_WITHDRAWN, now);
+	hp_adopt(&m, &C, HP_WITHDRAWN, now);
 	assert_int_equal(rounds(&m, 1, 2, &now), 0);
 	assert_int_equal(rounds(&m, 1, 1, &now), 1);
+	/* a drain found in place (maintenance saved): drain-time again */
+	hp_init(&m);
+	m.maintenance = 1;
+	hp_adopt(&m, &C, HP_DRAINING, now);
+	assert_int_equal(hp_tick(&m, &C, now + 1), 0);
+	assert_int_equal(m.route, HP_DRAINING);
+	assert_int_equal(hp_tick(&m, &C, now + C.drain_ms), 1);
+	assert_int_equal(m.route, HP_WITHDRAWN);
 }
 
 int main(void)
