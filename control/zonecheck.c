@@ -51,6 +51,13 @@ static int64_t arena_put(struct arena *a, const void *src, size_t len)
 }
 
 
+/* A slot holds the high half of the name's hash next to its index + 1, so
+ * a probe that meets another name is rejected without reading names[]. */
+static uint64_t slot_of(uint64_t h, size_t i)
+{
+	return (h >> 32 << 32) | ((uint64_t)i + 1);
+}
+
 long zc_name_find(const struct zc *zc, const uint8_t *lname, size_t len,
                   uint64_t h)
 {
@@ -58,27 +65,31 @@ long zc_name_find(const struct zc *zc, const uint8_t *lname, size_t len,
 		return -1;
 	size_t mask = zc->nslots - 1;
 	for (size_t s = h & mask;; s = (s + 1) & mask) {
-		uint32_t v = zc->slots[s];
+		uint64_t v = zc->slots[s];
 		if (v == 0)
 			return -1;
-		const struct name *n = &zc->names[v - 1];
+		if ((v >> 32) != (h >> 32))
+			continue;
+		uint32_t i = (uint32_t)v - 1;
+		const struct name *n = &zc->names[i];
 		if (n->hash == h && n->len == len &&
 		    memcmp(zc->data.p + n->off, lname, len) == 0)
-			return (long)(v - 1);
+			return (long)i;
 	}
 }
 
 static int slots_grow(struct zc *zc)
 {
 	size_t ns = zc->nslots ? zc->nslots * 2 : 1024;
-	uint32_t *sl = calloc(ns, sizeof(*sl));
+	uint64_t *sl = calloc(ns, sizeof(*sl));
 	if (sl == NULL)
 		return ED_ENOMEM;
 	for (size_t i = 0; i < zc->nnames; i++) {
-		size_t s = zc->names[i].hash & (ns - 1);
+		uint64_t h = zc->names[i].hash;
+		size_t s = h & (ns - 1);
 		while (sl[s] != 0)
 			s = (s + 1) & (ns - 1);
-		sl[s] = (uint32_t)i + 1;
+		sl[s] = slot_of(h, i);
 	}
 	free(zc->slots);
 	zc->slots = sl;
@@ -89,10 +100,18 @@ static int slots_grow(struct zc *zc)
 /* Index of lname, added when new; -1 when out of memory. */
 static long name_intern(struct zc *zc, const uint8_t *lname, size_t len)
 {
+	/* Zones arrive sorted by owner: most RRs repeat the name before. */
+	if (zc->last_name < zc->nnames) {
+		const struct name *l = &zc->names[zc->last_name];
+		if (l->len == len && memcmp(zc->data.p + l->off, lname, len) == 0)
+			return (long)zc->last_name;
+	}
 	uint64_t h = dname_hash(lname);
 	long i = zc_name_find(zc, lname, len, h);
-	if (i >= 0)
+	if (i >= 0) {
+		zc->last_name = (size_t)i;
 		return i;
+	}
 	if ((zc->nnames + 1) * 2 > zc->nslots && slots_grow(zc) != 0)
 		return -1;
 	if (grow((void **)&zc->names, &zc->namecap, zc->nnames + 1,
@@ -110,7 +129,8 @@ static long name_intern(struct zc *zc, const uint8_t *lname, size_t len)
 	size_t s = h & mask;
 	while (zc->slots[s] != 0)
 		s = (s + 1) & mask;
-	zc->slots[s] = (uint32_t)zc->nnames + 1;
+	zc->slots[s] = slot_of(h, zc->nnames);
+	zc->last_name = zc->nnames;
 	return (long)zc->nnames++;
 }
 
@@ -359,7 +379,12 @@ long zc_run(struct zc *zc, const uint8_t *apex)
 		return ED_ENOMEM;
 	for (size_t i = 0; i < zc->nrrs; i++)
 		idx[i] = (uint32_t)i;
-	if (zc->nrrs > 0)
+	/* Zones arrive in canonical order, which is this one: sort only
+	 * when that is not so. */
+	size_t sorted = 1;
+	while (sorted < zc->nrrs && rr_cmp(&idx[sorted - 1], &idx[sorted], zc) < 0)
+		sorted++;
+	if (sorted < zc->nrrs)
 		qsort_r(idx, zc->nrrs, sizeof(*idx), rr_cmp, zc);
 
 	/* Pass A: per name. */

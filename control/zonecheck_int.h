@@ -70,8 +70,9 @@ struct zc {
 	size_t nkept;
 	struct name *names;
 	size_t nnames, namecap;
-	uint32_t *slots;        /* name index + 1, 0 empty */
+	uint64_t *slots;        /* hash >> 32 << 32 | (name index + 1), 0 empty */
 	size_t nslots;
+	size_t last_name;       /* index name_intern() gave last (a hint) */
 	long soa_name;          /* name of the first SOA, -1: none */
 	/* Reports of zc_run(), sorted before delivery. */
 	struct report *reps;

@@ -222,10 +222,15 @@ int snapw_add_rr(struct snapw *w, const uint8_t *owner, uint16_t type,
 		return ED_ELIMIT;
 	if (w->nrrs >= UINT32_MAX || w->rdata_len + rdlen >= (1ull << 48))
 		return ED_ELIMIT;
-	uint32_t id;
-	int rc = owner_intern(w, lname, len, dname_hash(lname), &id);
-	if (rc != 0)
-		return rc;
+	/* Zones arrive sorted by owner: most RRs repeat the owner before. */
+	uint32_t id = w->last_owner;
+	if (id >= w->nowners || w->owners[id].len != len ||
+	    memcmp(oname(w, &w->owners[id]), lname, len) != 0) {
+		int rc = owner_intern(w, lname, len, dname_hash(lname), &id);
+		if (rc != 0)
+			return rc;
+		w->last_owner = id;
+	}
 	if (snapw_grow((void **)&w->rdata, &w->rdata_cap, w->rdata_len + rdlen, 1) != 0 ||
 	    snapw_grow((void **)&w->rrs, &w->rrs_cap, w->nrrs + 1, sizeof(*w->rrs)) != 0)
 		return ED_ENOMEM;
@@ -321,7 +326,13 @@ static void reverse_labels(uint8_t *dst, const uint8_t *name)
 static int classify(struct build *b)
 {
 	struct snapw *w = b->w;
-	qsort(w->rrs, w->nrrs, sizeof(*w->rrs), rr_cmp);
+	/* RRs added in canonical order (as the control plane adds them) are
+	 * in this order already, unless the zone is signed. */
+	size_t sorted = 1;
+	while (sorted < w->nrrs && rr_cmp(&w->rrs[sorted - 1], &w->rrs[sorted]) < 0)
+		sorted++;
+	if (sorted < w->nrrs)
+		qsort(w->rrs, w->nrrs, sizeof(*w->rrs), rr_cmp);
 	for (size_t id = 0; id < w->nowners; id++) {
 		struct wowner *o = &w->owners[id];
 		o->rr_first = o->rr_end = 0;
@@ -519,7 +530,11 @@ static int canon_order(struct build *b)
 		ro += o->len;
 		k++;
 	}
-	qsort_r(keys, n, sizeof(*keys), ckey_cmp, rev);
+	size_t sorted = 1;
+	while (sorted < n && ckey_cmp(&keys[sorted - 1], &keys[sorted], rev) < 0)
+		sorted++;
+	if (sorted < n)
+		qsort_r(keys, n, sizeof(*keys), ckey_cmp, rev);
 	for (size_t i = 0; i < n; i++) {
 		b->corder[i] = keys[i].id;
 		w->owners[keys[i].id].node = (uint32_t)i;
