@@ -645,6 +645,8 @@ static int build_image(struct snapw *w, uint8_t **img, size_t *imglen,
 	uint64_t mask = slots - 1;
 	uint32_t max_probe = 1;
 	for (uint32_t i = 0; i < b.ncanon; i++) {
+		if (i + 8 < b.ncanon)   /* a miss on nearly every insert otherwise */
+			__builtin_prefetch(&table[w->owners[b.corder[i + 8]].hash & mask], 1);
 		uint64_t h = w->owners[b.corder[i]].hash;
 		uint32_t probe = 1;
 		uint64_t s = h & mask;
