@@ -51,6 +51,13 @@ static int64_t arena_put(struct arena *a, const void *src, size_t len)
 }
 
 
+/* A slot holds the high half of the name's hash next to its index + 1, so
+ * a probe that meets another name is rejected without reading names[]. */
+static uint64_t slot_of(uint64_t h, size_t i)
+{
+	return (h >> 32 << 32) | ((uint64_t)i + 1);
+}
+
 long zc_name_find(const struct zc *zc, const uint8_t *lname, size_t len,
                   uint64_t h)
 {
@@ -58,43 +65,81 @@ long zc_name_find(const struct zc *zc, const uint8_t *lname, size_t len,
 		return -1;
 	size_t mask = zc->nslots - 1;
 	for (size_t s = h & mask;; s = (s + 1) & mask) {
-		uint32_t v = zc->slots[s];
+		uint64_t v = zc->slots[s];
 		if (v == 0)
 			return -1;
-		const struct name *n = &zc->names[v - 1];
+		if ((v >> 32) != (h >> 32))
+			continue;
+		uint32_t i = (uint32_t)v - 1;
+		const struct name *n = &zc->names[i];
 		if (n->hash == h && n->len == len &&
 		    memcmp(zc->data.p + n->off, lname, len) == 0)
-			return (long)(v - 1);
+			return (long)i;
 	}
 }
 
-static int slots_grow(struct zc *zc)
+/* Rebuild the table with every name in it, at least 1024 slots and at
+ * most half full after one more name. The slots to fill are prefetched a
+ * few names ahead: a big table misses the cache on nearly every insert. */
+static int slots_rebuild(struct zc *zc)
 {
-	size_t ns = zc->nslots ? zc->nslots * 2 : 1024;
-	uint32_t *sl = calloc(ns, sizeof(*sl));
+	size_t ns = zc->nslots ? zc->nslots : 1024;
+	while ((zc->nnames + 1) * 2 > ns)
+		ns *= 2;
+	uint64_t *sl = calloc(ns, sizeof(*sl));
 	if (sl == NULL)
 		return ED_ENOMEM;
+	size_t mask = ns - 1;
 	for (size_t i = 0; i < zc->nnames; i++) {
-		size_t s = zc->names[i].hash & (ns - 1);
+		if (i + 8 < zc->nnames)
+			__builtin_prefetch(&sl[zc->names[i + 8].hash & mask], 1);
+		uint64_t h = zc->names[i].hash;
+		size_t s = h & mask;
 		while (sl[s] != 0)
-			s = (s + 1) & (ns - 1);
-		sl[s] = (uint32_t)i + 1;
+			s = (s + 1) & mask;
+		sl[s] = slot_of(h, i);
 	}
 	free(zc->slots);
 	zc->slots = sl;
 	zc->nslots = ns;
+	zc->nhashed = zc->nnames;
 	return 0;
+}
+
+int zc_table_complete(struct zc *zc)
+{
+	zc->unsorted = 1;
+	if (zc->nhashed == zc->nnames && zc->nslots != 0)
+		return 0;
+	return slots_rebuild(zc);
 }
 
 /* Index of lname, added when new; -1 when out of memory. */
 static long name_intern(struct zc *zc, const uint8_t *lname, size_t len)
 {
+	/* Zones arrive sorted by owner: most RRs repeat the name before. */
+	if (zc->last_name < zc->nnames) {
+		const struct name *l = &zc->names[zc->last_name];
+		if (l->len == len && memcmp(zc->data.p + l->off, lname, len) == 0)
+			return (long)zc->last_name;
+	}
 	uint64_t h = dname_hash(lname);
-	long i = zc_name_find(zc, lname, len, h);
-	if (i >= 0)
-		return i;
-	if ((zc->nnames + 1) * 2 > zc->nslots && slots_grow(zc) != 0)
-		return -1;
+	/* While the names come in canonical order, one after the last is new:
+	 * it is appended, and the table waits until a name breaks the order
+	 * or zc_run() needs it. */
+	int table = zc->unsorted || (zc->nnames > 0 &&
+	            dname_canon_cmp(lname, name_wire(zc, (uint32_t)(zc->nnames - 1))) <= 0);
+	if (table) {
+		zc->unsorted = 1;
+		if ((zc->nhashed < zc->nnames || (zc->nnames + 1) * 2 > zc->nslots) &&
+		    slots_rebuild(zc) != 0)
+			return -1;
+		long i = zc_name_find(zc, lname, len, h);
+		if (i >= 0) {
+			zc->last_name = (size_t)i;
+			return i;
+		}
+	}
 	if (grow((void **)&zc->names, &zc->namecap, zc->nnames + 1,
 	         sizeof(*zc->names)) != 0)
 		return -1;
@@ -106,11 +151,15 @@ static long name_intern(struct zc *zc, const uint8_t *lname, size_t len)
 	n->hash = h;
 	n->off = (uint64_t)off;
 	n->len = (uint8_t)len;
-	size_t mask = zc->nslots - 1;
-	size_t s = h & mask;
-	while (zc->slots[s] != 0)
-		s = (s + 1) & mask;
-	zc->slots[s] = (uint32_t)zc->nnames + 1;
+	if (table) {
+		size_t mask = zc->nslots - 1;
+		size_t s = h & mask;
+		while (zc->slots[s] != 0)
+			s = (s + 1) & mask;
+		zc->slots[s] = slot_of(h, zc->nnames);
+		zc->nhashed++;
+	}
+	zc->last_name = zc->nnames;
 	return (long)zc->nnames++;
 }
 
@@ -350,6 +399,8 @@ long zc_run(struct zc *zc, const uint8_t *apex)
 		return ED_EINVAL;
 	zc->ran = 1;
 	dname_lower(zc->apex, apex, alen);
+	if (zc_table_complete(zc) != 0)
+		return ED_ENOMEM;
 	unsigned apex_labels = dname_labels(zc->apex);
 	long ai = zc_name_find(zc, zc->apex, alen, dname_hash(zc->apex));
 	uint32_t apex_i = ai < 0 ? UINT32_MAX : (uint32_t)ai;
@@ -359,7 +410,12 @@ long zc_run(struct zc *zc, const uint8_t *apex)
 		return ED_ENOMEM;
 	for (size_t i = 0; i < zc->nrrs; i++)
 		idx[i] = (uint32_t)i;
-	if (zc->nrrs > 0)
+	/* Zones arrive in canonical order, which is this one: sort only
+	 * when that is not so. */
+	size_t sorted = 1;
+	while (sorted < zc->nrrs && rr_cmp(&idx[sorted - 1], &idx[sorted], zc) < 0)
+		sorted++;
+	if (sorted < zc->nrrs)
 		qsort_r(idx, zc->nrrs, sizeof(*idx), rr_cmp, zc);
 
 	/* Pass A: per name. */

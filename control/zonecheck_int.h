@@ -70,8 +70,12 @@ struct zc {
 	size_t nkept;
 	struct name *names;
 	size_t nnames, namecap;
-	uint32_t *slots;        /* name index + 1, 0 empty */
+	uint64_t *slots;        /* hash >> 32 << 32 | (name index + 1), 0 empty */
 	size_t nslots;
+	size_t nhashed;         /* names[0..nhashed) are in slots[] */
+	int unsorted;           /* names came out of canonical order: no more
+	                         * appending without the table */
+	size_t last_name;       /* index name_intern() gave last (a hint) */
 	long soa_name;          /* name of the first SOA, -1: none */
 	/* Reports of zc_run(), sorted before delivery. */
 	struct report *reps;
@@ -101,6 +105,11 @@ static inline const uint8_t *rr_crdata(const struct zc *zc, const struct rr *r)
 }
 
 #define NAMESTR(zc, i, buf) dname_to_str(name_wire((zc), (i)), (buf), sizeof(buf))
+
+/* Put every name in the lookup table (names added in canonical order wait
+ * outside it) and stop deferring; 0 or ED_ENOMEM. zc_run() calls it first:
+ * zc_name_find() is for after. */
+int zc_table_complete(struct zc *zc);
 
 /* Index of the lowercase name lname (len octets, hash h), or -1. */
 long zc_name_find(const struct zc *zc, const uint8_t *lname, size_t len,

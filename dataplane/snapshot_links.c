@@ -116,20 +116,6 @@ static void canon_flags(const struct snapw *w, uint32_t id, struct snap_node *nd
 	nd->nlabels = (uint8_t)dname_labels(name);
 }
 
-/* Node index of "*.<name of id>", or NONE. */
-static uint32_t wild_of(const struct snapw *w, uint32_t id)
-{
-	const struct wowner *o = &w->owners[id];
-	if (o->len + 2u > DNAME_MAXLEN)
-		return NONE;
-	uint8_t buf[DNAME_MAXLEN];
-	buf[0] = 1;
-	buf[1] = '*';
-	memcpy(buf + 2, oname(w, o), o->len);
-	uint32_t f = snapw_owner_find(w, buf, o->len + 2u, dname_hash_step(o->hash, buf));
-	return f == NONE ? NONE : w->owners[f].node;
-}
-
 int snapw_nsec3_order(struct build *b)
 {
 	struct snapw *w = b->w;
@@ -175,27 +161,51 @@ int snapw_link_nodes(struct build *b)
 	struct snapw *w = b->w;
 	uint32_t nc = b->ncanon;
 	b->parent = malloc((nc ? nc : 1) * sizeof(*b->parent));
-	if (b->parent == NULL)
+	uint32_t *anc = malloc((nc ? nc : 1) * sizeof(*anc));
+	if (b->parent == NULL || anc == NULL) {
+		free(anc);
 		return ED_ENOMEM;
+	}
+	/* In canonical order a node's ancestors all come before it (they are
+	 * canonical nodes too) and its parent is on the path anc[0..depth)
+	 * from the apex to the node before it: no name lookups. */
+	uint32_t depth = 0;
 	for (uint32_t i = 0; i < nc; i++) {
 		uint32_t id = b->corder[i];
 		struct snap_node *nd = &b->nodes[i];
 		canon_flags(w, id, nd);
-		uint32_t wi = wild_of(w, id);
-		nd->wild = wi == NONE ? 0 : wi + 1;
+		nd->wild = 0;   /* set below, by the wildcard child if there is one */
 		if (i == 0) {
 			b->parent[0] = NONE;
+			anc[depth++] = 0;
 			continue;
 		}
 		const struct wowner *o = &w->owners[id];
 		const uint8_t *pn = oname(w, o) + 1 + oname(w, o)[0];
 		size_t plen = o->len - 1u - oname(w, o)[0];
-		uint32_t pid = snapw_owner_find(w, pn, plen, dname_hash(pn));
-		uint32_t p = w->owners[pid].node;   /* ancestors are canonical */
+		uint32_t p = NONE;
+		while (depth > 0) {
+			const struct wowner *a = &w->owners[b->corder[anc[depth - 1]]];
+			if (a->len == plen && memcmp(oname(w, a), pn, plen) == 0) {
+				p = anc[depth - 1];
+				break;
+			}
+			depth--;
+		}
+		if (p == NONE) {
+			/* Not reached for a canonical order; kept for safety. */
+			uint32_t pid = snapw_owner_find(w, pn, plen, dname_hash(pn));
+			p = w->owners[pid].node;
+			depth = 0;
+		}
+		anc[depth++] = i;
 		b->parent[i] = p;
-		const struct snap_node *pd = &b->nodes[p];
+		struct snap_node *pd = &b->nodes[p];
+		if (nd->flags & SNAP_N_WILD)
+			pd->wild = i + 1;   /* "*.<parent>" */
 		nd->cut = (pd->flags & (SNAP_N_DELEG | SNAP_N_DNAME)) ? p + 1 : pd->cut;
 	}
+	free(anc);
 	if (b->nsec_mode) {
 		uint32_t last = 0;
 		for (uint32_t i = 0; i < nc; i++) {

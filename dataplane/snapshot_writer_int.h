@@ -74,6 +74,10 @@ struct snapw {
 	size_t names_len, names_cap;
 	uint64_t *htab;         /* hash >> 32 << 32 | (owner id + 1), 0 empty */
 	size_t hmask;
+	size_t nhashed;         /* owners[0..nhashed) are in htab */
+	int unsorted;           /* owners came out of canonical order: no
+	                         * more appending without the table */
+	uint32_t last_owner;    /* owner of the RR added last (a hint) */
 
 	/* Results of the last build, for messages and tests. */
 	uint32_t orphan_sigs;   /* RRSIGs whose covered rrset is absent: dropped */

@@ -621,12 +621,79 @@ static void test_rrs_same_as_text(void **state)
 	}
 }
 
+/* The owners in any order give the snapshot the canonical order gives (an
+ * rrset keeps the order its RRs came in): the owners reversed (each out of
+ * order), and in order but for the last RR of a name moved to the end (the
+ * name comes back after the lookup tables were put off). */
+static void test_rrs_any_order(void **state)
+{
+	(void)state;
+	FILE *f = fopen("tests/data/example.com.zone", "r");
+	assert_non_null(f);
+	static char zt[1 << 16];
+	size_t zl = fread(zt, 1, sizeof(zt) - 1, f);
+	fclose(f);
+	zt[zl] = 0;
+	ldns_rr_list *l = rrs_of(zt);
+	size_t n = ldns_rr_list_rr_count(l);
+	assert_true(n > 10);
+	struct compile_diag d;
+	compile_diag_init(&d);
+	size_t al, bl, cl;
+	int ra, rb, rc;
+	void *a = compile_list(l, &d, &al, &ra);
+	assert_int_equal(ra, 0);
+	assert_non_null(a);
+
+	ldns_rr_list *rev = ldns_rr_list_new();
+	for (size_t e = n; e > 0;) {
+		size_t s = e - 1;
+		while (s > 0 && ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(l, s - 1)),
+		                                   ldns_rr_owner(ldns_rr_list_rr(l, e - 1))) == 0)
+			s--;
+		for (size_t i = s; i < e; i++)
+			ldns_rr_list_push_rr(rev, ldns_rr_list_rr(l, i));
+		e = s;
+	}
+	void *b = compile_list(rev, &d, &bl, &rb);
+	assert_int_equal(rb, 0);
+	assert_int_equal(al, bl);
+	assert_memory_equal(a, b, al);
+
+	size_t m = n / 2;   /* the last RR of a name that has several */
+	while (m + 1 < n && !(ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(l, m - 1)),
+	                                         ldns_rr_owner(ldns_rr_list_rr(l, m))) == 0 &&
+	                      ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(l, m)),
+	                                         ldns_rr_owner(ldns_rr_list_rr(l, m + 1))) != 0))
+		m++;
+	assert_true(m + 1 < n);
+	ldns_rr_list *late = ldns_rr_list_new();
+	for (size_t i = 0; i < n; i++)
+		if (i != m)
+			ldns_rr_list_push_rr(late, ldns_rr_list_rr(l, i));
+	ldns_rr_list_push_rr(late, ldns_rr_list_rr(l, m));
+	void *c = compile_list(late, &d, &cl, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(al, cl);
+	assert_memory_equal(a, c, al);
+
+	assert_int_equal(d.errors, 0);
+	compile_diag_free(&d);
+	free(a);
+	free(b);
+	free(c);
+	ldns_rr_list_free(rev);
+	ldns_rr_list_free(late);
+	ldns_rr_list_deep_free(l);
+}
+
 int main(void)
 {
 	compile_diag_init(&diag);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_minimal),
 		cmocka_unit_test(test_rrs_same_as_text),
+		cmocka_unit_test(test_rrs_any_order),
 		cmocka_unit_test(test_syntax_error_line),
 		cmocka_unit_test(test_multiline_line_numbers),
 		cmocka_unit_test(test_origin_from_soa),
