@@ -58,6 +58,10 @@ int main(int argc, char **argv)
 	 * memory reusable by the next version instead of one heap per worker
 	 * holding a copy of the zone. */
 	mallopt(M_ARENA_MAX, 2);
+	/* large temporary buffers (the sort of a whole zone, the snapshot
+	 * image) are mapped and given back when freed, rather than kept in
+	 * the heap by the dynamic threshold */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	const char *path = CFG_DEFAULT_PATH;
 	int fg = 0, print_bird = 0, opt;
 	unsigned workers = 0;
