@@ -205,3 +205,33 @@ def test_control_killed_bird_keeps_state_and_restart_adopts(benv):
         time.sleep(0.1)
     s = health(e)
     assert s["route"] == "announced" and s["transitions"] == 0, s
+
+
+def test_restart_with_a_changed_bird_config_keeps_the_announcement(benv):
+    """A new service in the file: control writes the new BIRD config and
+    has BIRD load it; the configure would disable the announcing
+    protocols, so control sets what BIRD announced before again once the
+    configure is done, and adopts it."""
+    e = benv
+    wait_for(lambda: health(e)["route"] == "announced", 15, "announced")
+    with open(e.conf) as f:
+        text = f.read()
+    extra = ("  - id: extra\n"
+             "    address: 198.51.100.154\n"
+             "    tcp-check: false\n"
+             "    interval: 100ms\n")
+    text = text.replace("bgp:\n", extra + "bgp:\n", 1)
+    with open(e.conf, "w") as f:
+        f.write(text)
+    e.ctl.stop()
+    e.start_control()
+    log = e.ctl.log_text()
+    assert "BIRD config %s written" % e.birdconf in log, log
+    assert "service dns: announced at start" in log, log
+    wait_for(lambda: "anycast_extra_4" in e.bird.cli("show").stdout, 5, "the new protocols")
+    # (the new service announces too once its rise checks passed)
+    assert {"anycast_dns_4", "anycast_dns_6"} <= enabled(e.bird)
+    assert not {"gshut_dns_4", "gshut_dns_6"} & enabled(e.bird)
+    s = health(e)
+    assert s["route"] == "announced" and s["transitions"] == 0, s
+
