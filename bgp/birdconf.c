@@ -458,19 +458,14 @@ int birdconf_render(const struct birdconf *cf, char **out, size_t *outlen, char 
 	return 0;
 }
 
-int birdconf_write(const struct birdconf *cf, const char *path, char *err, size_t errlen)
+int birdconf_write_file(const char *path, const char *text, size_t len, unsigned mode,
+                        char *err, size_t errlen)
 {
-	char *text;
-	size_t len;
-	int rc = birdconf_render(cf, &text, &len, err, errlen);
-	if (rc < 0)
-		return rc;
 	size_t pl = strlen(path);
 	char *tmp = malloc(pl + 16), *dir = strdup(path);
 	if (tmp == NULL || dir == NULL) {
 		free(tmp);
 		free(dir);
-		free(text);
 		ed_seterr(err, errlen, "out of memory");
 		return ED_ENOMEM;
 	}
@@ -489,7 +484,7 @@ int birdconf_write(const struct birdconf *cf, const char *path, char *err, size_
 		off += (size_t)w;
 	}
 	what = "fsync";
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+	if (fchmod(fd, (mode_t)mode) < 0 || fsync(fd) < 0)
 		goto fail;
 	what = "close";
 	if (close(fd) < 0) {
@@ -507,7 +502,6 @@ int birdconf_write(const struct birdconf *cf, const char *path, char *err, size_
 	}
 	free(tmp);
 	free(dir);
-	free(text);
 	return 0;
 fail:
 	ed_seterr(err, errlen, "%s: %s: %s", path, what, strerror(errno));
@@ -516,6 +510,17 @@ fail:
 	unlink(tmp);
 	free(tmp);
 	free(dir);
-	free(text);
 	return ED_EIO;
+}
+
+int birdconf_write(const struct birdconf *cf, const char *path, char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	int rc = birdconf_render(cf, &text, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = birdconf_write_file(path, text, len, 0644, err, errlen);
+	free(text);
+	return rc;
 }

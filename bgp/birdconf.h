@@ -119,6 +119,12 @@ int birdconf_render(const struct birdconf *cf, char **out, size_t *outlen, char 
  * ED_ENOMEM. */
 int birdconf_write(const struct birdconf *cf, const char *path, char *err, size_t errlen);
 
+/* Write len octets of text to path the same way (temporary file in the
+ * same directory, mode, fsync, rename, directory fsync): birdconf_write()
+ * with mode 0644. 0, ED_EIO, ED_ENOMEM. */
+int birdconf_write_file(const char *path, const char *text, size_t len, unsigned mode,
+                        char *err, size_t errlen);
+
 /* The protocol names of service svc: kind "anycast" or "gshut", family 4
  * or 6, into buf ("anycast_dns_4"). 0 or ED_EINVAL (svc not a valid name,
  * buffer too small). */

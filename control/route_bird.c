@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,27 +243,12 @@ int route_bird_write_config(const struct cfg *cfg, int *changed, char *err, size
 			return 0;
 		}
 	}
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	/* it holds the BGP passwords: not for everyone (BIRD may run as its
 	 * own group) */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL && fd >= 0)
-		close(fd);
-	if (f == NULL || fwrite(text, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		ed_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		if (f != NULL)
-			fclose(f);
-		free(text);
-		return ED_EIO;
-	}
-	fclose(f);
+	rc = birdconf_write_file(path, text, len, 0640, err, errlen);
 	free(text);
-	if (rename(tmp, path) != 0) {
-		ed_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return ED_EIO;
-	}
+	if (rc != 0)
+		return rc;
 	*changed = 1;
 	return 0;
 }

@@ -42,7 +42,7 @@ static const ldns_rr *find_soa(const ldns_rr_list *l)
 	return NULL;
 }
 
-static void tsig_of(const struct cfg_primary *p, struct xfr_tsig *t)
+void svc_tsig_of(const struct cfg_primary *p, struct xfr_tsig *t)
 {
 	t->name = p->key->tsig_name;
 	t->algorithm = p->key->alg_name;
@@ -102,7 +102,7 @@ static void refresh_from_primaries(struct svc *s, struct job *j)
 		struct xfr_tsig tsig, *tp = NULL;
 		char err[400] = "";
 		if (p->key != NULL) {
-			tsig_of(p, &tsig);
+			svc_tsig_of(p, &tsig);
 			tp = &tsig;
 		}
 		uint32_t serial = 0;

@@ -153,7 +153,9 @@ struct svc {
 	unsigned n_watch;
 };
 
-/* service.c: timers (main thread), the job queue, zone state on disk. */
+/* service.c: timers (main thread), the job queue, zone state on disk;
+ * the TSIG key of a primary in xfr.h's terms (p->key set). */
+void svc_tsig_of(const struct cfg_primary *p, struct xfr_tsig *t);
 void svc_arm_refresh(struct svc_zone *z, uint32_t delay);
 void svc_enqueue(struct svc *s, struct job *j);
 struct job *svc_job_new(struct svc_zone *z, enum job_kind kind);

@@ -44,14 +44,6 @@ static void zonemd_pick(const ldns_rr_list *rrs, const ldns_rdf *apex, char *out
 	}
 }
 
-static void tsig_from(const struct cfg_primary *p, struct xfr_tsig *t)
-{
-	t->name = p->key->tsig_name;
-	t->algorithm = p->key->alg_name;
-	t->secret = p->key->secret;
-	t->secret_len = p->key->secret_len;
-}
-
 void svc_cross_check(struct job *j, const ldns_rr_list *served)
 {
 	const struct cfg_zone *cz = j->z->cz;
@@ -75,7 +67,7 @@ void svc_cross_check(struct job *j, const ldns_rr_list *served)
 		struct xfr_tsig tsig, *tp = NULL;
 		char err[256] = "";
 		if (p->key != NULL) {
-			tsig_from(p, &tsig);
+			svc_tsig_of(p, &tsig);
 			tp = &tsig;
 		}
 		if (!ps->tried) {

@@ -632,42 +632,30 @@ int xfr_soa_query(const struct sockaddr *primary, socklen_t len, const char *zon
 	struct xfr_soa_info scratch;
 	if (info == NULL)
 		info = &scratch;
-	memset(info, 0, sizeof(*info));
-	if (err && errlen)
-		err[0] = 0;
-	char peer[INET6_ADDRSTRLEN + 16];
-	peer_text(primary, len, peer, sizeof(peer));
-	struct query q;
-	ldns_pkt *pkt = NULL;
-	int rc = apex_query(primary, len, zone, LDNS_RR_TYPE_SOA, tsig, timeout_ms, &q, &pkt,
-	                    info, peer, err, errlen);
+	ldns_rr_list *rrs = NULL;
+	int rc = xfr_apex_query(primary, len, zone, LDNS_RR_TYPE_SOA, tsig, timeout_ms, &rrs, info,
+	                        err, errlen);
 	if (rc != 0)
 		return rc;
-	rc = ED_EFORMAT;
-	info->why = XFR_WHY_MALFORMED;
-	ed_seterr(err, errlen, "%s: no SOA for %s in the answer", peer, zone);
-	ldns_rr_list *an = ldns_pkt_answer(pkt);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(an, i);
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
-		    ldns_dname_compare(ldns_rr_owner(rr), q.apex_rdf) == 0 &&
-		    ldns_rr_rd_count(rr) == 7) {
-			info->serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
-			info->soa_hash = xfr_soa_hash(rr);
-			if (serial)
-				*serial = info->serial;
-			info->why = XFR_WHY_NONE;
-			if (err && errlen)
-				err[0] = 0;
-			rc = 0;
-			break;
-		}
-	}
-	if (rc != 0)
+	const ldns_rr *soa = NULL;
+	for (size_t i = 0; soa == NULL && i < ldns_rr_list_rr_count(rrs); i++)
+		if (ldns_rr_rd_count(ldns_rr_list_rr(rrs, i)) == 7)
+			soa = ldns_rr_list_rr(rrs, i);
+	if (soa == NULL) {
+		char peer[INET6_ADDRSTRLEN + 16];
+		peer_text(primary, len, peer, sizeof(peer));
+		info->why = XFR_WHY_MALFORMED;
 		info->expire.valid = 0;
-	ldns_pkt_free(pkt);
-	query_free(&q);
-	return rc;
+		ed_seterr(err, errlen, "%s: no SOA for %s in the answer", peer, zone);
+		ldns_rr_list_deep_free(rrs);
+		return ED_EFORMAT;
+	}
+	info->serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
+	info->soa_hash = xfr_soa_hash(soa);
+	if (serial)
+		*serial = info->serial;
+	ldns_rr_list_deep_free(rrs);
+	return 0;
 }
 
 int xfr_apex_query(const struct sockaddr *primary, socklen_t len, const char *zone,
