@@ -1,9 +1,10 @@
 #!/bin/sh
-# Install the Debian 12 packages edgedns builds and tests with.
+# Install the Debian 12 packages edgedns builds and tests with: every program
+# a test calls comes from a package named here (dpdk-telemetry.py: dpdk-dev).
 # Idempotent: does nothing when everything is already there.
 set -e
 PKGS="build-essential clang pkg-config make
-libdpdk-dev dpdk libldns-dev ldnsutils libssl-dev nettle-dev libxxhash-dev
+libdpdk-dev dpdk dpdk-dev libldns-dev ldnsutils libssl-dev nettle-dev libxxhash-dev
 libcmocka-dev valgrind bc libclang-rt-14-dev
 knot knot-dnsutils nsd
 python3 python3-pytest python3-dnspython iproute2 procps socat
