@@ -4,8 +4,10 @@
 
 CC      ?= cc
 B       ?= build
+# The one version of the product: binaries (-V), replies, the Debian package.
+VERSION := $(shell cat VERSION)
 PKGS    := ldns libxxhash nettle libcrypto libsodium yaml-0.1 libevent libevent_pthreads jansson
-CSTD    := -std=c11 -D_GNU_SOURCE
+CSTD    := -std=c11 -D_GNU_SOURCE -DEDGEDNS_VERSION='"$(VERSION)"'
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g
 CFLAGS  ?=
