@@ -80,6 +80,10 @@ build_base() {
 		"deb $SECURITY_MIRROR $SUITE-security main" > "$BASE.tmp/mmdebstrap.log" 2>&1 ||
 		{ tail -30 "$BASE.tmp/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $BASE.tmp/mmdebstrap.log)"; }
 	mv "$BASE.tmp" "$BASE"
+	# the newest two bases stay in the cache
+	ls -dt "$CACHE"/base-* 2>/dev/null | tail -n +3 | while read -r old; do
+		[ "$old" = "$BASE" ] || rm -rf "$old"
+	done
 }
 # ---- 2. root file system ----------------------------------------------------
 if [ -d "$BASE/root" ]; then
@@ -137,10 +141,12 @@ if [ -n "$DEBS" ]; then
 	chmod 755 "$R/usr/sbin/policy-rc.d"
 	# /tmp is a tmpfs inside in_root: the packages go through /var/tmp
 	mv "$R/tmp/debs" "$R/var/tmp/debs"
-	if ! in_root "$R" sh -c 'apt-get install -y -q --no-install-recommends --no-download /var/tmp/debs/*.deb' \
-		> "$W/apt.log" 2>&1; then
+	# dpkg alone when the base has every dependency (no download: the
+	# usual case, images/packages.list lists them); else apt fetches the
+	# rest from the mirror
+	if ! in_root "$R" sh -c 'dpkg -i /var/tmp/debs/*.deb' > "$W/apt.log" 2>&1; then
 		log "dependencies not all in the base: apt-get update and install from $MIRROR"
-		in_root "$R" sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends /var/tmp/debs/*.deb' \
+		in_root "$R" sh -c 'apt-get update -q && apt-get install -y -q -f --no-install-recommends' \
 			>> "$W/apt.log" 2>&1 || { tail -30 "$W/apt.log" >&2; die "installing the .deb failed"; }
 	fi
 	rm -rf "$R/var/tmp/debs" "$R/usr/sbin/policy-rc.d"
@@ -149,8 +155,7 @@ fi
 log "overlay, RAUC, initramfs"
 cp -a "$IMAGES/overlay/." "$R/"
 chown -R 0:0 "$R/etc/initramfs-tools" "$R/usr/lib/edgedns-image"
-sed -e "s/@COMPATIBLE@/$COMPATIBLE/" -e "s/@SLOT_A@/$SLOT_A_LABEL/" -e "s/@SLOT_B@/$SLOT_B_LABEL/" \
-	"$IMAGES/rauc/system.conf" > "$R/etc/rauc/system.conf"
+system_conf "$R/etc/rauc/system.conf"
 install -m 644 "$KEYRING" "$R/etc/rauc/keyring.pem"
 echo "$VERSION" > "$R/usr/lib/edgedns-image/version"
 cat > "$R/etc/os-release.edgedns" <<EOF
@@ -166,6 +171,8 @@ if [ -d "$R/etc/edgedns" ] && [ -n "$(ls -A "$R/etc/edgedns")" ]; then
 	mkdir -p "$R/usr/share/edgedns"
 	rm -rf "$R/usr/share/edgedns/package-etc"
 	mv "$R/etc/edgedns" "$R/usr/share/edgedns/package-etc"
+	# secrets are the operator's (the postinst made a random cookie secret)
+	rm -f "$R"/usr/share/edgedns/package-etc/*.secret*
 fi
 mkdir -p "$R/etc/edgedns" "$R/var/lib/edgedns" "$R/data" "$R/boot/efi"
 : > "$R/etc/machine-id"
@@ -193,6 +200,9 @@ in_root "$R" sh -c "
 	update-initramfs -c -k $KVER >/dev/null
 	systemctl enable edgedns-slot-check.service edgedns-ssh-keys.service \
 		edgedns-net-default.service systemd-networkd.service >/dev/null 2>&1
+	if [ -e /lib/systemd/system/edgedns.target ]; then
+		systemctl enable edgedns.target >/dev/null 2>&1
+	fi
 	systemctl disable getty@tty1.service apt-daily.timer apt-daily-upgrade.timer \
 		dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service >/dev/null 2>&1 || true
 	systemctl mask systemd-machine-id-commit.service >/dev/null 2>&1

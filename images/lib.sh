@@ -126,6 +126,14 @@ signing_setup() {
 	[ -r "$KEYRING" ] || die "keyring $KEYRING not readable"
 }
 
+# RAUC's system.conf of the image (images/rauc/system.conf) into file $1;
+# on the build host it also gives `rauc bundle` and `rauc info` the
+# keyring's purpose check (codesign).
+system_conf() {
+	sed -e "s/@COMPATIBLE@/$COMPATIBLE/" -e "s/@SLOT_A@/$SLOT_A_LABEL/" \
+		-e "s/@SLOT_B@/$SLOT_B_LABEL/" "$IMAGES/rauc/system.conf" > "$1"
+}
+
 # Run "$@" chrooted into $1 with /proc, /sys and /dev mounted in a mount
 # namespace of its own: they go away with it, even when the command fails.
 in_root() {
