@@ -50,7 +50,7 @@ BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edge
         $(B)/edgedns-xfr-test $(B)/edgedns-publish-test $(B)/edgedns-control $(B)/edgednsctl \
         $(B)/edgedns-bird
 
-.PHONY: all deps test unit san-unit conformance xfr-test control-test bgp-test bgp-golden lab fuzz fuzz-smoke bench run clean clang-check
+.PHONY: all deps test unit san-unit conformance xfr-test control-test bgp-test bgp-golden lab fuzz fuzz-smoke bench run clean clang-check image bundle image-test
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(UNIT_BINS)
@@ -134,6 +134,7 @@ test: deps
 	@$(MAKE) --no-print-directory control-test
 	@$(MAKE) --no-print-directory bgp-test
 	@$(MAKE) --no-print-directory lab
+	@$(MAKE) --no-print-directory image-test
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -161,6 +162,24 @@ bgp-golden: $(B)/edgedns-bird
 # The DPDK dataplane in a two-namespace lab (root): tests/lab/lab.py.
 lab: all
 	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/lab
+
+# ---- the appliance image (images/, images/README.md) --------------------
+# make image: the bootable disk image build/image/edgedns.img from Debian 12
+# packages and our .deb (IMAGE_DEB; make deb builds it when missing), cached
+# in IMAGE_CACHE (/var/cache/edgedns/image) by its inputs. make bundle: a
+# signed RAUC update bundle of its root file system. make image-test: boot
+# it under qemu (skipped, saying so, without qemu or OVMF).
+IMAGE_DEB ?= build/deb/edgedns_$(VERSION)_amd64.deb
+image:
+	@test -f $(IMAGE_DEB) || $(MAKE) --no-print-directory deb
+	DEB=$(IMAGE_DEB) sh images/build.sh
+bundle: image
+	sh images/bundle.sh
+image-test: $(B)/edgedns-bird
+	@if ! command -v qemu-system-x86_64 >/dev/null || ! test -e /usr/share/OVMF/OVMF_CODE_4M.fd; then \
+	  echo "image-test: SKIPPED: qemu-system-x86_64 or OVMF missing (sh tests/deps.sh installs them)"; \
+	else $(MAKE) --no-print-directory image && \
+	  EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q -rs -s tests/image; fi
 
 # The unit tests again under ASan and UBSan (clang), any finding fatal.
 san-unit:

@@ -40,7 +40,16 @@ static char *roundtrip(const char *sock, const char *req)
 	strcpy(sun.sun_path, sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		fprintf(stderr, "edgednsctl: %s: %s\n", sock, strerror(errno));
+		int e = errno;
+		fprintf(stderr, "edgednsctl: %s: %s\n", sock, strerror(e));
+		/* The appliance without a config (images/) runs no control: say so. */
+		const char *conf = "/etc/edgedns/control.yaml";
+		if ((e == ENOENT || e == ECONNREFUSED) && strcmp(sock, DEFAULT_SOCK) == 0)
+			fprintf(stderr, access(conf, F_OK) != 0
+			        ? "edgednsctl: edgedns-control is not running: %s does not exist: "
+			          "not provisioned, nothing is announced\n"
+			        : "edgednsctl: edgedns-control is not running (%s exists: "
+			          "systemctl status edgedns-control)\n", conf);
 		if (fd >= 0)
 			close(fd);
 		return NULL;
