@@ -176,8 +176,6 @@ if [ -d "$R/etc/edgedns" ] && [ -n "$(ls -A "$R/etc/edgedns")" ]; then
 fi
 mkdir -p "$R/etc/edgedns" "$R/var/lib/edgedns" "$R/data" "$R/boot/efi"
 : > "$R/etc/machine-id"
-rm -rf "$R/etc/systemd/network"
-ln -s /etc/edgedns/network "$R/etc/systemd/network"
 # host keys are per appliance (edgedns-ssh-keys, on /data)
 rm -f "$R"/etc/ssh/ssh_host_*
 if ! grep -q '^edgedns:' "$R/etc/passwd"; then
@@ -199,7 +197,7 @@ in_root "$R" sh -c "
 	rm -f /boot/initrd.img-*
 	update-initramfs -c -k $KVER >/dev/null
 	systemctl enable edgedns-slot-check.service edgedns-ssh-keys.service \
-		edgedns-net-default.service systemd-networkd.service >/dev/null 2>&1
+		edgedns-network-config.service systemd-networkd.service >/dev/null 2>&1
 	if [ -e /lib/systemd/system/edgedns.target ]; then
 		systemctl enable edgedns.target >/dev/null 2>&1
 	fi

@@ -20,6 +20,7 @@ broken's squashfs is cached beside the image ($CACHE/image-KEY/test).
 
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -33,6 +34,14 @@ sys.path.insert(0, HERE)
 import imagelab  # noqa: E402
 
 REPO = imagelab.REPO
+
+
+def _sigterm(signum, frame):
+    # a test run stopped with SIGTERM still tears the guest down
+    raise KeyboardInterrupt("SIGTERM")
+
+
+signal.signal(signal.SIGTERM, _sigterm)
 OUT = os.environ.get("IMAGE_OUT", os.path.join(REPO, "build", "image"))
 CACHE = os.environ.get("IMAGE_CACHE", "/var/cache/edgedns/image")
 
