@@ -178,10 +178,6 @@ mkdir -p "$R/etc/edgedns" "$R/var/lib/edgedns" "$R/data" "$R/boot/efi"
 : > "$R/etc/machine-id"
 # host keys are per appliance (edgedns-ssh-keys, on /data)
 rm -f "$R"/etc/ssh/ssh_host_*
-if ! grep -q '^edgedns:' "$R/etc/passwd"; then
-	# no package: its user is not there, and neither are its files
-	sed -i '/edgedns edgedns/d' "$R/usr/lib/tmpfiles.d/edgedns-image.conf"
-fi
 
 KVER=$(ls "$R/usr/lib/modules" | sort -V | tail -1)
 # kernel modules an appliance never loads (sound, graphics, media,
@@ -199,7 +195,7 @@ in_root "$R" sh -c "
 	systemctl enable edgedns-slot-check.service edgedns-ssh-keys.service \
 		edgedns-network-config.service systemd-networkd.service >/dev/null 2>&1
 	if [ -e /lib/systemd/system/edgedns.target ]; then
-		systemctl enable edgedns.target >/dev/null 2>&1
+		systemctl enable edgedns.target edgedns-data-owners.service >/dev/null 2>&1
 	fi
 	systemctl disable getty@tty1.service apt-daily.timer apt-daily-upgrade.timer \
 		dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service >/dev/null 2>&1 || true
