@@ -36,7 +36,7 @@ set -eu
 
 need_root "make image"
 need_tools mmdebstrap mksquashfs mkfs.vfat mcopy mmd mkfs.ext4 sfdisk grub-mkimage \
-	grub-editenv unshare python3
+	grub-editenv unshare python3 faketime
 [ -d /usr/lib/grub/x86_64-efi ] || die "/usr/lib/grub/x86_64-efi missing: apt-get install grub-efi-amd64-bin"
 
 DEBS=""
@@ -236,13 +236,17 @@ sed -e "s/@SLOT_A@/$SLOT_A_LABEL/" -e "s/@SLOT_B@/$SLOT_B_LABEL/" "$IMAGES/grub/
 grub-editenv "$W/esp/EFI/BOOT/grubenv" create
 # a fresh disk boots A; B is empty until the first update makes it good
 grub-editenv "$W/esp/EFI/BOOT/grubenv" set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
-find "$W/esp" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 volid=$(printf '%s' "$IMAGE_KEY" | cut -c1-8)
 rm -f "$W/esp.img"
-mkfs.vfat -C -F 32 -S 512 -s 1 -n ESP -i "$volid" "$W/esp.img" $((ESP_MIB * 1024)) >/dev/null
-MTOOLS_SKIP_CHECK=1 mmd -i "$W/esp.img" ::/EFI ::/EFI/BOOT
+# FAT keeps the time of every entry it makes, and mkfs.vfat and mtools
+# read the clock: a frozen one (faketime) makes the ESP reproducible
+at() {
+	MTOOLS_SKIP_CHECK=1 TZ=UTC faketime "$(date -u -d "@$SOURCE_DATE_EPOCH" '+%Y-%m-%d %H:%M:%S')" "$@"
+}
+at mkfs.vfat -C -F 32 -S 512 -s 1 -n ESP -i "$volid" "$W/esp.img" $((ESP_MIB * 1024)) >/dev/null
+at mmd -i "$W/esp.img" ::/EFI ::/EFI/BOOT
 for f in BOOTX64.EFI grub.cfg grubenv; do
-	MTOOLS_SKIP_CHECK=1 mcopy -m -i "$W/esp.img" "$W/esp/EFI/BOOT/$f" "::/EFI/BOOT/$f"
+	at mcopy -i "$W/esp.img" "$W/esp/EFI/BOOT/$f" "::/EFI/BOOT/$f"
 done
 
 log "data partition (empty layout)"

@@ -12,7 +12,7 @@ python3 python3-pytest python3-dnspython iproute2 procps socat
 libsodium-dev libyaml-dev libevent-dev libjansson-dev dnsperf iputils-ping ethtool
 bird2
 mmdebstrap squashfs-tools dosfstools mtools fdisk e2fsprogs grub-efi-amd64-bin grub-common
-rauc ovmf qemu-system-x86 qemu-utils openssh-client"
+rauc faketime ovmf qemu-system-x86 qemu-utils openssh-client"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
