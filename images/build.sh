@@ -249,15 +249,12 @@ for f in BOOTX64.EFI grub.cfg grubenv; do
 	at mcopy -i "$W/esp.img" "$W/esp/EFI/BOOT/$f" "::/EFI/BOOT/$f"
 done
 
-log "data partition (empty layout)"
-mkdir -p "$W/data/etc/edgedns" "$W/data/var/lib/edgedns" "$W/data/log/journal" "$W/data/rauc" \
-	"$W/data/ssh"
-echo 1 > "$W/data/layout"
-chmod 700 "$W/data/ssh"
-find "$W/data" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+# an empty ext4: its layout is made at the first boot (edgedns-data), and
+# files copied in with mkfs.ext4 -d would bring their ctime along
+log "data partition (empty)"
 data_uuid=$(uuid_of "$IMAGE_KEY" data-fs)
 E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mkfs.ext4 -q -F -L data -U "$data_uuid" \
-	-E "hash_seed=$(uuid_of "$IMAGE_KEY" data-hash),root_owner=0:0" -d "$W/data" \
+	-E "hash_seed=$(uuid_of "$IMAGE_KEY" data-hash),root_owner=0:0" \
 	"$W/data.img" "${DATA_MIB}M" >/dev/null
 
 log "edgedns.img: GPT"
