@@ -17,9 +17,10 @@
 #    bundle carries);
 # 3. disk: a GPT with the ESP (GRUB's EFI binary from grub-mkimage,
 #    images/grub/grub.cfg, the grubenv), slot A (rootfs.squashfs), slot B
-#    (empty until the first update) and the data partition (ext4, the
-#    layout of images/overlay/.../edgedns-data, nothing provisioned), all
-#    made as files (mksquashfs, mkfs.vfat + mtools, mkfs.ext4 -d) and
+#    (empty until the first update) and the data partition (an empty
+#    ext4: the initramfs makes its layout at the first boot, and grows it
+#    to the end of a bigger disk), all made as files (mksquashfs,
+#    mkfs.vfat + mtools, mkfs.ext4) and
 #    written into the image at their offsets: no loop device, no mount, no
 #    running system.
 #
