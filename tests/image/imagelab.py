@@ -58,6 +58,7 @@ DNS_TAP, MGMT_TAP = "dns0", "mgmt0"
 GUEST_DNS_IF = "enp0s4"
 ROUTER_AS, EDGE_AS = anycast.ROUTER_AS, anycast.EDGE_AS
 SERVICE = "dns"
+GROW_MIB = 512
 
 _NAME_RE = re.compile(r"^%s(\d+)-net$" % PREFIX)
 
@@ -278,6 +279,10 @@ bgp:
         run(["cp", "--sparse=always", self.image, self.disk], timeout=300)
         run(["sh", os.path.join(REPO, "images", "provision.sh"), self.disk,
              self._provision_dir()], timeout=300)
+        # a disk bigger than the image: the data partition takes the rest
+        # at the first boot
+        with open(self.disk, "r+b") as f:
+            f.truncate(os.path.getsize(self.image) + (GROW_MIB << 20))
         self.bundles_img = self._bundles_disk()
         self.vars = os.path.join(self.workdir, "OVMF_VARS.fd")
         shutil.copy(OVMF_VARS, self.vars)

@@ -114,6 +114,13 @@ def test_first_boot_unprovisioned_is_safe(vm):
     assert "not provisioned" in p.stdout + p.stderr and "control.yaml" in p.stdout + p.stderr
     assert lab.ssh("systemctl is-active edgedns-control edgedns-dataplane", check=False) \
         .stdout.split() == ["inactive", "inactive"]
+    # the disk is bigger than the image: the data partition grew to its end
+    p = lab.ssh("df -k --output=size /data | tail -1; sfdisk --verify /dev/vda; "
+                "cat /run/edgedns-image/data.status")
+    size_mib = int(p.stdout.split()[0]) // 1024
+    print("data partition grown at the first boot: %d MiB file system; %s" % (
+        size_mib, " ".join(p.stdout.split("\n", 1)[1].split())))
+    assert size_mib > 256 + imagelab.GROW_MIB * 3 // 4, p.stdout
     # the slot is confirmed all the same (the system is up), nothing announced
     env = lab.grubenv()
     assert env["A_OK"] == "1" and env["A_TRY"] == "0", env
