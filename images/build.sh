@@ -37,7 +37,7 @@ set -eu
 
 need_root "make image"
 need_tools mmdebstrap mksquashfs mkfs.vfat mcopy mmd mkfs.ext4 sfdisk grub-mkimage \
-	grub-editenv unshare python3 faketime
+	grub-editenv grub-script-check unshare python3 faketime
 [ -d /usr/lib/grub/x86_64-efi ] || die "/usr/lib/grub/x86_64-efi missing: apt-get install grub-efi-amd64-bin"
 
 DEBS=""
@@ -198,8 +198,11 @@ in_root "$R" sh -c "
 	if [ -e /lib/systemd/system/edgedns.target ]; then
 		systemctl enable edgedns.target edgedns-data-owners.service >/dev/null 2>&1
 	fi
+	# dpdk.service (the dpdk package's boot-time binding and hugepages):
+	# edgedns-setup does that, from the hardware profile
 	systemctl disable getty@tty1.service apt-daily.timer apt-daily-upgrade.timer \
-		dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service >/dev/null 2>&1 || true
+		dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service dpdk.service \
+		>/dev/null 2>&1 || true
 	systemctl mask systemd-machine-id-commit.service >/dev/null 2>&1
 " > "$W/chroot.log" 2>&1 || { cat "$W/chroot.log" >&2; die "configuring the root file system failed"; }
 grep -i 'warning\|error' "$W/chroot.log" >&2 || true
@@ -234,6 +237,7 @@ grub-mkimage -O x86_64-efi -p /EFI/BOOT -o "$W/esp/EFI/BOOT/BOOTX64.EFI" \
 	serial terminal reboot halt sleep ls cat true
 sed -e "s/@SLOT_A@/$SLOT_A_LABEL/" -e "s/@SLOT_B@/$SLOT_B_LABEL/" "$IMAGES/grub/grub.cfg" \
 	> "$W/esp/EFI/BOOT/grub.cfg"
+grub-script-check "$W/esp/EFI/BOOT/grub.cfg" || die "images/grub/grub.cfg: GRUB cannot parse it"
 grub-editenv "$W/esp/EFI/BOOT/grubenv" create
 # a fresh disk boots A; B is empty until the first update makes it good
 grub-editenv "$W/esp/EFI/BOOT/grubenv" set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0

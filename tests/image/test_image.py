@@ -259,7 +259,8 @@ def test_update_boots_other_slot_and_is_confirmed(vm):
     st = lab.rauc_status()
     slots = {k: v for s in st["slots"] for k, v in s.items()}
     assert slots["rootfs.1"]["boot_status"] == "good", st
-    print("slot-check: " + lab.journal("edgedns-slot-check", 5).strip().splitlines()[-1])
+    print("slot-check: " + [ln for ln in lab.journal("edgedns-slot-check", 20).splitlines()
+                            if "edgedns:" in ln][-1])
     # the services came up in order: set-up, dataplane, BIRD, control
     u = unit_times(lab, ["edgedns-setup.service", "edgedns-dataplane.service", "bird.service",
                          "edgedns-control.service"])
