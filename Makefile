@@ -36,21 +36,27 @@ CTL_SRCS     := $(filter-out $(COMPILE_SRCS) $(CTLMAIN_SRCS),$(wildcard control/
 BGPMAIN_SRCS := bgp/edgedns_bird.c
 BGP_SRCS     := $(filter-out $(BGPMAIN_SRCS),$(wildcard bgp/*.c))
 BGP_TMPLS    := $(sort $(wildcard bgp/templates/*.in))
+# The boot-time hardware set-up (hw/): its library (machine, match,
+# prepare) and edgedns-setup; with the profile reader, libyaml only.
+HWMAIN_SRCS  := hw/edgedns_setup.c
+HW_SRCS      := $(filter-out $(HWMAIN_SRCS),$(wildcard hw/*.c))
 
 DP_OBJS     := $(DP_SRCS:%.c=$(B)/%.o)
 CTL_OBJS    := $(CTL_SRCS:%.c=$(B)/%.o)
 DPBIN_OBJS  := $(DPBIN_SRCS:%.c=$(B)/%.o)
 COMPILE_OBJS:= $(COMPILE_SRCS:%.c=$(B)/%.o)
 BGP_OBJS    := $(BGP_SRCS:%.c=$(B)/%.o) $(B)/bgp/templates.o
+HW_OBJS     := $(HW_SRCS:%.c=$(B)/%.o) $(B)/dataplane/profile.o $(B)/dataplane/error.o
+YAML_LIBS   := $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 BINS := $(B)/edgedns-dataplane $(B)/edgedns-compile $(B)/edgedns-bench $(B)/edgedns-dnsgen \
         $(B)/edgedns-xfr-test $(B)/edgedns-publish-test $(B)/edgedns-control $(B)/edgednsctl \
-        $(B)/edgedns-bird
+        $(B)/edgedns-bird $(B)/edgedns-setup
 
-.PHONY: all deps test unit san-unit conformance xfr-test control-test bgp-test bgp-golden lab fuzz fuzz-smoke bench run clean clang-check
+.PHONY: all deps test unit san-unit conformance xfr-test control-test bgp-test bgp-golden hw-test lab fuzz fuzz-smoke bench run clean clang-check
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(UNIT_BINS)
@@ -71,6 +77,8 @@ $(B)/libedgedns-dp.a: $(DP_OBJS)
 $(B)/libedgedns-ctl.a: $(CTL_OBJS)
 	@rm -f $@; ar rcs $@ $^
 $(B)/libedgedns-bgp.a: $(BGP_OBJS)
+	@rm -f $@; ar rcs $@ $^
+$(B)/libedgedns-hw.a: $(HW_OBJS)
 	@rm -f $@; ar rcs $@ $^
 
 $(B)/bgp/templates.c: $(BGP_TMPLS) bgp/embed_templates.sh
@@ -99,6 +107,10 @@ $(B)/edgednsctl: $(B)/control/edgednsctl.o
 $(B)/edgedns-bird: $(B)/bgp/edgedns_bird.o $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The boot-time hardware set-up (hw/README.md).
+$(B)/edgedns-setup: $(B)/hw/edgedns_setup.o $(B)/libedgedns-hw.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(YAML_LIBS)
+
 # The zone transfer client driven by tests/xfr (prints JSON).
 $(B)/edgedns-xfr-test: $(B)/tests/xfr/xfr_client.o $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -118,6 +130,11 @@ $(B)/tests/test_bird $(B)/tests/test_birdconf: $(B)/tests/%: $(B)/tests/unit/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
+# test_setup links only the hw library (and the profile reader in it).
+$(B)/tests/test_setup: $(B)/tests/unit/test_setup.o $(B)/libedgedns-hw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(YAML_LIBS) -lcmocka
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
@@ -133,6 +150,7 @@ test: deps
 	@$(MAKE) --no-print-directory xfr-test
 	@$(MAKE) --no-print-directory control-test
 	@$(MAKE) --no-print-directory bgp-test
+	@$(MAKE) --no-print-directory hw-test
 	@$(MAKE) --no-print-directory lab
 
 unit: $(UNIT_BINS)
@@ -157,6 +175,10 @@ bgp-test: all
 bgp-golden: $(B)/edgedns-bird
 	EDGEDNS_BUILD=$(abspath $(B)) EDGEDNS_BGP_REGOLD=1 /usr/bin/python3 -m pytest -q \
 	  tests/bgp/test_config.py
+
+# edgedns-setup against fake sysfs trees (profiles, hugepages, binds, hw.env).
+hw-test: $(B)/edgedns-setup
+	EDGEDNS_BUILD=$(abspath $(B)) /usr/bin/python3 -m pytest -q tests/hw
 
 # The DPDK dataplane in a two-namespace lab (root): tests/lab/lab.py.
 lab: all
