@@ -487,9 +487,20 @@ int hw_write_file_atomic(const char *path, const char *text, char *err, size_t e
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		ed_seterr(err, errlen, "%s: %s", dir, strerror(errno));
-		return ED_EIO;
+	/* mkdir -p */
+	for (char *c = dir + 1;; c++) {
+		if (*c != '/' && *c != '\0')
+			continue;
+		char keep = *c;
+		*c = '\0';
+		int rc = mkdir(dir, 0755);
+		*c = keep;
+		if (rc != 0 && errno != EEXIST) {
+			ed_seterr(err, errlen, "%s: %s", dir, strerror(errno));
+			return ED_EIO;
+		}
+		if (keep == '\0')
+			break;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	int fd = mkstemp(tmp);

@@ -88,8 +88,8 @@ int hw_prepare(const struct hw_plan *plan, const struct hw_machine *m, const str
                bool dry_run, char *err, size_t errlen);
 
 /* Write text to path atomically (a temporary file in the same directory,
- * fsync, rename, directory fsync), mode 0644; the directory is created
- * (0755) when missing. 0, or ED_EIO with the message in err. */
+ * fsync, rename, directory fsync), mode 0644; missing directories are
+ * created (0755). 0, or ED_EIO with the message in err. */
 int hw_write_file_atomic(const char *path, const char *text, char *err, size_t errlen);
 
 #endif
