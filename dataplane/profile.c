@@ -136,7 +136,6 @@ static int get_nics(yaml_document_t *doc, const char *path, const yaml_node_t *v
 		struct profile_nics *n = &p->nics[p->nnics++];
 		n->count = 1;
 		n->numa_node = PROFILE_NODE_ANY;
-		n->line = (unsigned)g->start_mark.line + 1;
 		for (yaml_node_pair_t *pr = g->data.mapping.pairs.start;
 		     pr < g->data.mapping.pairs.top; pr++) {
 			yaml_node_t *k = yaml_document_get_node(doc, pr->key);

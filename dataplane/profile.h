@@ -59,7 +59,6 @@ struct profile_nics {
 	unsigned nids;
 	unsigned count;               /* at least this many (>= 1) */
 	int numa_node;                /* PROFILE_NODE_ANY or a node */
-	unsigned line;                /* of the group in the file, for messages */
 };
 
 /* One hugepages reservation. */

@@ -77,7 +77,6 @@ static void t_setup_keys(void **state)
 	assert_int_equal(p.nics[0].device[0], 0x159b);
 	assert_int_equal(p.nics[0].count, 2);
 	assert_int_equal(p.nics[0].numa_node, 1);
-	assert_int_equal(p.nics[0].line, 6);
 	assert_int_equal(p.nics[1].nids, 2);
 	assert_int_equal(p.nics[1].device[1], 0x1041);
 	assert_int_equal(p.nics[1].count, 1);
