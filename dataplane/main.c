@@ -104,7 +104,8 @@ static void usage(FILE *f)
 	        "  --kernel-iface NAME    exception interface prefix (default %s: %s0, ...)\n"
 	        "  --mbufs N  --rx-desc N  --tx-desc N\n"
 	        "  --idle-sleep-us N      sleep N us after idle polls (default 0: poll)\n"
-	        "  --rrl-rate N           answers/s per client prefix (default %u, 0: off)\n"
+	        "  --rrl-rate N           UDP answers/s per client prefix, DPDK workers and the\n"
+	        "                         kernel-socket server alike (default %u, 0: off)\n"
 	        "  --rrl-slip N           every Nth limited answer sent truncated (default %u,\n"
 	        "                         0: none)\n"
 	        "  --rrl-ipv4-prefix N  --rrl-ipv6-prefix N   client prefixes (default 24, 56)\n"
@@ -683,6 +684,7 @@ static int run(struct opts *o, const sigset_t *sigs)
 		.tcp_max_conns = o->tcp_max_conns,
 		.eng = &o->eng,
 		.rcu_base = nw,
+		.rrl = o->dp.rrl,
 	};
 	bool sockets = !dpdk || o->dp.exception;
 	struct zonedb *db = zonedb_new(nw + (sockets ? ios_readers(&ic) : 0), zonedb_log, NULL);
