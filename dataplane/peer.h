@@ -47,7 +47,7 @@ bool peer_v4_never(const uint8_t *a, enum peer_seen seen);
  * IPv4-compatible addresses, 2.5.5.1) but ::1 seen on the host, and
  * ::ffff:0:0/96 IPv4-mapped addresses, which stand for IPv4 peers inside
  * one host's socket API and never appear in an IPv6 header (RFC 4291
- * 2.5.5.2, RFC 4038 5.1): answering one would answer its embedded IPv4
+ * 2.5.5.2): answering one would answer its embedded IPv4
  * address (::ffff:127.0.0.1, ::ffff:192.0.2.53) under another family's
  * checks. a: 16 octets, network order. */
 bool peer_v6_never(const uint8_t *a, enum peer_seen seen);
