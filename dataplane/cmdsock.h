@@ -70,6 +70,11 @@ struct dp_counters {
 	uint64_t probes;          /* in-band probe frames through a worker's path
 	                             (counted here only: never in rx, tx, queries,
 	                             responses, to_kernel, dropped or malformed) */
+	/* Every I/O mode: queries never taken, for their source (peer.h) */
+	uint64_t bad_source;      /* dropped: a source never answered (group or
+	                             zero MAC, impossible, served or broadcast
+	                             address, source port 0) */
+	uint64_t loop_port;       /* dropped: from a looping service's port */
 };
 
 /* Add c into out, field by field, each read with a relaxed atomic load

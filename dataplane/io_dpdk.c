@@ -120,7 +120,7 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 {
 	struct dpdk *d = w->d;
 	struct rte_mbuf *dns[DPDK_BURST], *kern[DPDK_BURST], *tx[DPDK_BURST];
-	unsigned nd = 0, nk = 0, nt = 0, malformed = 0, looped = 0;
+	unsigned nd = 0, nk = 0, nt = 0, malformed = 0, looped = 0, bad_source = 0, loop_port = 0;
 	const unsigned q = w->idx;
 	const bool l4_offload = probe ? false : p->l4_offload;
 
@@ -156,6 +156,20 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 			looped++;
 			if (probe)
 				probe_done(w, m, PV_LOOPED);
+			else
+				rte_pktmbuf_free(m);
+			break;
+		case PKT_BAD_SOURCE:
+			bad_source++;
+			if (probe)
+				probe_done(w, m, PV_BAD_SOURCE);
+			else
+				rte_pktmbuf_free(m);
+			break;
+		case PKT_LOOP_PORT:
+			loop_port++;
+			if (probe)
+				probe_done(w, m, PV_LOOP_PORT);
 			else
 				rte_pktmbuf_free(m);
 			break;
@@ -263,6 +277,8 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 	CNT_ADD(w, kernel_dropped, nk - kept);
 	CNT_ADD(w, malformed, malformed);
 	CNT_ADD(w, looped, looped);
+	CNT_ADD(w, bad_source, bad_source);
+	CNT_ADD(w, loop_port, loop_port);
 	CNT_ADD(w, rrl_limited, limited);
 	CNT_ADD(w, rrl_slipped, slipped);
 }
@@ -761,13 +777,17 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 				ans += c.responses[r];
 			fprintf(f, "%s{\"lcore\":%u,\"queue\":%u,\"rx\":%llu,\"tx\":%llu,"
 			        "\"answered\":%llu,\"to_kernel\":%llu,\"dropped\":%llu,\"tx_dropped\":%llu,"
-			        "\"malformed\":%llu,\"loops\":%llu,\"probes\":%llu}",
+			        "\"malformed\":%llu,\"loops\":%llu,\"probes\":%llu,\"queries\":%llu,"
+			        "\"kernel_dropped\":%llu,\"looped\":%llu,\"bad_source\":%llu,"
+			        "\"loop_port\":%llu}",
 			        i ? "," : "", d->w[i]->lcore, d->w[i]->idx,
 			        (unsigned long long)c.rx_frames, (unsigned long long)c.tx_frames,
 			        (unsigned long long)ans, (unsigned long long)c.to_kernel,
 			        (unsigned long long)c.dropped, (unsigned long long)c.tx_dropped,
 			        (unsigned long long)c.malformed, (unsigned long long)c.loops,
-			        (unsigned long long)c.probes);
+			        (unsigned long long)c.probes, (unsigned long long)c.queries_udp,
+			        (unsigned long long)c.kernel_dropped, (unsigned long long)c.looped,
+			        (unsigned long long)c.bad_source, (unsigned long long)c.loop_port);
 		}
 		fputs("]}", f);
 	} else if (strcmp(cmd, "ports") == 0) {
@@ -820,6 +840,8 @@ static void tel_dict(struct rte_tel_data *t, const struct dp_counters *c)
 	rte_tel_data_add_dict_u64(t, "tx_dropped", c->tx_dropped);
 	rte_tel_data_add_dict_u64(t, "kernel_dropped", c->kernel_dropped);
 	rte_tel_data_add_dict_u64(t, "malformed", c->malformed);
+	rte_tel_data_add_dict_u64(t, "bad_source", c->bad_source);
+	rte_tel_data_add_dict_u64(t, "loop_port", c->loop_port);
 	rte_tel_data_add_dict_u64(t, "rrl_limited", c->rrl_limited);
 	rte_tel_data_add_dict_u64(t, "rrl_slipped", c->rrl_slipped);
 	rte_tel_data_add_dict_u64(t, "loops", c->loops);

@@ -46,6 +46,8 @@ enum probe_verdict {
 	PV_MALFORMED,    /* would have been dropped as malformed */
 	PV_LOOPED,       /* would have been dropped as our own frame */
 	PV_NO_ANSWER,    /* the engine had nothing to send */
+	PV_BAD_SOURCE,   /* would have been dropped: a source never answered */
+	PV_LOOP_PORT,    /* would have been dropped: a looping service's port */
 };
 
 /* Per-frame probe state, in an mbuf dynamic field. The command thread sets

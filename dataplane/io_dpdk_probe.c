@@ -163,6 +163,14 @@ static void take(const struct dpdk *d, struct slot *s, struct rte_mbuf *m)
 		s->status = "dropped";
 		s->reason = "no answer from the engine";
 		break;
+	case PV_BAD_SOURCE:
+		s->status = "dropped";
+		s->reason = "a source never answered (from=)";
+		break;
+	case PV_LOOP_PORT:
+		s->status = "dropped";
+		s->reason = "a looping service's source port";
+		break;
 	default:
 		s->status = "bad-reply";
 		s->reason = "unknown verdict";

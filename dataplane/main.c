@@ -97,13 +97,15 @@ static void usage(FILE *f)
 	        "                         ports, mbufs; the command line wins\n"
 	        "  --port DEV             a port: PCI address or vdev (net_af_xdp0,iface=eth1);\n"
 	        "                         repeatable\n"
-	        "  --serve ADDR           a served IPv4 or IPv6 address (repeatable, required)\n"
+	        "  --serve ADDR[/LEN]     a served IPv4 or IPv6 address and its prefix on the\n"
+	        "                         link (repeatable, required)\n"
 	        "  --dns-port N           UDP port answered (default 53)\n"
 	        "  --exception tap|none   kernel exception port per port (default tap)\n"
 	        "  --kernel-iface NAME    exception interface prefix (default %s: %s0, ...)\n"
 	        "  --mbufs N  --rx-desc N  --tx-desc N\n"
 	        "  --idle-sleep-us N      sleep N us after idle polls (default 0: poll)\n"
-	        "  --rrl-rate N           answers/s per client prefix (default %u, 0: off)\n"
+	        "  --rrl-rate N           UDP answers/s per client prefix, DPDK workers and the\n"
+	        "                         kernel-socket server alike (default %u, 0: off)\n"
 	        "  --rrl-slip N           every Nth limited answer sent truncated (default %u,\n"
 	        "                         0: none)\n"
 	        "  --rrl-ipv4-prefix N  --rrl-ipv6-prefix N   client prefixes (default 24, 56)\n"
@@ -128,23 +130,35 @@ static int parse_uint(const char *opt, const char *s, unsigned long min,
 	return 0;
 }
 
-/* --serve ADDR: an IPv4 or IPv6 address the DPDK path answers on. */
-static int parse_served(const char *s, struct pkt_filter *f)
+/* --serve ADDR[/LEN]: an IPv4 or IPv6 address the DPDK path answers on,
+ * and the length of its prefix on the link (default: the address alone). */
+static int parse_served(const char *arg, struct pkt_filter *f)
 {
 	uint8_t a[16];
+	char s[INET6_ADDRSTRLEN + 8];
+	unsigned plen = 0;
+	snprintf(s, sizeof(s), "%s", arg);
+	char *slash = strchr(s, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		if (parse_uint("serve", slash + 1, 1, strchr(s, ':') ? 128 : 32, &plen) != 0)
+			return -1;
+	}
 	if (inet_pton(AF_INET, s, a) == 1) {
 		if (f->n4 == PKT_ADDR_MAX)
 			goto full;
+		f->plen4[f->n4] = (uint8_t)plen;
 		memcpy(f->v4[f->n4++], a, 4);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, s, a) == 1) {
 		if (f->n6 == PKT_ADDR_MAX)
 			goto full;
+		f->plen6[f->n6] = (uint8_t)plen;
 		memcpy(f->v6[f->n6++], a, 16);
 		return 0;
 	}
-	logmsg(1, "--serve: '%s' is not an IPv4 or IPv6 address", s);
+	logmsg(1, "--serve: '%s' is not an IPv4 or IPv6 address", arg);
 	return -1;
 full:
 	logmsg(1, "--serve: at most %u addresses per family", PKT_ADDR_MAX);
@@ -670,6 +684,7 @@ static int run(struct opts *o, const sigset_t *sigs)
 		.tcp_max_conns = o->tcp_max_conns,
 		.eng = &o->eng,
 		.rcu_base = nw,
+		.rrl = o->dp.rrl,
 	};
 	bool sockets = !dpdk || o->dp.exception;
 	struct zonedb *db = zonedb_new(nw + (sockets ? ios_readers(&ic) : 0), zonedb_log, NULL);

@@ -70,6 +70,7 @@ DPDK_RUN = "/var/run/dpdk"
 PREFIX = "edl"
 CLIENT4, CLIENT6 = "192.0.2.1", "2001:db8::1"
 SERVER4, SERVER6 = "192.0.2.53", "2001:db8::53"
+SERVER4_PLEN, SERVER6_PLEN = 24, 64   # the served addresses' prefixes on the link
 OTHER4 = "198.51.100.1"      # a second client address, in another /24
 CLIENT_IF, EDGE_IF, KERNEL_IF = "c0", "e0", "edns0"
 PRIMARY4, MGMT4 = labprimary.PRIMARY4, labprimary.MGMT4
@@ -77,6 +78,7 @@ PRIMARY_IF, MGMT_IF = labprimary.PRIMARY_IF, labprimary.MGMT_IF
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
+_SERVE_PREFIX = None         # does DATAPLANE take --serve ADDR/LEN (see Lab._serve_args)
 
 _NAME_RE = re.compile(r"^%s(\d+)([a-z0-9]*)-(client|edge|primary|router|host)$" % PREFIX)
 
@@ -419,6 +421,20 @@ class Lab:
         self.isolation = "sysctl arp_ignore=8 rp_filter=1 (tc matchall unavailable: %s)" % (
             (p.stderr or p.stdout).strip().splitlines()[-1:] or ["?"])[0]
 
+    def _serve_args(self):
+        """--serve for the served addresses with their prefixes on the link
+        (edns0's: the network and broadcast addresses of 192.0.2.0/24 are
+        never a source); a dataplane too old to take a prefix (a bisect, a
+        comparison with an earlier build) gets the addresses alone."""
+        global _SERVE_PREFIX
+        if _SERVE_PREFIX is None:
+            p = run([DATAPLANE, "--help"], check=False, timeout=10)
+            _SERVE_PREFIX = "--serve ADDR[/LEN]" in p.stdout + p.stderr
+        if not _SERVE_PREFIX:
+            return ["--serve", SERVER4, "--serve", SERVER6]
+        return ["--serve", "%s/%d" % (SERVER4, SERVER4_PLEN), "--serve",
+                "%s/%d" % (SERVER6, SERVER6_PLEN)]
+
     def _argv(self, vdev):
         port = "net_%s0,iface=%s" % (vdev, EDGE_IF)
         lcores = ["-l", "0,1"]
@@ -428,7 +444,7 @@ class Lab:
                                                       for i in range(self.workers)])]
         return (["ip", "netns", "exec", self.edge_ns, DATAPLANE, "--io", "dpdk",
                  "--snapshots", self.snapdir, "--control", self.control,
-                 "--port", port, "--serve", SERVER4, "--serve", SERVER6,
+                 "--port", port] + self._serve_args() + [
                  "--kernel-iface", "edns", "--idle-sleep-us", str(self.idle_sleep_us)]
                 + self.extra_args
                 + ["--"] + lcores + ["--no-huge", "-m", "512", "--file-prefix", self.prefix,
@@ -477,8 +493,8 @@ class Lab:
             time.sleep(0.05)
         e = self.edge
         e(["ip", "link", "set", KERNEL_IF, "up"])
-        e(["ip", "addr", "add", SERVER4 + "/24", "dev", KERNEL_IF])
-        e(["ip", "addr", "add", SERVER6 + "/64", "dev", KERNEL_IF, "nodad"])
+        e(["ip", "addr", "add", "%s/%d" % (SERVER4, SERVER4_PLEN), "dev", KERNEL_IF])
+        e(["ip", "addr", "add", "%s/%d" % (SERVER6, SERVER6_PLEN), "dev", KERNEL_IF, "nodad"])
         self.edge_mac = self._mac(self.edge_ns, KERNEL_IF)
         last = None
         while time.monotonic() < deadline:
