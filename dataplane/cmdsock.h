@@ -2,7 +2,7 @@
  *
  * One command per line (LF or CRLF), one JSON object per line in reply,
  * in order. Commands:
- *   ping                  {"ok":true,"pid":N,"uptime":S}
+ *   ping                  {"ok":true,"pid":N,"uptime":S,"version":"0.9.0"}
  *   load <zone> <file>    {"ok":true,"zone":"example.com.","serial":N}
  *   load <file>           (zone taken from the snapshot)
  *   drop <zone>           {"ok":true,"zone":"example.com."}
@@ -70,6 +70,10 @@ struct dp_counters {
 	uint64_t probes;          /* in-band probe frames through a worker's path
 	                             (counted here only: never in rx, tx, queries,
 	                             responses, to_kernel, dropped or malformed) */
+	uint64_t lease_dropped;   /* BGP and BFD frames dropped on the exception
+	                             path, either way, while control's lease had
+	                             run out (io_dpdk.h "lease"; not in to_kernel,
+	                             from_kernel or kernel_dropped) */
 };
 
 /* Add c into out, field by field, each read with a relaxed atomic load
