@@ -9,6 +9,7 @@
 #include "anycast.h"
 #include "bird.h"
 #include "birdconf.h"
+#include "daemon.h"
 #include "error.h"
 
 #define DEFAULT_SOCKET "/run/bird/bird.ctl"
@@ -17,6 +18,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: edgedns-bird [-s SOCKET] [-t TIMEOUT_MS] COMMAND [ARGS]\n"
+	        "       edgedns-bird -h | --help | -V | --version\n"
 	        "  show [PATTERN]                 protocols (name proto table state since info)\n"
 	        "  enable NAME | disable NAME     a protocol\n"
 	        "  configure [FILE]               reconfigure (0003/0004/0005 are success)\n"
@@ -408,6 +410,9 @@ int main(int argc, char **argv)
 			opts.timeout_ms = u;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+			daemon_version("edgedns-bird");
 			return 0;
 		} else {
 			usage(stderr);
