@@ -31,6 +31,8 @@ static void usage(FILE *f)
 	        "  raw COMMAND...                 any command, reply lines as NNNN text\n"
 	        "  announce|drain|withdraw|state SERVICE [PREFIX...]\n"
 	        "                                 the anycast policy (anycast.h)\n"
+	        "  withdraw                       every service: disable every anycast_* then\n"
+	        "                                 every gshut_* protocol (when control cannot)\n"
 	        "  drain-withdraw SERVICE WAIT_MS [PREFIX...]\n"
 	        "  gen-config [-o FILE] --router-id A --local-as N\n"
 	        "             [--neighbor [NAME],ADDR,AS[,password=P][,bfd=on|off][,source=A]\n"
@@ -308,6 +310,27 @@ use:
 	return 2;
 }
 
+static void withdrawn_one(void *arg, const char *name, bool changed, int rc, const char *err)
+{
+	(void)arg;
+	if (rc < 0)
+		fprintf(stderr, "edgedns-bird: disable %s: %s\n", name, err[0] ? err : ed_strerror(rc));
+	else
+		printf("%s: %sdisabled\n", name, changed ? "" : "already ");
+}
+
+/* withdraw without a service: every anycast_* and gshut_* protocol. */
+static int cmd_withdraw_all(bird_conn_t *c)
+{
+	char err[512] = "";
+	unsigned n = 0;
+	int rc = anycast_withdraw_all(c, withdrawn_one, NULL, &n, err, sizeof(err));
+	if (rc < 0)
+		return fail("withdraw", rc, err);
+	printf("withdrawn: %u protocol%s disabled\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 static int run(bird_conn_t *c, const char *cmd, int argc, char **argv)
 {
 	char err[512] = "";
@@ -385,6 +408,8 @@ static int run(bird_conn_t *c, const char *cmd, int argc, char **argv)
 	}
 	if (strcmp(cmd, "route") == 0)
 		return cmd_route(c, argc, argv);
+	if (strcmp(cmd, "withdraw") == 0 && argc == 0)
+		return cmd_withdraw_all(c);
 	if (strcmp(cmd, "announce") == 0 || strcmp(cmd, "drain") == 0 ||
 	    strcmp(cmd, "withdraw") == 0 || strcmp(cmd, "state") == 0 ||
 	    strcmp(cmd, "drain-withdraw") == 0)
