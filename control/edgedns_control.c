@@ -390,7 +390,8 @@ int main(int argc, char **argv)
 
 	daemon_notify("STOPPING=1\nSTATUS=stopping%s", run.keep_routes ? ", routes left in BIRD"
 	              : ": draining and withdrawing the routes");
-	event_free(wd);
+	if (wd != NULL)
+		event_free(wd);
 	health_stop(health, !run.keep_routes);
 	health_free(health);
 	route_bird_free(rb);
