@@ -863,31 +863,32 @@ static int run(struct opts *o, const sigset_t *sigs)
 		daemon_notify("READY=1\nSTATUS=serving %u zone(s) on %u address(es)", r.loaded,
 		              o->nlisten);
 
-	/* the main lcore's loop: signals, and about once a second the links,
-	 * the lease and (half its interval at most) the systemd watchdog */
+	/* the main lcore's loop: signals, and about once a second the links
+	 * and the lease, and (every half interval) the systemd watchdog. By
+	 * the clock, not by the wait's timeout: the net_tap driver's signal
+	 * interrupts the wait at every frame the kernel sends. */
 	const uint64_t wd = daemon_watchdog_usec();
-	uint64_t wd_next = 0;
+	uint64_t wd_next = 0, check_next = 0;
 	for (;;) {
 		uint64_t now = daemon_monotonic_usec();
 		if (wd != 0 && now >= wd_next) {
 			daemon_notify("WATCHDOG=1");
 			wd_next = now + wd / 2;
 		}
-		uint64_t wait = 1000000u;
-		if (wd != 0 && wd_next - now < wait)
-			wait = wd_next - now;
+		if (now >= check_next) {
+			if (sv.dp != NULL) {
+				dpdk_check_links(sv.dp, link_log);
+				dpdk_lease_check(sv.dp, link_log);
+			}
+			check_next = now + 1000000u;
+		}
+		uint64_t until = wd != 0 && wd_next < check_next ? wd_next : check_next;
+		uint64_t wait = until > now ? until - now : 0;
 		struct timespec ts = { (time_t)(wait / 1000000u), (long)(wait % 1000000u) * 1000L };
 		int sig = sigtimedwait(sigs, NULL, &ts);
 		if (sig < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			if (errno == EAGAIN) {
-				if (sv.dp != NULL) {
-					dpdk_check_links(sv.dp, link_log);
-					dpdk_lease_check(sv.dp, link_log);
-				}
-				continue;
-			}
 			logmsg(1, "sigtimedwait: %s", strerror(errno));
 			goto out;
 		}
