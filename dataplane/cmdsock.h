@@ -13,7 +13,8 @@
  *   stats                 {"ok":true,"queries":N,...} (see cmdsock.c)
  *   reload                {"ok":true,"loaded":N,"unchanged":N,"failed":N}
  * and those of the I/O mode (conf.extra; DPDK: lcores, ports, probe, stall,
- * see io_dpdk.h).
+ * lease, see io_dpdk.h; socket mode takes "lease [MS]" without effect,
+ * {"ok":true,"io":"socket",...,"enforced":false}: it has no exception path).
  * Any failure: {"ok":false,"error":"..."}. A "load", "drop", "expire" or
  * "unexpire" reply is sent only after the new zone set is published and
  * the grace period has passed: once the client reads "ok", every query is
