@@ -9,7 +9,9 @@
  * before anything is written or bound). Under systemd (Type=notify):
  * READY=1 once the zones' state is loaded and the control socket and the
  * health checks run; WATCHDOG=1 every half WatchdogSec from the loop, only
- * while the health thread completes its passes; RELOADING=1 and READY=1
+ * while the health thread completes its passes (none for a whole
+ * WatchdogSec: withheld, so systemd restarts control within two intervals
+ * of the thread getting stuck); RELOADING=1 and READY=1
  * around a reload; STOPPING=1 at a stop.
  *
  * SIGTERM/SIGINT (or "stop" on the control socket): the routes are
