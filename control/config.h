@@ -4,7 +4,8 @@
  *     socket: /run/edgedns/control.sock          # our JSON control socket
  *     dataplane-socket: /run/edgedns/dataplane.sock
  *     snapshot-dir: /var/lib/edgedns/snapshots
- *     state-dir: /var/lib/edgedns/state          # default: snapshot-dir
+ *     state-dir: /var/lib/edgedns/state          # default: snapshot-dir; both
+ *                                                # made at start when missing
  *     notify-listen: [192.0.2.2@53]              # ADDR[@PORT]; default none
  *     log: syslog                                # syslog | stderr
  *     dataplane-lease: 5s                        # dead-man lease renewed in

@@ -5,8 +5,9 @@
  * edgedns-control -c CONFIG -B prints the BIRD config and exits;
  * --check checks the configuration and exits.
  *
- * One instance per state directory (STATE_DIR/edgedns-control.lock, taken
- * before anything is written or bound). Under systemd (Type=notify):
+ * snapshot-dir and state-dir are created when missing. One instance per
+ * state directory (STATE_DIR/edgedns-control.lock, taken before anything
+ * else is written or bound). Under systemd (Type=notify):
  * READY=1 once the zones' state is loaded and the control socket and the
  * health checks run; WATCHDOG=1 every half WatchdogSec from the loop, only
  * while the health thread completes its passes (none for a whole
@@ -179,6 +180,27 @@ static int dir_usable(const char *path, char *why, size_t n)
 	return 0;
 }
 
+/* Create dir and its missing parents (mode 0755: the dataplane, another
+ * user, reads the snapshots). 0, or -1 with why. */
+static int mkdir_p(const char *dir, char *why, size_t n)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", dir);
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			snprintf(why, n, "%.300s: %s", p, strerror(errno));
+			return -1;
+		}
+		*s = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
 /* --check: every problem on stderr, "FILE: ok" on stdout; 0 or 1. */
 static int check_config(const char *path)
 {
@@ -285,6 +307,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	ctllog_open(fg ? CFG_LOG_STDERR : cfg->log, PROG);
+	/* the directories --check found usable: created when missing */
+	if (mkdir_p(cfg->snapshot_dir, err, sizeof(err)) != 0 ||
+	    mkdir_p(cfg->state_dir, err, sizeof(err)) != 0) {
+		ctllog(LOG_ERR, NULL, "%s", err);
+		return 1;
+	}
 	/* one control per state: before the BIRD config, the state files or
 	 * the control socket are touched */
 	char lockpath[PATH_MAX];

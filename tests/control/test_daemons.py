@@ -331,3 +331,24 @@ def test_second_dataplane_on_the_same_socket_refused(wd):
     third = start_dataplane(d, started, name="third")
     wait_for(lambda: third.alive() and os.path.exists(sock) and
              dp_cmd(sock, "ping")["pid"] == third.pid, 10, "a new dataplane")
+
+
+def test_control_creates_missing_directories(wd):
+    """What --check accepts as "can be created", control creates at start."""
+    d, started = wd
+    control_conf(d)
+    with open(os.path.join(d, "control.yaml")) as f:
+        text = f.read()
+    text = text.replace("%s/state" % d, "%s/new/state" % d)
+    text = text.replace("%s/snapshots" % d, "%s/new/snapshots" % d)
+    with open(os.path.join(d, "control.yaml"), "w") as f:
+        f.write(text)
+    p = subprocess.run([CONTROL, "--check", "-c", os.path.join(d, "control.yaml")],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0, p.stderr
+    assert not os.path.exists(os.path.join(d, "new"))
+    srv = start_control(d, started)
+    wait_for(lambda: srv.alive() and "started:" in srv.log_text(), 10, "started")
+    for sub in ("state", "snapshots"):
+        assert os.path.isdir(os.path.join(d, "new", sub))
+    assert os.path.exists(os.path.join(d, "new", "state", "edgedns-control.lock"))
