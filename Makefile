@@ -6,7 +6,8 @@ CC      ?= cc
 B       ?= build
 # The one version of the product: binaries (-V), replies, the Debian package.
 VERSION := $(shell cat VERSION)
-PKGS    := ldns libxxhash nettle libcrypto libsodium yaml-0.1 libevent libevent_pthreads jansson
+PKGS    := ldns libxxhash nettle libcrypto libsodium yaml-0.1 libevent libevent_pthreads jansson \
+           libsystemd
 CSTD    := -std=c11 -D_GNU_SOURCE -DEDGEDNS_VERSION='"$(VERSION)"'
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -100,7 +101,7 @@ $(B)/edgedns-dnsgen: $(B)/tests/bench/dnsgen.o $(B)/libedgedns-dp.a
 # The zone service daemon and its command line.
 $(B)/edgedns-control: $(B)/control/edgedns_control.o $(B)/libedgedns-ctl.a $(B)/libedgedns-bgp.a $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(B)/edgednsctl: $(B)/control/edgednsctl.o
+$(B)/edgednsctl: $(B)/control/edgednsctl.o $(B)/libedgedns-dp.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The BIRD control-socket command line (bgp/).

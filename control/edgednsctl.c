@@ -1,6 +1,7 @@
 /* edgednsctl.c: the command line of the control socket.
  *   edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE | reload
  *                                 | health | maintenance SERVICE on|off
+ *                                 | stop [--keep-routes]
  * Sends one JSON request line, reads one reply line, prints it for people
  * (or as it came with --json). Exit 0 when the reply says ok, 1 when it
  * does not, 2 on usage or connection errors. */
@@ -17,14 +18,30 @@
 
 #include <jansson.h>
 
+#include "daemon.h"
+
 #define DEFAULT_SOCK "/run/edgedns/control.sock"
 #define TIMEOUT_MS 10000
 #define MAX_REPLY (16u << 20)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE | "
-	           "reload | health | maintenance SERVICE on|off\n");
+	fprintf(f, "usage: edgednsctl [-s SOCK] [--json] COMMAND\n"
+	           "  status                      the zones (and control's version)\n"
+	           "  zone-status ZONE            one zone in detail\n"
+	           "  refresh ZONE                refresh a zone now\n"
+	           "  reload                      re-read the configuration\n"
+	           "  health                      the anycast services, their checks and routes\n"
+	           "  maintenance SERVICE on|off  drain and withdraw a service, or bring it back\n"
+	           "  stop [--keep-routes]        stop control: drain and withdraw the routes\n"
+	           "                              (as SIGTERM), or leave them in BIRD for a\n"
+	           "                              restart that adopts them\n"
+	           "options:\n"
+	           "  -s, --socket SOCK   control socket (default " DEFAULT_SOCK ")\n"
+	           "  -j, --json          print the reply as it came\n"
+	           "  -h, --help          this text\n"
+	           "  -V, --version       the version\n"
+	           "exit: 0 ok, 1 the reply says not ok, 2 usage or connection error\n");
 }
 
 /* One request, one reply line (malloc()ed) or NULL with a message. */
@@ -201,18 +218,22 @@ static void print_service(json_t *sv)
 int main(int argc, char **argv)
 {
 	const char *sock = DEFAULT_SOCK;
-	int as_json = 0, opt;
+	int as_json = 0, keep_routes = 0, opt;
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "keep-routes", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
-	while ((opt = getopt_long(argc, argv, "s:jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:jhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': sock = optarg; break;
 		case 'j': as_json = 1; break;
+		case 'K': keep_routes = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': daemon_version("edgednsctl"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -223,7 +244,13 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[optind];
 	json_t *req;
-	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0 ||
+	if (keep_routes && strcmp(cmd, "stop") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "stop") == 0 && nargs == 1)
+		req = json_pack("{s:s,s:b}", "cmd", cmd, "keep_routes", keep_routes);
+	else if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0 ||
 	     strcmp(cmd, "health") == 0) && nargs == 1)
 		req = json_pack("{s:s}", "cmd", cmd);
 	else if ((strcmp(cmd, "refresh") == 0 || strcmp(cmd, "zone-status") == 0) && nargs == 2)
@@ -264,6 +291,8 @@ int main(int argc, char **argv)
 	} else if (!ok) {
 		fprintf(stderr, "edgednsctl: %s\n", json_string_value(json_object_get(r, "error")));
 	} else if (strcmp(cmd, "status") == 0) {
+		const char *v = json_string_value(json_object_get(r, "version"));
+		printf("edgedns-control (edgedns) %s\n", v ? v : "unknown");
 		printf("%-30s %-12s %-10s %-22s %-20s %5s %5s  %s\n", "ZONE", "STATE", "SERIAL",
 		       "PRIMARY", "NEXT REFRESH", "XFRS", "REFUSED", "LAST ERROR");
 		size_t i;
@@ -281,6 +310,9 @@ int main(int argc, char **argv)
 			print_service(sv);
 	} else if (strcmp(cmd, "maintenance") == 0) {
 		printf("service %s: maintenance %s\n", argv[optind + 1], argv[optind + 2]);
+	} else if (strcmp(cmd, "stop") == 0) {
+		printf("edgedns-control stopping%s\n", keep_routes ? ", routes left in BIRD"
+		       : ": draining and withdrawing its routes");
 	} else {
 		printf("refresh of %s queued\n", argv[optind + 1]);
 	}

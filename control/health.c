@@ -91,6 +91,12 @@ struct health {
 	int dp_down;                 /* this round: the dataplane did not answer */
 	char dp_why[WHY_MAX];
 	char state_path[4096];
+	/* the dataplane lease (health.h) */
+	uint32_t lease_ms;           /* 0: off */
+	uint64_t lease_every;        /* ms between renewals: the shortest interval */
+	uint64_t lease_next;         /* ms */
+	int lease_state;             /* 0 never renewed, 1 renewed, -1 failing */
+	uint64_t pass_ms;            /* the thread's last pass (ms; atomic) */
 };
 
 static uint64_t mono_ms(void)
@@ -775,12 +781,60 @@ static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 	pthread_mutex_unlock(&h->mu);
 }
 
+/* One "lease MS" to the dataplane: 0, or -1 with why. Without h->mu. */
+static int lease_send(struct health *h, uint32_t ms, char *why, size_t n)
+{
+	char line[32], err[300] = "", *reply = NULL;
+	snprintf(line, sizeof(line), "lease %u", ms);
+	if (dpctl_command(h->cfg->dataplane_socket, line, DP_TIMEOUT_MS, &reply, err,
+	                  sizeof(err)) != 0) {
+		snprintf(why, n, "%s", err);
+		return -1;
+	}
+	json_error_t je;
+	json_t *o = json_loads(reply, 0, &je);
+	int ok = o != NULL && json_is_true(json_object_get(o, "ok"));
+	if (!ok) {
+		const char *e = o ? json_string_value(json_object_get(o, "error")) : NULL;
+		snprintf(why, n, "%.250s", e ? e : reply);
+	}
+	json_decref(o);
+	free(reply);
+	return ok ? 0 : -1;
+}
+
+/* Renew the dataplane lease when due (every round of the shortest
+ * interval). Called with h->mu held; released for the I/O. */
+static void lease_renew(struct health *h, uint64_t now)
+{
+	if (h->lease_ms == 0 || now < h->lease_next)
+		return;
+	h->lease_next = now + h->lease_every;
+	char why[WHY_MAX];
+	pthread_mutex_unlock(&h->mu);
+	int rc = lease_send(h, h->lease_ms, why, sizeof(why));
+	pthread_mutex_lock(&h->mu);
+	if (rc != 0 && h->lease_state >= 0) {
+		ctllog(LOG_WARNING, NULL, "dataplane lease not renewed: %s (when it runs out the "
+		       "dataplane drops BGP and BFD)", why);
+		h->lease_state = -1;
+	} else if (rc == 0 && h->lease_state <= 0) {
+		ctllog(LOG_NOTICE, NULL, "dataplane lease %s: %u ms, renewed every %llu ms",
+		       h->lease_state ? "renewed again" : "armed", h->lease_ms,
+		       (unsigned long long)h->lease_every);
+		h->lease_state = 1;
+	}
+}
+
 static void *health_main(void *arg)
 {
 	struct health *h = arg;
 	pthread_mutex_lock(&h->mu);
 	while (!h->stop) {
 		uint64_t now = mono_ms(), next = now + 1000;
+		lease_renew(h, now);
+		if (h->lease_ms && h->lease_next < next)
+			next = h->lease_next;
 		for (unsigned i = 0; i < h->n; i++) {
 			struct hsvc *s = &h->s[i];
 			if (s->sv->n_checks)
@@ -814,6 +868,7 @@ static void *health_main(void *arg)
 			save_state(h);
 		}
 		now = mono_ms();
+		__atomic_store_n(&h->pass_ms, now, __ATOMIC_RELAXED);
 		if (next > now && !h->stop) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -852,6 +907,17 @@ struct health *health_new(const struct cfg *cfg, struct svc *svc,
 	}
 	h->n = cfg->n_services;
 	snprintf(h->state_path, sizeof(h->state_path), "%s/health.json", cfg->state_dir);
+	uint32_t every = 0;
+	for (unsigned i = 0; i < h->n; i++)
+		if (every == 0 || cfg->services[i].interval_ms < every)
+			every = cfg->services[i].interval_ms;
+	h->lease_every = every;
+	if (h->n == 0)
+		h->lease_ms = 0;
+	else if (cfg->dataplane_lease_ms == CFG_LEASE_AUTO)
+		h->lease_ms = every * 10u > HEALTH_LEASE_MIN_MS ? every * 10u : HEALTH_LEASE_MIN_MS;
+	else
+		h->lease_ms = cfg->dataplane_lease_ms;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -913,6 +979,14 @@ int health_start(struct health *h, char *err, size_t errlen)
 		       "rise %u)", s->sv->id, hp_route_name(have), maint ? ", in maintenance" : "",
 		       s->sv->interval_ms, s->sv->fall, s->sv->rise);
 	}
+	if (h->lease_ms != 0 && h->lease_ms < 3 * h->lease_every)
+		ctllog(LOG_WARNING, NULL, "dataplane-lease %u ms is less than three rounds (%llu ms): "
+		       "a slow round lets it run out", h->lease_ms,
+		       (unsigned long long)h->lease_every);
+	else if (h->lease_ms == 0)
+		ctllog(LOG_NOTICE, NULL, "dataplane lease off (dataplane-lease: 0): routes stay "
+		       "announced without control");
+	__atomic_store_n(&h->pass_ms, now, __ATOMIC_RELAXED);
 	int rc = pthread_create(&h->th, NULL, health_main, h);
 	if (rc != 0) {
 		ed_seterr(err, errlen, "health thread: %s", strerror(rc));
@@ -922,17 +996,115 @@ int health_start(struct health *h, char *err, size_t errlen)
 	return 0;
 }
 
+/* Stop the thread, if it runs. */
+static void stop_thread(struct health *h)
+{
+	if (!h->started)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stop = 1;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->th, NULL);
+	h->started = 0;
+}
+
+static void sleep_until(uint64_t at)
+{
+	uint64_t now = mono_ms();
+	if (at <= now)
+		return;
+	struct timespec ts = { .tv_sec = (time_t)((at - now) / 1000),
+	                       .tv_nsec = (long)((at - now) % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void health_stop(struct health *h, int withdraw)
+{
+	if (h == NULL || !h->started)
+		return;
+	stop_thread(h);
+	if (!withdraw) {
+		for (unsigned i = 0; i < h->n; i++)
+			ctllog(LOG_NOTICE, NULL, "service %s: stopping, %s left in BIRD as it is%s",
+			       h->s[i].sv->id, hp_route_name(h->s[i].m.route),
+			       h->lease_ms ? " until the dataplane lease runs out" : "");
+		save_state(h);
+		return;
+	}
+	/* Drain what is announced (RFC 8326: the routers move the traffic
+	 * away first), then withdraw every service, each at its time. */
+	uint64_t now = mono_ms();
+	uint64_t *at = calloc(h->n, sizeof(*at));
+	int all = 1;
+	for (unsigned i = 0; i < h->n && h->has_ops && at != NULL; i++) {
+		struct hsvc *s = &h->s[i];
+		char err[300] = "";
+		at[i] = now;
+		if (s->m.route == HP_WITHDRAWN || s->sv->stop_drain_time == 0)
+			continue;
+		if (s->m.route == HP_ANNOUNCED &&
+		    h->ops.apply(h->ops.arg, s->sv, HP_DRAINING, err, sizeof(err)) != 0) {
+			ctllog(LOG_ERR, NULL, "service %s: stopping: drain through BIRD failed: %s",
+			       s->sv->id, err);
+			continue;
+		}
+		ctllog(LOG_NOTICE, NULL, "service %s: stopping: draining (GRACEFUL_SHUTDOWN, "
+		       "RFC 8326) for %u s before the withdraw", s->sv->id, s->sv->stop_drain_time);
+		s->m.route = HP_DRAINING;
+		at[i] = now + (uint64_t)s->sv->stop_drain_time * 1000u;
+	}
+	for (unsigned done = 0; h->has_ops && at != NULL && done < h->n; done++) {
+		unsigned k = 0;
+		for (unsigned i = 1; i < h->n; i++)
+			if (at[i] < at[k])
+				k = i;
+		sleep_until(at[k]);
+		at[k] = UINT64_MAX;
+		struct hsvc *s = &h->s[k];
+		char err[300] = "";
+		if (h->ops.apply(h->ops.arg, s->sv, HP_WITHDRAWN, err, sizeof(err)) != 0) {
+			ctllog(LOG_ERR, NULL, "service %s: stopping: withdraw through BIRD failed: %s",
+			       s->sv->id, err);
+			all = 0;
+			continue;
+		}
+		ctllog(LOG_NOTICE, NULL, "service %s: stopping: withdrawn in BIRD%s", s->sv->id,
+		       s->m.route == HP_WITHDRAWN ? " (it was)" : "");
+		s->m.route = HP_WITHDRAWN;
+	}
+	if (h->has_ops && at == NULL) {
+		ctllog(LOG_ERR, NULL, "stopping: out of memory, routes left in BIRD");
+		all = 0;
+	}
+	free(at);
+	/* nothing announced is left for the dead-man to take away; a lease
+	 * left armed would only cut the BGP sessions */
+	char why[WHY_MAX];
+	if (h->lease_ms != 0 && all && lease_send(h, 0, why, sizeof(why)) != 0)
+		ctllog(LOG_WARNING, NULL, "stopping: dataplane lease not released: %s", why);
+	else if (h->lease_ms != 0 && !all)
+		ctllog(LOG_WARNING, NULL, "stopping: routes left in BIRD: the dataplane lease (%u ms) "
+		       "drops BGP and BFD when it runs out", h->lease_ms);
+	save_state(h);
+}
+
+int health_stalled(struct health *h, uint64_t max_ms, uint64_t *age_ms)
+{
+	*age_ms = 0;
+	if (h == NULL || !h->started)
+		return 0;
+	uint64_t p = __atomic_load_n(&h->pass_ms, __ATOMIC_RELAXED), now = mono_ms();
+	*age_ms = now > p ? now - p : 0;
+	return *age_ms > max_ms;
+}
+
 void health_free(struct health *h)
 {
 	if (h == NULL)
 		return;
-	if (h->started) {
-		pthread_mutex_lock(&h->mu);
-		h->stop = 1;
-		pthread_cond_signal(&h->cv);
-		pthread_mutex_unlock(&h->mu);
-		pthread_join(h->th, NULL);
-	}
+	stop_thread(h);
 	for (unsigned i = 0; i < h->n && h->s; i++)
 		free(h->s[i].ops);
 	free(h->s);

@@ -23,6 +23,20 @@
  * STATE_DIR/health.json and survive a restart of control; at start the
  * routes found in BIRD are kept until the checks decide.
  *
+ * Dead man: every round of the shortest interval the thread also renews a
+ * lease in the dataplane ("lease MS" on its command socket): MS is the
+ * control section's dataplane-lease, by default max(HEALTH_LEASE_MIN_MS,
+ * 10 x the shortest interval); 0 turns it off. When control dies or its
+ * thread is stuck, the lease runs out and the dataplane drops BGP and BFD
+ * on its exception path, so the routers withdraw through BFD or the hold
+ * timer: no route stays announced without a control checking it. A
+ * restart within the lease adopts the routes without a transition.
+ *
+ * Stop: health_stop() with withdraw (SIGTERM, "stop") drains each
+ * announced service for its stop-drain-time, withdraws every service in
+ * BIRD and releases the lease ("lease 0"); without withdraw ("stop
+ * --keep-routes") BIRD and the lease are left as they are.
+ *
  * The thread blocks on the dataplane's socket and on BIRD's, never on the
  * zone service (svc_facts() takes a short lock).
  */
@@ -50,6 +64,9 @@ struct health_route_ops {
 
 struct health;
 
+/* The shortest default dataplane lease (ms). */
+#define HEALTH_LEASE_MIN_MS 5000u
+
 /* For cfg's services (none: a health that does nothing). ops NULL: no
  * routing, the checks and the state are still kept and shown. The zones
  * the services name are watched in svc (before svc_start()). NULL with
@@ -59,6 +76,20 @@ struct health *health_new(const struct cfg *cfg, struct svc *svc,
 
 /* Start the thread. 0, or ED_EIO with err. */
 int health_start(struct health *h, char *err, size_t errlen);
+
+/* Stop the thread. withdraw: then drain every announced service for its
+ * stop-drain-time (the GRACEFUL_SHUTDOWN routes), withdraw every service
+ * in BIRD (logged, each at its time: blocks up to the longest
+ * stop-drain-time plus BIRD's replies) and, when all went, release the
+ * dataplane lease; else leave BIRD and the lease as they are. The state
+ * is saved. Main thread; no-op when the thread does not run. */
+void health_stop(struct health *h, int withdraw);
+
+/* Whether the thread has not finished a pass of its loop (a round, a
+ * renewal, or a wait of at most a second) for more than max_ms; *age_ms
+ * gets how long it has been. 0 when no thread runs (no services). Any
+ * thread: the watchdog asks it before each keep-alive. */
+int health_stalled(struct health *h, uint64_t max_ms, uint64_t *age_ms);
 
 /* Stop the thread (routes stay as they are: BIRD keeps them) and free. */
 void health_free(struct health *h);

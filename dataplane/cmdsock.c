@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "dname.h"
 #include "error.h"
 
@@ -146,7 +147,8 @@ static void cmd_ping(const struct cmdsock_conf *c, struct jbuf *b)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	long long up = (long long)(now.tv_sec - c->started.tv_sec);
-	jb_fmt(b, "{\"ok\":true,\"pid\":%ld,\"uptime\":%lld}", (long)getpid(), up);
+	jb_fmt(b, "{\"ok\":true,\"pid\":%ld,\"uptime\":%lld,\"version\":\"%s\"}",
+	       (long)getpid(), up, EDGEDNS_VERSION);
 }
 
 static void cmd_load(const struct cmdsock_conf *c, struct jbuf *b, char **w,
@@ -312,12 +314,13 @@ static void cmd_stats(const struct cmdsock_conf *c, struct jbuf *b)
 		jb_fmt(b, ",\"rx_frames\":%llu,\"tx_frames\":%llu,\"to_kernel\":%llu,"
 		       "\"from_kernel\":%llu,\"malformed\":%llu,\"looped\":%llu,"
 		       "\"tx_dropped\":%llu,\"kernel_dropped\":%llu,"
-		       "\"loops\":%llu,\"probes\":%llu}",
+		       "\"loops\":%llu,\"probes\":%llu,\"lease_dropped\":%llu}",
 		       (unsigned long long)k.rx_frames, (unsigned long long)k.tx_frames,
 		       (unsigned long long)k.to_kernel, (unsigned long long)k.from_kernel,
 		       (unsigned long long)k.malformed, (unsigned long long)k.looped,
 		       (unsigned long long)k.tx_dropped, (unsigned long long)k.kernel_dropped,
-		       (unsigned long long)k.loops, (unsigned long long)k.probes);
+		       (unsigned long long)k.loops, (unsigned long long)k.probes,
+		       (unsigned long long)k.lease_dropped);
 	}
 }
 

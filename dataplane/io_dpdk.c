@@ -114,9 +114,26 @@ static void probe_done(struct worker *w, struct rte_mbuf *m, enum probe_verdict 
  * port, the exception port or the bin; no rate limiting (the probe source
  * is not a client); the UDP checksum always in software (it is checked);
  * only the probes counter moves. */
+/* The lease has run out (the worker's one check per loop): drop the BGP
+ * and BFD frames of m[0..n) (counted in lease_dropped); returns how many
+ * are left, in order. Only ever called while cut off, so the classifier
+ * costs nothing the rest of the time. */
+static unsigned lease_cut(struct worker *w, struct rte_mbuf **m, unsigned n)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (pkt_is_routing(rte_pktmbuf_mtod(m[i], const uint8_t *), m[i]->data_len))
+			rte_pktmbuf_free(m[i]);
+		else
+			m[k++] = m[i];
+	}
+	CNT_ADD(w, lease_dropped, n - k);
+	return k;
+}
+
 static __rte_always_inline void
 path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rte_mbuf **pkts,
-           unsigned n, uint32_t now, uint64_t now_ms, const bool probe)
+           unsigned n, uint32_t now, uint64_t now_ms, const bool probe, bool cut)
 {
 	struct dpdk *d = w->d;
 	struct rte_mbuf *dns[DPDK_BURST], *kern[DPDK_BURST], *tx[DPDK_BURST];
@@ -261,6 +278,8 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 	unsigned sent = tx_all(p->id, (uint16_t)q, tx, nt);
 
 	unsigned kept = 0;
+	if (unlikely(cut) && nk > 0)
+		nk = lease_cut(w, kern, nk);
 	if (nk > 0 && p->has_tap)
 		kept = tx_all(p->tap, (uint16_t)q, kern, nk);
 	else
@@ -283,11 +302,12 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 	CNT_ADD(w, rrl_slipped, slipped);
 }
 
-/* One burst from a NIC queue. */
+/* One burst from a NIC queue. cut: the lease has run out. */
 static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs,
-                      struct rte_mbuf **pkts, unsigned n, uint32_t now, uint64_t now_ms)
+                      struct rte_mbuf **pkts, unsigned n, uint32_t now, uint64_t now_ms,
+                      bool cut)
 {
-	path_burst(w, p, zs, pkts, n, now, now_ms, false);
+	path_burst(w, p, zs, pkts, n, now, now_ms, false, cut);
 }
 
 /* Probe frames from the worker's probe ring, each through the path of the
@@ -301,7 +321,7 @@ static void probe_burst(struct worker *w, const struct zoneset *zs, struct rte_m
 		unsigned j = i + 1;
 		while (j < n && probe_tag(d, pkts[j])->port == port)
 			j++;
-		path_burst(w, &d->port[port], zs, pkts + i, j - i, now, now_ms, true);
+		path_burst(w, &d->port[port], zs, pkts + i, j - i, now, now_ms, true, false);
 		i = j;
 	}
 }
@@ -340,23 +360,28 @@ static int worker_main(void *arg)
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 		uint32_t now = (uint32_t)ts.tv_sec;
-		uint64_t now_ms = (rte_rdtsc() - d->tsc0) / d->tsc_per_ms;
+		const uint64_t tsc = rte_rdtsc();
+		uint64_t now_ms = (tsc - d->tsc0) / d->tsc_per_ms;
+		/* control's lease: one load per loop, against the TSC just read */
+		const uint64_t lease = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+		const bool cut = unlikely(lease != 0 && tsc >= lease);
 		unsigned work = 0;
 		for (unsigned i = 0; i < d->nports; i++) {
 			struct port *p = &d->port[i];
 			uint16_t n = rte_eth_rx_burst(p->id, q, pkts, DPDK_BURST);
 			if (n > 0) {
-				nic_burst(w, p, zs, pkts, n, now, now_ms);
+				nic_burst(w, p, zs, pkts, n, now, now_ms, cut);
 				work += n;
 			}
 			if (p->has_tap) {
 				n = rte_eth_rx_burst(p->tap, q, pkts, DPDK_BURST);
 				if (n > 0) {
-					unsigned sent = tx_all(p->id, q, pkts, n);
+					work += n;
+					unsigned left = unlikely(cut) ? lease_cut(w, pkts, n) : n;
+					unsigned sent = tx_all(p->id, q, pkts, left);
 					CNT_ADD(w, from_kernel, sent);
 					CNT_ADD(w, tx_frames, sent);
-					CNT_ADD(w, kernel_dropped, n - sent);
-					work += n;
+					CNT_ADD(w, kernel_dropped, left - sent);
 				}
 			}
 		}
@@ -751,6 +776,80 @@ void dpdk_check_links(struct dpdk *d, void (*log)(int level, const char *msg))
 	}
 }
 
+/* ---- the lease ----------------------------------------------------------- */
+
+static const char *lease_state_name(uint64_t deadline, uint64_t tsc)
+{
+	return deadline == 0 ? "off" : tsc >= deadline ? "out" : "armed";
+}
+
+/* "lease [MS]": arm (MS > 0), release (0) or show (no MS). */
+static char *lease_cmd(struct dpdk *d, char *const *w, unsigned n)
+{
+	char *out = NULL, *end = NULL;
+	unsigned long ms = 0;
+	if (n > 2)
+		return NULL;
+	if (n == 2) {
+		errno = 0;
+		ms = strtoul(w[1], &end, 10);
+		if (w[1][0] == '-' || *end != '\0' || errno != 0 || ms > DPDK_LEASE_MAX_MS) {
+			if (asprintf(&out, "{\"ok\":false,\"error\":\"lease: MS from 0 (off) to %u\"}",
+			             DPDK_LEASE_MAX_MS) < 0)
+				return NULL;
+			return out;
+		}
+	}
+	uint64_t tsc = rte_rdtsc();
+	uint64_t old = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+	if (n == 2) {
+		if (old != 0 && tsc >= old && ms != 0)
+			__atomic_fetch_add(&d->lease_lapses, 1, __ATOMIC_RELAXED);
+		d->lease_ms = (uint32_t)ms;
+		__atomic_store_n(&d->lease_deadline, ms ? tsc + ms * d->tsc_per_ms : 0,
+		                 __ATOMIC_RELAXED);
+	}
+	uint64_t now = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+	long long left = now == 0 ? 0 : now > tsc ? (long long)((now - tsc) / d->tsc_per_ms)
+	                 : -(long long)((tsc - now) / d->tsc_per_ms);
+	if (asprintf(&out, "{\"ok\":true,\"io\":\"dpdk\",\"lease_ms\":%u,\"state\":\"%s\","
+	             "\"was\":\"%s\",\"remaining_ms\":%lld}", d->lease_ms,
+	             lease_state_name(now, tsc), lease_state_name(old, tsc), left) < 0)
+		return NULL;
+	return out;
+}
+
+void dpdk_lease_check(struct dpdk *d, void (*log)(int level, const char *msg))
+{
+	uint64_t dl = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+	uint64_t lapses = __atomic_load_n(&d->lease_lapses, __ATOMIC_RELAXED);
+	uint64_t tsc = rte_rdtsc();
+	int st = dl == 0 ? 0 : tsc >= dl ? 2 : 1;
+	char msg[256];
+	if (lapses != d->lease_lapses_seen && st == 1 && d->lease_seen != 2) {
+		/* out and renewed again between two checks */
+		snprintf(msg, sizeof(msg), "control's lease ran out and was renewed: BGP and BFD "
+		         "frames were dropped meanwhile");
+		log(1, msg);
+	}
+	d->lease_lapses_seen = lapses;
+	if (st == d->lease_seen)
+		return;
+	if (st == 2)
+		snprintf(msg, sizeof(msg), "control's lease ran out (%u ms without a renewal): "
+		         "BGP (TCP 179) and BFD (UDP 3784, 4784) frames are dropped on the "
+		         "exception path until control renews it", d->lease_ms);
+	else if (st == 1)
+		snprintf(msg, sizeof(msg), "control's lease %s: %u ms%s", d->lease_seen == 2 ?
+		         "renewed" : "armed", d->lease_ms, d->lease_seen == 2 ?
+		         ", BGP and BFD frames pass again" : "");
+	else
+		snprintf(msg, sizeof(msg), "control's lease released: BGP and BFD frames pass%s",
+		         d->lease_seen == 2 ? " again" : "");
+	log(st == 2 ? 1 : 0, msg);
+	d->lease_seen = st;
+}
+
 char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 {
 	struct dpdk *d = arg;
@@ -762,6 +861,8 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 		return dpdk_probe_cmd(d, w, n);
 	if (strcmp(cmd, "stall") == 0)
 		return dpdk_stall_cmd(d, w, n);
+	if (strcmp(cmd, "lease") == 0)
+		return lease_cmd(d, w, n);
 	if (n != 1)
 		return NULL;
 	if (strcmp(cmd, "lcores") == 0) {
@@ -779,7 +880,7 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 			        "\"answered\":%llu,\"to_kernel\":%llu,\"dropped\":%llu,\"tx_dropped\":%llu,"
 			        "\"malformed\":%llu,\"loops\":%llu,\"probes\":%llu,\"queries\":%llu,"
 			        "\"kernel_dropped\":%llu,\"looped\":%llu,\"bad_source\":%llu,"
-			        "\"loop_port\":%llu}",
+			        "\"loop_port\":%llu,\"lease_dropped\":%llu}",
 			        i ? "," : "", d->w[i]->lcore, d->w[i]->idx,
 			        (unsigned long long)c.rx_frames, (unsigned long long)c.tx_frames,
 			        (unsigned long long)ans, (unsigned long long)c.to_kernel,
@@ -787,7 +888,8 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 			        (unsigned long long)c.malformed, (unsigned long long)c.loops,
 			        (unsigned long long)c.probes, (unsigned long long)c.queries_udp,
 			        (unsigned long long)c.kernel_dropped, (unsigned long long)c.looped,
-			        (unsigned long long)c.bad_source, (unsigned long long)c.loop_port);
+			        (unsigned long long)c.bad_source, (unsigned long long)c.loop_port,
+			        (unsigned long long)c.lease_dropped);
 		}
 		fputs("]}", f);
 	} else if (strcmp(cmd, "ports") == 0) {
@@ -846,6 +948,7 @@ static void tel_dict(struct rte_tel_data *t, const struct dp_counters *c)
 	rte_tel_data_add_dict_u64(t, "rrl_slipped", c->rrl_slipped);
 	rte_tel_data_add_dict_u64(t, "loops", c->loops);
 	rte_tel_data_add_dict_u64(t, "probes", c->probes);
+	rte_tel_data_add_dict_u64(t, "lease_dropped", c->lease_dropped);
 }
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *t)

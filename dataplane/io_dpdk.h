@@ -39,6 +39,7 @@
 #define DPDK_RXD_DEFAULT 4096
 #define DPDK_TXD_DEFAULT 4096
 #define DPDK_KERNEL_IFACE_DEFAULT "edns"
+#define DPDK_LEASE_MAX_MS 3600000u
 
 struct dpdk_conf {
 	const char *ports[DPDK_PORTS_MAX];  /* device arguments, as for rte_dev_probe:
@@ -104,6 +105,21 @@ void dpdk_counters_cb(void *arg, struct dp_counters *out);
  *             TXT), "latency_us"; and always "loops". Results of earlier
  *             probes that timed out are told apart by a sequence number in
  *             the mbuf and freed. Probe frames count only in "probes".
+ *   lease [MS]  control's dead-man lease: MS > 0 arms it (or renews it)
+ *             for MS milliseconds (at most DPDK_LEASE_MAX_MS), 0 releases
+ *             it, none shows it. Reply {"ok":true,"io":"dpdk","lease_ms":
+ *             MS,"state":"armed"|"out"|"off","was":..,"remaining_ms":N}
+ *             ("was": the state before this command; remaining_ms is
+ *             negative once out). Until the first lease nothing is armed.
+ *             Once it has run out, every worker drops the BGP and BFD
+ *             frames (pkt_is_routing()) it would pass between a port and
+ *             its exception port, in both directions, and counts them in
+ *             lease_dropped (stats, lcores, telemetry), until the next
+ *             lease: so when control dies (and nothing restarts it), the
+ *             routers lose the anycast routes through BFD or the hold
+ *             timer. Each worker reads the deadline once per poll loop
+ *             (a relaxed load against the TSC it read anyway); the
+ *             classifier runs only while the lease is out.
  *   stall LCORE MS   (only with conf.test_hooks) the worker spins MS
  *             milliseconds (at most 10000) without polling, reporting a
  *             quiescent state or counting loops: a stuck worker. The reply
@@ -115,5 +131,10 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n);
 /* Check link states; report changes through log (level 1: down).
  * Called by the main lcore about once a second. */
 void dpdk_check_links(struct dpdk *d, void (*log)(int level, const char *msg));
+
+/* Report changes of the lease's state through log (level 1: it ran out):
+ * armed, out (BGP and BFD dropped), renewed, released. Called by the main
+ * lcore about once a second (the workers never log). */
+void dpdk_lease_check(struct dpdk *d, void (*log)(int level, const char *msg));
 
 #endif

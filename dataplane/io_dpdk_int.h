@@ -102,6 +102,14 @@ struct dpdk {
 	unsigned nworkers;
 	bool started;
 	volatile int stop;       /* read with a relaxed atomic load */
+	/* control's lease ("lease" command): the TSC at which it runs out, 0
+	 * when none is armed. Written by the command thread, read by each
+	 * worker once per loop with a relaxed atomic load. */
+	uint64_t lease_deadline;
+	uint32_t lease_ms;       /* the last one asked (command thread) */
+	uint64_t lease_lapses;   /* renewals that came after it ran out (atomic) */
+	int lease_seen;          /* dpdk_lease_check(): 0 off, 1 armed, 2 out */
+	uint64_t lease_lapses_seen;
 	uint64_t tsc_hz;
 	uint64_t tsc_per_ms;
 	uint64_t tsc0;           /* TSC at start */

@@ -9,6 +9,10 @@
 #define ETH_P_IPV6 0x86dd
 #define ETH_P_8021Q 0x8100
 #define IPPROTO_UDP_ 17
+#define IPPROTO_TCP_ 6
+#define PORT_BGP 179
+#define PORT_BFD 3784          /* single hop (RFC 5881) */
+#define PORT_BFD_MULTIHOP 4784 /* RFC 5883 */
 
 static inline uint16_t rd16(const uint8_t *p)
 {
@@ -236,6 +240,46 @@ enum pkt_verdict pkt_classify(const struct pkt_filter *f, const uint8_t *fr, siz
 		return udp_dns(f, fr, m, plen, rx_flags);
 	}
 	return PKT_KERNEL;
+}
+
+bool pkt_is_routing(const uint8_t *fr, size_t len)
+{
+	if (len < ETH_HLEN)
+		return false;
+	uint16_t type = rd16(fr + 12);
+	size_t l2 = ETH_HLEN;
+	if (type == ETH_P_8021Q) {
+		if (len < ETH_HLEN + 4)
+			return false;
+		type = rd16(fr + 16);
+		l2 += 4;
+	}
+	const uint8_t *ip = fr + l2;
+	size_t avail = len - l2, l3;
+	uint8_t proto;
+	if (type == ETH_P_IPV4) {
+		if (avail < 20 || (ip[0] >> 4) != 4)
+			return false;
+		l3 = (size_t)(ip[0] & 0x0f) * 4;
+		if ((rd16(ip + 6) & 0x1fff) != 0)
+			return false;     /* a later fragment: no ports */
+		proto = ip[9];
+	} else if (type == ETH_P_IPV6) {
+		if (avail < 40 || (ip[0] >> 4) != 6)
+			return false;
+		l3 = 40;
+		proto = ip[6];
+	} else {
+		return false;
+	}
+	if (l3 < 20 || avail < l3 + 4)
+		return false;
+	uint16_t sport = rd16(ip + l3), dport = rd16(ip + l3 + 2);
+	if (proto == IPPROTO_TCP_)
+		return sport == PORT_BGP || dport == PORT_BGP;
+	if (proto == IPPROTO_UDP_)
+		return dport == PORT_BFD || dport == PORT_BFD_MULTIHOP;
+	return false;
 }
 
 size_t pkt_reply(uint8_t *fr, const struct pkt_meta *m, size_t dns_len, bool l4_offload)

@@ -87,6 +87,16 @@ struct pkt_meta {
 enum pkt_verdict pkt_classify(const struct pkt_filter *f, const uint8_t *fr, size_t len,
                               unsigned rx_flags, struct pkt_meta *m);
 
+/* Whether frame fr of len octets carries BGP (TCP, either port 179) or
+ * BFD control (UDP to port 3784, single hop, or 4784, multihop), over IPv4
+ * (any header length, not a later fragment) or IPv6 (TCP or UDP right
+ * after the fixed header), with one 802.1Q tag at most; the addresses and
+ * MACs are not looked at. For the dataplane lease (io_dpdk.h): what is cut
+ * on the exception path, in both directions, when it has run out. Reads
+ * at most the first 4 octets past the IP header; anything shorter is not
+ * routing. */
+bool pkt_is_routing(const uint8_t *fr, size_t len);
+
 /* Rewrite the headers of query frame fr (classified PKT_DNS, *m) into the
  * headers of its response, whose dns_len octets of DNS message are already
  * at fr + m->dns: swap MAC addresses, IP addresses and ports, set the

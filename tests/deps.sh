@@ -9,6 +9,7 @@ libcmocka-dev valgrind bc libclang-rt-14-dev
 knot knot-dnsutils nsd
 python3 python3-pytest python3-dnspython iproute2 procps socat
 libsodium-dev libyaml-dev libevent-dev libjansson-dev dnsperf iputils-ping ethtool
+libsystemd-dev
 bird2"
 missing=""
 for p in $PKGS; do

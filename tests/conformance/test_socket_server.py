@@ -507,6 +507,8 @@ def test_cmd_ping(srv):
     assert r["ok"] is True
     assert r["pid"] == srv.proc.pid
     assert isinstance(r["uptime"], int) and r["uptime"] >= 0
+    with open(os.path.join(REPO, "VERSION")) as f:
+        assert r["version"] == f.read().strip()
     with open(srv.pidfile) as f:
         assert int(f.read().strip()) == srv.proc.pid
 

@@ -240,13 +240,29 @@ def test_maintenance_off_announces_again(alab):
     assert rc == "NOERROR", out
 
 
+LEASE_S = 5.0   # control's default lease here: max(5 s, 10 x the 100 ms interval)
+
+
+def wait_control_exit(lab, timeout=10):
+    lab.zonesvc.proc.proc.wait(timeout)
+    return lab.zonesvc.proc.proc.returncode
+
+
 def test_control_killed_bird_keeps_state_restart_rechecks(alab):
+    """kill -9 of control: the routes stay announced only as long as
+    control's lease in the dataplane (LEASE_S) runs: the router keeps them
+    for now, BGP and BFD pass (nothing counted as cut), and a control
+    started again within the lease adopts them without a transition and
+    renews the lease (test_control_killed_lease_runs_out: no restart)."""
     lab = alab
     lab.wait_announced(30)
+    assert lab.cmd("lease")["state"] == "armed"
+    cut = lab.stats()["lease_dropped"]
     lab.zonesvc.proc.signal(9)
     lab.zonesvc.proc.proc.wait(5)
     time.sleep(1.0)
-    assert lab.router_has(ANY4 + "/32"), "BIRD keeps the announcement without control"
+    assert lab.router_has(ANY4 + "/32"), "BIRD keeps the announcement within the lease"
+    assert lab.cmd("lease")["state"] == "armed"
     lab.zonesvc.start()
     for _ in range(20):
         assert lab.router_has(ANY4 + "/32")
@@ -255,6 +271,102 @@ def test_control_killed_bird_keeps_state_restart_rechecks(alab):
     assert "service dns: announced at start" in log, log
     h = lab.health()
     assert h["route"] == "announced" and h["transitions"] == 0, h
+    r = lab.cmd("lease")
+    assert r["state"] == "armed" and r["lease_ms"] == LEASE_S * 1000, r
+    assert lab.stats()["lease_dropped"] == cut
+
+
+def test_control_sigterm_drains_then_withdraws(alab):
+    """SIGTERM of control (what systemctl stop sends): the router sees the
+    routes again with GRACEFUL_SHUTDOWN (65535,0) for the stop-drain-time
+    (2 s by default), then loses them; the lease is released, so the BGP
+    sessions stay up without control. Control started again announces
+    after its rise rounds."""
+    lab = alab
+    lab.wait_announced(30)
+    t0 = time.monotonic()
+    lab.zonesvc.proc.signal(15)
+    labmod.labprimary.wait_until(
+        lambda: [r for r in lab.router_bird.routes(ANY4 + "/32") if GSHUT in r["communities"]],
+        3, "the router sees (65535,0) after SIGTERM", step=0.02)
+    t_gshut = time.monotonic()
+    six = lab.router_bird.routes(ANY6 + "/128")
+    assert six and GSHUT in six[0]["communities"], six
+    assert lab.router_has(ANY4 + "/32")          # still reachable while draining
+    took = lab.wait_withdrawn(10)
+    print("SIGTERM -> (65535,0) at the router: %.0f ms, route gone: %.0f ms" % (
+        (t_gshut - t0) * 1000, (time.monotonic() - t0) * 1000))
+    assert time.monotonic() - t_gshut >= 1.5, took
+    assert wait_control_exit(lab) == 0, lab.zonesvc.log_text()
+    log = lab.zonesvc.log_text(20000)
+    assert "service dns: stopping: withdrawn in BIRD" in log, log
+    assert lab.cmd("lease")["state"] == "off"
+    time.sleep(1.0)
+    assert "Established" in lab.router_bird.protocols()["bgp_edge4"]["info"]
+    assert not lab.router_has(ANY4 + "/32")
+    lab.zonesvc.start()
+    lab.wait_announced(30)
+    assert lab.cmd("lease")["state"] == "armed"
+
+
+def test_stop_keep_routes_restart_adopts(alab):
+    """`edgednsctl stop --keep-routes` (a quick restart): control exits
+    leaving BIRD as it is, the router keeps the route without the
+    community, and the restarted control adopts it with no transition."""
+    lab = alab
+    lab.wait_announced(30)
+    p = lab.zonesvc.ctl("stop", "--keep-routes")
+    assert "routes left in BIRD" in p.stdout, p.stdout
+    assert wait_control_exit(lab) == 0, lab.zonesvc.log_text()
+    for _ in range(10):
+        routes = lab.router_bird.routes(ANY4 + "/32")
+        assert routes and GSHUT not in routes[0]["communities"], routes
+        time.sleep(0.05)
+    lab.zonesvc.start()
+    for _ in range(20):
+        assert lab.router_has(ANY4 + "/32") and lab.router_has(ANY6 + "/128")
+        time.sleep(0.05)
+    assert "service dns: announced at start" in lab.zonesvc.log_text(20000)
+    h = lab.health()
+    assert h["route"] == "announced" and h["transitions"] == 0, h
+
+
+def test_control_killed_lease_runs_out(alab):
+    """kill -9 of control and nothing restarts it: the dataplane's lease
+    runs out (LEASE_S after control's last renewal) and the dataplane drops
+    BGP and BFD on its exception path (counted), so the router loses the
+    routes through BFD, within a bounded time; once control is started
+    again, it renews the lease and the routes come back."""
+    lab = alab
+    lab.wait_announced(30)
+    cut = lab.stats()["lease_dropped"]
+    lab.zonesvc.proc.signal(9)
+    lab.zonesvc.proc.proc.wait(5)
+    t0 = time.monotonic()
+    took = lab.wait_withdrawn(LEASE_S + 5)
+    print("control killed -> route gone at the router (lease %.0f s + BFD): %.0f ms" % (
+        LEASE_S, took * 1000))
+    assert took >= LEASE_S - 1.5, took          # not before the lease ran out
+    assert lab.cmd("lease")["state"] == "out"
+    st = lab.stats_when(lambda s: s["lease_dropped"] > cut)
+    assert st["lease_dropped"] > cut, st
+    # the main lcore logs it at its next check (once a second)
+    labmod.labprimary.wait_until(lambda: "control's lease ran out" in lab.log_text(20000), 3,
+                                 "the dataplane logs the lease ran out")
+    assert lab.telemetry("/edgedns/stats")["lease_dropped"] >= st["lease_dropped"]
+    # BGP and BFD are cut both ways: the router's session goes down
+    labmod.labprimary.wait_until(
+        lambda: "Established" not in lab.router_bird.protocols()["bgp_edge4"]["info"], 10,
+        "the router's BGP session down")
+    assert time.monotonic() - t0 < LEASE_S + 15
+    lab.zonesvc.start()
+    t1 = time.monotonic()
+    lab.wait_announced(90)
+    print("control started again -> route back at the router: %.1f s" % (time.monotonic() - t1))
+    assert lab.cmd("lease")["state"] == "armed"
+    assert "control's lease renewed" in lab.log_text(40000)
+    h = lab.health()
+    assert h["route"] == "announced", h
 
 
 def test_dataplane_killed_route_gone_through_bfd(alab):

@@ -844,6 +844,67 @@ static void t_anycast_order(void **st)
 	bird_free(c);
 }
 
+static unsigned withdrawn_seen;
+
+static void count_withdrawn(void *arg, const char *name, bool changed, int rc, const char *err)
+{
+	(void)arg;
+	(void)name;
+	(void)err;
+	withdrawn_seen += rc == 0 && changed;
+}
+
+/* withdraw without a service: every anycast_* then every gshut_*, from
+ * one "show protocols"; a refusal does not stop the others. */
+static void t_withdraw_all(void **st)
+{
+	(void)st;
+	const struct step steps[] = {
+		{ "2002-Name       Proto      Table      State  Since         Info\n"
+		  "1002-device1    Device     ---        up     15:50:22.396  \n"
+		  " gshut_a_4   Static     master4    down   15:50:22.396  \n"
+		  " anycast_a_4 Static     master4    up     15:50:22.396  \n"
+		  " bgp_r1      BGP        ---        up     15:50:22.396  Established\n"
+		  " anycast_b_6 Static     master6    up     15:50:22.396  \n"
+		  " gshut_b_6   Static     master6    up     15:50:22.396  \n"
+		  "0000 \n", REPLY },
+		{ "0009-anycast_a_4: disabled\n0000 \n", REPLY },
+		{ "9001 syntax error\n", REPLY },
+		{ "0008-gshut_a_4: already disabled\n0000 \n", REPLY },
+		{ "0009-gshut_b_6: disabled\n0000 \n", REPLY },
+		{ PROTO_ROWS("down", "down", "down", "down"), REPLY },
+		{ "0008-anycast_dns_4: already disabled\n0000 \n", REPLY },
+		{ "0008-anycast_dns_6: already disabled\n0000 \n", REPLY },
+		{ "0008-gshut_dns_4: already disabled\n0000 \n", REPLY },
+		{ "0008-gshut_dns_6: already disabled\n0000 \n", REPLY },
+	};
+	const char *want[] = {
+		"show protocols", "disable \"anycast_a_4\"", "disable \"anycast_b_6\"",
+		"disable \"gshut_a_4\"", "disable \"gshut_b_6\"",
+		"show protocols", "disable \"anycast_dns_4\"", "disable \"anycast_dns_6\"",
+		"disable \"gshut_dns_4\"", "disable \"gshut_dns_6\"",
+	};
+	struct fake f;
+	fake_start(&f, GREETING, REPLY, steps, sizeof(steps) / sizeof(steps[0]));
+	bird_conn_t *c = connect_ok(&f, 2000, 0);
+	char err[ERRLEN] = "";
+	unsigned n = 99;
+	withdrawn_seen = 0;
+	assert_int_equal(anycast_withdraw_all(c, count_withdrawn, NULL, &n, err, sizeof(err)),
+	                 ED_ERCODE);
+	assert_non_null(strstr(err, "anycast_b_6"));
+	assert_int_equal(n, 2);
+	assert_int_equal(withdrawn_seen, 2);
+	assert_int_equal(anycast_withdraw_all(c, NULL, NULL, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(f.ngot, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < f.ngot; i++)
+		assert_string_equal(f.got[i], want[i]);
+	bird_close(c);
+	fake_stop(&f);
+	bird_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +922,7 @@ int main(void)
 		cmocka_unit_test(t_show_route),
 		cmocka_unit_test(t_prefix_norm),
 		cmocka_unit_test(t_anycast_order),
+		cmocka_unit_test(t_withdraw_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -666,9 +666,95 @@ static void t_reply(void **state)
 	}
 }
 
+/* pkt_is_routing(): BGP over TCP (either port 179) and BFD control (UDP
+ * to 3784 or 4784), IPv4 and IPv6, tagged or not; nothing else. */
+static void t_routing(void **state)
+{
+	(void)state;
+	uint8_t fr[256];
+	uint8_t pl[24] = { 0 };
+	/* BFD single hop and multihop, both families; the source port of BFD
+	 * (49152 and up) and other UDP are not */
+	size_t n = v4_frame(fr, 0, 3784, pl, 24);
+	assert_true(pkt_is_routing(fr, n));
+	n = v4_frame(fr, 1, 4784, pl, 24);
+	assert_true(pkt_is_routing(fr, n));
+	n = v6_frame(fr, 3784, pl, 24);
+	assert_true(pkt_is_routing(fr, n));
+	n = v6_frame(fr, 4784, pl, 24);
+	assert_true(pkt_is_routing(fr, n));
+	n = v4_frame(fr, 0, 53, pl, 20);
+	assert_false(pkt_is_routing(fr, n));
+	n = v6_frame(fr, 3785, pl, 20);
+	assert_false(pkt_is_routing(fr, n));
+	/* a BFD reply goes from 3784 to the peer's source port: to 49152 */
+	n = v4_frame(fr, 0, 49152, pl, 20);
+	size_t l2 = 14;
+	fr[l2 + 20] = 3784 >> 8;
+	fr[l2 + 21] = 3784 & 0xff;
+	assert_false(pkt_is_routing(fr, n));   /* (source 3784 alone: not BFD control) */
+
+	/* TCP: the same frames with protocol 6; 179 at either end */
+	n = v4_frame(fr, 0, 179, pl, 20);
+	fr[l2 + 9] = 6;
+	assert_true(pkt_is_routing(fr, n));
+	fr[l2 + 20] = 0;
+	fr[l2 + 21] = 179;
+	fr[l2 + 22] = 0xc0;
+	assert_true(pkt_is_routing(fr, n));       /* from 179 */
+	fr[l2 + 21] = 53;
+	assert_false(pkt_is_routing(fr, n));      /* DNS over TCP */
+	n = v6_frame(fr, 179, pl, 20);
+	fr[l2 + 6] = 6;
+	assert_true(pkt_is_routing(fr, n));
+	n = v4_frame(fr, 1, 179, pl, 20);
+	fr[l2 + 4 + 9] = 6;
+	assert_true(pkt_is_routing(fr, n));       /* 802.1Q */
+
+	/* IPv4 with options: the ports are after the longer header */
+	uint8_t opt[64];
+	n = v4_frame(fr, 0, 179, pl, 20);
+	fr[l2 + 9] = 6;
+	memcpy(opt, fr + l2 + 20, 28);
+	memset(fr + l2 + 20, 1, 4);               /* 4 octets of NOP options */
+	memcpy(fr + l2 + 24, opt, 28);
+	fr[l2] = 0x46;
+	assert_true(pkt_is_routing(fr, n + 4));
+	/* a later fragment carries no ports; the first one does */
+	n = v4_frame(fr, 0, 3784, pl, 20);
+	fr[l2 + 7] = 0x10;
+	assert_false(pkt_is_routing(fr, n));
+	fr[l2 + 6] = 0x20;   /* MF, offset 0x10: still later */
+	assert_false(pkt_is_routing(fr, n));
+	fr[l2 + 6] = 0x20;
+	fr[l2 + 7] = 0;      /* MF, offset 0: the first */
+	assert_true(pkt_is_routing(fr, n));
+
+	/* short, truncated and other frames */
+	n = v4_frame(fr, 0, 3784, pl, 20);
+	assert_false(pkt_is_routing(fr, 13));
+	assert_false(pkt_is_routing(fr, l2 + 20 + 3));   /* ports cut */
+	assert_true(pkt_is_routing(fr, l2 + 20 + 4));
+	fr[l2] = 0x44;                                   /* IHL 4: not IPv4 */
+	assert_false(pkt_is_routing(fr, n));
+	fr[l2] = 0x55;                                   /* version 5 */
+	assert_false(pkt_is_routing(fr, n));
+	n = v4_frame(fr, 0, 3784, pl, 20);
+	fr[12] = 0x08;
+	fr[13] = 0x06;                                   /* ARP */
+	assert_false(pkt_is_routing(fr, n));
+	n = v6_frame(fr, 3784, pl, 20);
+	fr[l2 + 6] = 44;                                 /* a fragment header */
+	assert_false(pkt_is_routing(fr, n));
+	fr[l2 + 6] = 58;                                 /* ICMPv6 */
+	assert_false(pkt_is_routing(fr, n));
+	assert_false(pkt_is_routing(fr, l2 + 40 + 3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_routing),
 		cmocka_unit_test(t_v4_query),
 		cmocka_unit_test(t_v6_query),
 		cmocka_unit_test(t_kernel),
