@@ -203,7 +203,8 @@ run: deps
 clean:
 	rm -rf build
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (build/deb holds the package's copy of the tree and its build: not ours)
+-include $(shell find $(B) -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # ---- Debian package: make deb, make install, make package-test ----------
 # `make deb` leaves build/deb/edgedns_$(VERSION)_$(DEB_ARCH).deb: it copies
@@ -241,8 +242,9 @@ install: product
 	  $(DESTDIR)$(DATADIR)/hw/profiles $(DESTDIR)$(SYSCONFDIR)/edgedns
 	install -m 0755 $(PRODUCT_BINS) $(DESTDIR)$(SBINDIR)/
 	if [ -e $(SETUP_BIN) ]; then install -m 0755 $(SETUP_BIN) $(DESTDIR)$(SBINDIR)/; fi
-	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8/
+	set -e; for m in $(MANPAGES); do s=$${m##*.}; \
+	  sed 's/@VERSION@/$(VERSION)/g' $$m > $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$m); \
+	  chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$m); done
 	install -m 0644 hw/profiles/*.yaml $(DESTDIR)$(DATADIR)/hw/profiles/
 	install -m 0644 samples/control.yaml samples/dataplane.env $(DESTDIR)$(SYSCONFDIR)/edgedns/
 
