@@ -11,7 +11,8 @@ libcmocka-dev valgrind bc libclang-rt-14-dev
 knot knot-dnsutils nsd
 python3 python3-pytest python3-dnspython iproute2 procps socat
 libsodium-dev libyaml-dev libevent-dev libjansson-dev dnsperf iputils-ping ethtool
-bird2
+bird2"
+PKGS="$PKGS
 debhelper dpkg-dev fakeroot lintian man-db systemd libsystemd-dev"
 missing=""
 for p in $PKGS; do

@@ -73,6 +73,7 @@ def test_dataplane(root):
     assert value(u, "Service", "Group") == "edgedns"  # ... with group edgedns
     assert value(u, "Service", "RuntimeDirectory") == "edgedns"
     assert value(u, "Service", "RuntimeDirectoryPreserve") == "yes"
+    assert value(u, "Service", "UMask") == "0007"
     caps = set(value(u, "Service", "CapabilityBoundingSet").split())
     assert caps == {"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_IPC_LOCK",
                     "CAP_SYS_RAWIO", "CAP_NET_BIND_SERVICE"}
@@ -203,15 +204,15 @@ def test_runtime_directory_permissions(sysroot, tmp_path):
     assert p.returncode != 0
     assert open(hw).read().startswith("EDGEDNS_HW_OPTS")
 
-    # the dataplane: root with group edgedns and no capabilities creates its
-    # socket; made 0660 it is control's to use
+    # the dataplane: root with group edgedns, no capabilities, the unit's
+    # UMask=0007, creates its socket; control may use it, BIRD may not
     sock = os.path.join(run_dir, "dataplane.sock")
     mk = ("import os, socket\n"
-          "s = socket.socket(socket.AF_UNIX); s.bind(%r); os.chmod(%r, 0o660)\n") % (sock, sock)
+          "os.umask(0o007); s = socket.socket(socket.AF_UNIX); s.bind(%r)\n") % sock
     p = as_ids(0, edgedns_gid, ["/usr/bin/python3", "-c", mk])
     assert p.returncode == 0, p.stderr
     st = os.stat(sock)
-    assert st.st_gid == edgedns_gid and st.st_mode & 0o777 == 0o660
+    assert st.st_gid == edgedns_gid and st.st_mode & 0o777 == 0o770
     conn = ("import socket\n"
             "s = socket.socket(socket.AF_UNIX)\n"
             "try:\n s.connect(%r)\nexcept ConnectionRefusedError:\n pass\n") % sock
