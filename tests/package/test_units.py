@@ -78,6 +78,9 @@ def test_dataplane(root):
     assert caps == {"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_IPC_LOCK",
                     "CAP_SYS_RAWIO", "CAP_NET_BIND_SERVICE"}
     assert "edgedns-setup.service" in value(u, "Unit", "After")
+    # nothing may close the devices DPDK opens (an implied DeviceAllow=)
+    for k in ["PrivateDevices", "ProtectClock", "DeviceAllow", "DevicePolicy"]:
+        assert value(u, "Service", k) is None, k
 
 
 def test_control(root):
