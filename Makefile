@@ -153,6 +153,7 @@ test: deps
 	@$(MAKE) --no-print-directory bgp-test
 	@$(MAKE) --no-print-directory hw-test
 	@$(MAKE) --no-print-directory lab
+	@$(MAKE) --no-print-directory package-test
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -225,4 +226,74 @@ run: deps
 clean:
 	rm -rf build
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (build/deb holds the package's copy of the tree and its build: not ours)
+-include $(shell find $(B) -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
+
+# ---- Debian package: make deb, make install, make package-test ----------
+# `make deb` leaves build/deb/edgedns_$(VERSION)_$(DEB_ARCH).deb: it copies
+# the tree (the files git knows, and new ones it does not ignore) to
+# build/deb/src/edgedns-$(VERSION) and runs dpkg-buildpackage there, so
+# nothing is written outside build/ and the package builds from sources
+# alone. debian/rules calls `make product` and `make install`.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SBINDIR   = $(PREFIX)/sbin
+MANDIR    = $(PREFIX)/share/man
+DATADIR   = $(PREFIX)/share/edgedns
+SYSCONFDIR ?= /etc
+PRODUCT_BINS := $(B)/edgedns-dataplane $(B)/edgedns-control $(B)/edgednsctl \
+                $(B)/edgedns-compile $(B)/edgedns-bird
+# edgedns-setup (hw/) is packaged when the Makefile knows how to build it.
+SETUP_BIN := $(B)/edgedns-setup
+MANPAGES  := $(wildcard doc/man/*.[58])
+DEB_ARCH  := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_OUT   := build/deb
+DEB_SRC   := $(DEB_OUT)/src/edgedns-$(VERSION)
+DEB_FILE  := $(DEB_OUT)/edgedns_$(VERSION)_$(DEB_ARCH).deb
+DEB_INPUTS := $(wildcard $(shell git ls-files --cached --others --exclude-standard 2>/dev/null))
+
+.PHONY: product install deb deb-version-check package-test
+
+# The programs the package ships (no tests, benchmarks or test tools).
+product: $(PRODUCT_BINS)
+	@if $(MAKE) -s -n $(SETUP_BIN) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory $(SETUP_BIN); \
+	else echo "product: no rule for $(SETUP_BIN) yet: not installed"; fi
+
+install: product
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(DATADIR)/hw/profiles $(DESTDIR)$(SYSCONFDIR)/edgedns
+	install -m 0755 $(PRODUCT_BINS) $(DESTDIR)$(SBINDIR)/
+	if [ -e $(SETUP_BIN) ]; then install -m 0755 $(SETUP_BIN) $(DESTDIR)$(SBINDIR)/; fi
+	set -e; for m in $(MANPAGES); do s=$${m##*.}; \
+	  sed 's/@VERSION@/$(VERSION)/g' $$m > $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$m); \
+	  chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$m); done
+	install -m 0644 hw/profiles/*.yaml $(DESTDIR)$(DATADIR)/hw/profiles/
+	install -m 0644 samples/control.yaml samples/dataplane.env $(DESTDIR)$(SYSCONFDIR)/edgedns/
+
+# debian/changelog's version is the product's: VERSION.
+deb-version-check:
+	@v=$$(dpkg-parsechangelog -S Version -l debian/changelog); \
+	if [ "$$v" != "$(VERSION)" ]; then \
+	  echo "deb: debian/changelog says $$v, VERSION says $(VERSION): add a changelog entry" >&2; \
+	  exit 1; fi
+
+deb: $(DEB_FILE)
+
+$(DEB_FILE): $(DEB_INPUTS)
+	@$(MAKE) --no-print-directory deb-version-check
+	rm -rf $(DEB_OUT)/src
+	mkdir -p $(DEB_SRC)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z --cached --others --exclude-standard | \
+	    tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(DEB_SRC); fi
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b -j2 > ../build.log 2>&1 || \
+	  { tail -60 ../build.log; exit 1; }
+	mv $(DEB_OUT)/src/$(notdir $@) $@
+	@echo "deb: $@ ($$(du -k $@ | cut -f1) KiB; log $(DEB_OUT)/src/build.log)"
+
+# The package: its files, units, lintian, the sample configuration, -V.
+package-test: all $(DEB_FILE)
+	EDGEDNS_BUILD=$(abspath $(B)) EDGEDNS_DEB=$(abspath $(DEB_FILE)) \
+	  /usr/bin/python3 -m pytest -q tests/package

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages edgedns builds and tests with: every program
-# a test calls comes from a package named here (dpdk-telemetry.py: dpdk-dev).
+# a test calls comes from a package named here (dpdk-telemetry.py: dpdk-dev;
+# make deb and tests/package: debhelper, dpkg-dev, lintian, man-db, and
+# systemd for systemd-analyze, systemd-sysusers and systemd-tmpfiles).
 # Idempotent: does nothing when everything is already there.
 set -e
 PKGS="build-essential clang pkg-config make
@@ -11,6 +13,8 @@ python3 python3-pytest python3-dnspython iproute2 procps socat
 libsodium-dev libyaml-dev libevent-dev libjansson-dev dnsperf iputils-ping ethtool
 libsystemd-dev
 bird2"
+PKGS="$PKGS
+debhelper dpkg-dev fakeroot lintian man-db systemd libsystemd-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
