@@ -60,8 +60,11 @@ def test_dataplane(root):
     u = unit(os.path.join(root, SYSTEMD, "edgedns-dataplane.service"))
     assert value(u, "Service", "Type") == "notify"
     assert value(u, "Service", "WatchdogSec")
+    # no dataplane without what edgedns-setup found (hw.env is removed when
+    # setup fails)
     assert values(u, "Service", "EnvironmentFile") == ["/etc/edgedns/dataplane.env",
-                                                      "-/run/edgedns/hw.env"]
+                                                      "/run/edgedns/hw.env"]
+    assert "edgedns-setup.service" in value(u, "Unit", "Requires").split()
     assert value(u, "Service", "ExecStart").split() == [
         "/usr/sbin/edgedns-dataplane", "--io", "dpdk",
         "--snapshots", "/var/lib/edgedns/snapshots",
@@ -71,7 +74,9 @@ def test_dataplane(root):
     assert value(u, "Service", "Restart") == "on-failure"
     assert value(u, "Service", "User") is None       # root ...
     assert value(u, "Service", "Group") == "edgedns"  # ... with group edgedns
-    assert value(u, "Service", "RuntimeDirectory") == "edgedns"
+    # /run/dpdk too: ProtectSystem=strict leaves /run read-only
+    assert value(u, "Service", "RuntimeDirectory").split() == ["edgedns", "dpdk"]
+    assert set(value(u, "Service", "ReadWritePaths").split()) == {"/run/edgedns", "/run/dpdk"}
     assert value(u, "Service", "RuntimeDirectoryPreserve") == "yes"
     assert value(u, "Service", "UMask") == "0007"
     caps = set(value(u, "Service", "CapabilityBoundingSet").split())
