@@ -118,7 +118,7 @@ static void probe_done(struct worker *w, struct rte_mbuf *m, enum probe_verdict 
  * and BFD frames of m[0..n) (counted in lease_dropped); returns how many
  * are left, in order. Only ever called while cut off, so the classifier
  * costs nothing the rest of the time. */
-static unsigned lease_cut(struct worker *w, struct rte_mbuf **m, unsigned n)
+static unsigned lease_cut_cnt(struct dp_counters *c, struct rte_mbuf **m, unsigned n)
 {
 	unsigned k = 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -127,8 +127,13 @@ static unsigned lease_cut(struct worker *w, struct rte_mbuf **m, unsigned n)
 		else
 			m[k++] = m[i];
 	}
-	CNT_ADD(w, lease_dropped, n - k);
+	__atomic_store_n(&c->lease_dropped, c->lease_dropped + (n - k), __ATOMIC_RELAXED);
 	return k;
+}
+
+static inline unsigned lease_cut(struct worker *w, struct rte_mbuf **m, unsigned n)
+{
+	return lease_cut_cnt(&w->cnt, m, n);
 }
 
 static __rte_always_inline void
@@ -373,7 +378,9 @@ static int worker_main(void *arg)
 				nic_burst(w, p, zs, pkts, n, now, now_ms, cut);
 				work += n;
 			}
-			if (p->has_tap) {
+			if (p->has_tap && !p->exc_q) {
+				/* no queue of the exception thread's on this
+				 * port: the kernel's frames wait for us */
 				n = rte_eth_rx_burst(p->tap, q, pkts, DPDK_BURST);
 				if (n > 0) {
 					work += n;
@@ -404,6 +411,115 @@ static int worker_main(void *arg)
 	zonedb_reader_offline(db, w->rid);
 	zonedb_reader_unregister(db, w->rid);
 	return 0;
+}
+
+/* ---- the exception thread -------------------------------------------------
+ * The kernel's side of every port whose NIC has a queue pair to spare
+ * (exc_q): a control thread (rte_ctrl_thread_create: the main lcore's
+ * cores, not a worker's) polls every tap RX queue and sends what the
+ * kernel sends on the NIC queue of its own (index nworkers), and passes
+ * what arrives on that NIC queue to the tap queue of its own. So the
+ * withdraw control asks BIRD for, BFD, ARP and ND leave whatever the
+ * workers do; a stuck worker loses only the frames RSS gives its queue.
+ * Same rules as a worker: no allocation, lock, syscall (but the tap
+ * driver's read and write, and the idle sleep when nothing came) or log
+ * per frame; counted in exc_cnt. */
+
+#define EXC_CNT(d, f, n) __atomic_store_n(&(d)->exc_cnt.f, (d)->exc_cnt.f + (n), __ATOMIC_RELAXED)
+
+/* Frames from the exception thread's NIC queue: what a worker would drop
+ * for its source or framing is dropped and counted the same; the rest,
+ * DNS queries included (on a NIC whose RSS indirection table cannot leave
+ * the queue out: the kernel's socket server answers them from the same
+ * snapshots), goes to the kernel. */
+static unsigned exc_nic_burst(struct dpdk *d, struct port *p, struct rte_mbuf **pkts,
+                              unsigned n, bool cut)
+{
+	struct rte_mbuf *kern[DPDK_BURST];
+	struct pkt_meta pm;
+	unsigned nk = 0, malformed = 0, looped = 0, bad_source = 0, loop_port = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (m->nb_segs != 1) {
+			kern[nk++] = m;
+			continue;
+		}
+		switch (pkt_classify(&p->filter, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
+		                     rx_flags(p, m), &pm)) {
+		case PKT_DNS:
+		case PKT_KERNEL:
+			kern[nk++] = m;
+			continue;
+		case PKT_MALFORMED:
+			malformed++;
+			break;
+		case PKT_OWN:
+			looped++;
+			break;
+		case PKT_BAD_SOURCE:
+			bad_source++;
+			break;
+		case PKT_LOOP_PORT:
+			loop_port++;
+			break;
+		}
+		rte_pktmbuf_free(m);
+	}
+	if (unlikely(cut) && nk > 0)
+		nk = lease_cut_cnt(&d->exc_cnt, kern, nk);
+	unsigned kept = tx_all(p->tap, (uint16_t)d->nworkers, kern, nk);
+	EXC_CNT(d, rx_frames, n);
+	EXC_CNT(d, to_kernel, kept);
+	EXC_CNT(d, kernel_dropped, nk - kept);
+	EXC_CNT(d, malformed, malformed);
+	EXC_CNT(d, looped, looped);
+	EXC_CNT(d, bad_source, bad_source);
+	EXC_CNT(d, loop_port, loop_port);
+	return n;
+}
+
+static void *exc_main(void *arg)
+{
+	struct dpdk *d = arg;
+	struct rte_mbuf *pkts[DPDK_BURST];
+	const uint16_t eq = (uint16_t)d->nworkers;
+	/* never pure polling: this thread shares the main lcore's cores with
+	 * the command thread */
+	const unsigned sleep_us = d->conf.idle_sleep_us ? d->conf.idle_sleep_us : 20;
+	unsigned idle = 0;
+	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+		const uint64_t lease = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+		const bool cut = unlikely(lease != 0 && rte_rdtsc() >= lease);
+		unsigned work = 0;
+		for (unsigned i = 0; i < d->nports; i++) {
+			struct port *p = &d->port[i];
+			if (!p->exc_q)
+				continue;
+			/* the kernel -> the wire: every tap queue (the kernel
+			 * picks one per flow), out on our own NIC queue */
+			for (uint16_t tq = 0; tq <= eq; tq++) {
+				uint16_t n = rte_eth_rx_burst(p->tap, tq, pkts, DPDK_BURST);
+				if (n == 0)
+					continue;
+				work += n;
+				unsigned left = unlikely(cut) ? lease_cut_cnt(&d->exc_cnt, pkts, n) : n;
+				unsigned sent = tx_all(p->id, eq, pkts, left);
+				EXC_CNT(d, from_kernel, sent);
+				EXC_CNT(d, tx_frames, sent);
+				EXC_CNT(d, kernel_dropped, left - sent);
+			}
+			/* the wire -> the kernel: our own NIC queue */
+			uint16_t n = rte_eth_rx_burst(p->id, eq, pkts, DPDK_BURST);
+			if (n > 0)
+				work += exc_nic_burst(d, p, pkts, n, cut);
+		}
+		EXC_CNT(d, loops, 1);
+		if (work == 0 && ++idle >= IDLE_POLLS)
+			rte_delay_us_sleep(sleep_us);
+		else if (work != 0)
+			idle = 0;
+	}
+	return NULL;
 }
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -439,9 +555,11 @@ static int probe_port(const char *devargs, uint16_t *id, char *err, size_t errle
 	return -1;
 }
 
-/* Configure and start a port with nq queue pairs. */
+/* Configure and start a port with nq queue pairs; RSS spreads over the
+ * first nrss (the others are left out of the indirection table where the
+ * port has one: the exception thread's queue). */
 static int setup_port(struct dpdk *d, uint16_t id, const char *what, unsigned nq,
-                      bool *l4_offload, bool *rx_cksum, char *err, size_t errlen)
+                      unsigned nrss, bool *l4_offload, bool *rx_cksum, char *err, size_t errlen)
 {
 	struct rte_eth_dev_info info;
 	int rc = rte_eth_dev_info_get(id, &info);
@@ -453,7 +571,7 @@ static int setup_port(struct dpdk *d, uint16_t id, const char *what, unsigned nq
 		snprintf(err, errlen,
 		         "port %s: %u workers need %u queue pairs, the port has %u rx / %u tx"
 		         " (for net_af_xdp set queue_count, for net_af_packet qpairs)",
-		         what, nq, nq, info.max_rx_queues, info.max_tx_queues);
+		         what, nrss, nq, info.max_rx_queues, info.max_tx_queues);
 		return -1;
 	}
 	struct rte_eth_conf pc;
@@ -495,9 +613,32 @@ static int setup_port(struct dpdk *d, uint16_t id, const char *what, unsigned nq
 		snprintf(err, errlen, "port %s: start: %s", what, rte_strerror(-rc));
 		return -1;
 	}
+	if (nrss < nq && info.reta_size > 0 && nrss > 0 &&
+	    info.reta_size <= RTE_ETH_RSS_RETA_SIZE_512) {
+		/* best effort: a NIC without a table (or a vdev) spreads
+		 * over every queue, and the exception thread passes its
+		 * share to the kernel */
+		struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 / RTE_ETH_RETA_GROUP_SIZE];
+		memset(reta, 0, sizeof(reta));
+		for (unsigned i = 0; i < info.reta_size; i++) {
+			reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+			reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] =
+				(uint16_t)(i % nrss);
+		}
+		(void)rte_eth_dev_rss_reta_update(id, reta, info.reta_size);
+	}
 	/* IPv6 neighbour discovery needs solicited-node multicast */
 	rte_eth_allmulticast_enable(id);
 	return 0;
+}
+
+/* Does the port have a queue pair beyond the workers' for the exception
+ * thread? */
+static bool spare_queue(uint16_t id, unsigned nw)
+{
+	struct rte_eth_dev_info info;
+	return rte_eth_dev_info_get(id, &info) == 0 && info.max_rx_queues > nw &&
+	       info.max_tx_queues > nw;
 }
 
 static void tel_register(void);
@@ -525,7 +666,8 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 
 	unsigned rxd = conf->rxd ? conf->rxd : DPDK_RXD_DEFAULT;
 	unsigned txd = conf->txd ? conf->txd : DPDK_TXD_DEFAULT;
-	unsigned per_port = nw * (rxd + txd + DPDK_BURST) * (conf->exception ? 2 : 1);
+	/* each port: a queue pair per worker and one for the exception thread */
+	unsigned per_port = (nw + 1) * (rxd + txd + DPDK_BURST) * (conf->exception ? 2 : 1);
 	unsigned need = conf->nports * per_port + (nw + 1) * MBUF_CACHE + 1024;
 	if (conf->mbufs != 0 && conf->mbufs < need) {
 		/* the rings and caches would hold the whole pool: RX starves */
@@ -572,7 +714,9 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 				p->iface[l] = '\0';
 			}
 		}
-		if (setup_port(d, p->id, conf->ports[i], nw, &p->l4_offload, &p->rx_cksum,
+		p->exc_q = conf->exception && spare_queue(p->id, nw);
+		unsigned nq = p->exc_q ? nw + 1 : nw;
+		if (setup_port(d, p->id, conf->ports[i], nq, nw, &p->l4_offload, &p->rx_cksum,
 		               err, errlen) != 0)
 			goto fail;
 		struct rte_ether_addr mac;
@@ -594,7 +738,7 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 			p->has_tap = true;
 			rte_eth_dev_get_name_by_port(p->tap, p->tap_name);
 			bool l4, rxc;
-			if (setup_port(d, p->tap, args, nw, &l4, &rxc, err, errlen) != 0)
+			if (setup_port(d, p->tap, args, nq, nq, &l4, &rxc, err, errlen) != 0)
 				goto fail;
 		}
 	}
@@ -659,7 +803,24 @@ int dpdk_start(struct dpdk *d, char *err, size_t errlen)
 		}
 	}
 	d->started = true;
+	bool exc = false;
+	for (unsigned i = 0; i < d->nports; i++)
+		exc |= d->port[i].exc_q;
+	if (exc) {
+		int rc = rte_ctrl_thread_create(&d->exc_thread, "edgedns-exc", NULL, exc_main, d);
+		if (rc != 0) {
+			snprintf(err, errlen, "exception thread: %s", strerror(rc));
+			dpdk_stop(d);
+			return ED_EIO;
+		}
+		d->exc_running = true;
+	}
 	return ED_OK;
+}
+
+bool dpdk_exception_queue(const struct dpdk *d, unsigned port)
+{
+	return port < d->nports && d->port[port].exc_q;
 }
 
 void dpdk_stop(struct dpdk *d)
@@ -668,6 +829,10 @@ void dpdk_stop(struct dpdk *d)
 		return;
 	__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	if (d->exc_running) {
+		pthread_join(d->exc_thread, NULL);
+		d->exc_running = false;
+	}
 	d->started = false;
 }
 
@@ -714,6 +879,13 @@ void dpdk_counters_cb(void *arg, struct dp_counters *out)
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < d->nworkers; i++)
 		dp_counters_add(out, &d->w[i]->cnt);
+	/* the exception thread's frames, not its loops (the heartbeat is the
+	 * workers') */
+	struct dp_counters e;
+	memset(&e, 0, sizeof(e));
+	dp_counters_add(&e, &d->exc_cnt);
+	e.loops = 0;
+	dp_counters_add(out, &e);
 }
 
 /* The kernel's view of an interface: up and running (carrier), or not;
@@ -904,11 +1076,14 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 			struct rte_ether_addr mac;
 			rte_eth_macaddr_get(p->id, &mac);
 			fprintf(f, "%s{\"port\":%u,\"name\":\"%s\",\"mac\":\"" RTE_ETHER_ADDR_PRT_FMT
-			        "\",\"link\":%s,\"status\":\"%s\",\"exception\":\"%s\"}",
+			        "\",\"link\":%s,\"status\":\"%s\",\"exception\":\"%s\","
+			        "\"exception_queue\":%d}",
 			        i ? "," : "", i, p->name, RTE_ETHER_ADDR_BYTES(&mac),
-			        up ? "true" : "false", ls, p->has_tap ? p->tap_name : "");
+			        up ? "true" : "false", ls, p->has_tap ? p->tap_name : "",
+			        p->exc_q ? (int)d->nworkers : -1);
 		}
-		fputs("]}", f);
+		fprintf(f, "],\"exception_loops\":%llu}",
+		        (unsigned long long)__atomic_load_n(&d->exc_cnt.loops, __ATOMIC_RELAXED));
 	} else {
 		return NULL;
 	}

@@ -132,6 +132,14 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n);
  * Called by the main lcore about once a second. */
 void dpdk_check_links(struct dpdk *d, void (*log)(int level, const char *msg));
 
+/* Does port (an index of conf.ports) have the exception thread's queue
+ * pair? true: its kernel frames go through that thread and never wait for
+ * a worker; false (exception ports off, or the NIC has no queue pair
+ * beyond the workers': for net_af_xdp queue_count, for net_af_packet
+ * qpairs, workers + 1), each worker passes the kernel's frames of its own
+ * tap queue, and a stuck worker holds them. */
+bool dpdk_exception_queue(const struct dpdk *d, unsigned port);
+
 /* Report changes of the lease's state through log (level 1: it ran out):
  * armed, out (BGP and BFD dropped), renewed, released. Called by the main
  * lcore about once a second (the workers never log). */

@@ -8,6 +8,7 @@
 #define EDGEDNS_IO_DPDK_INT_H
 
 #include <net/if.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,6 +64,13 @@ struct port {
 	uint16_t id;             /* NIC port */
 	uint16_t tap;            /* exception port, when there is one */
 	bool has_tap;
+	bool exc_q;              /* queue pair nq-1 (= the worker count) of the
+	                            port and of its tap belong to the exception
+	                            thread, which also polls every tap RX queue:
+	                            the kernel's frames (BGP, BFD, ARP, ND) never
+	                            wait for a worker. false: the port has no
+	                            queue to spare, each worker polls its own
+	                            tap queue (the old way, logged at start) */
 	bool l4_offload;         /* TX UDP checksum offload */
 	bool rx_cksum;           /* RX checksum offload flags are meaningful */
 	uint16_t mtu;            /* largest IP packet the port sends */
@@ -91,6 +99,9 @@ struct worker {
 };
 
 struct dpdk {
+	/* the exception thread's counters (its NIC queues and the tap's):
+	 * written by it alone, summed into "stats" with the workers' */
+	alignas(64) struct dp_counters exc_cnt;
 	struct dpdk_conf conf;
 	struct port port[DPDK_PORTS_MAX];
 	unsigned nports;
@@ -101,6 +112,8 @@ struct dpdk {
 	struct worker *w[RTE_MAX_LCORE];
 	unsigned nworkers;
 	bool started;
+	bool exc_running;        /* the exception thread was started */
+	pthread_t exc_thread;
 	volatile int stop;       /* read with a relaxed atomic load */
 	/* control's lease ("lease" command): the TSC at which it runs out, 0
 	 * when none is armed. Written by the command thread, read by each

@@ -843,6 +843,15 @@ static int run(struct opts *o, const sigset_t *sigs)
 		}
 		logmsg(0, "dpdk: %u ports, %u workers, exception ports %s", o->dp.nports, nw,
 		       o->dp.exception ? "on" : "off");
+		for (unsigned i = 0; o->dp.exception && i < o->dp.nports; i++) {
+			if (dpdk_exception_queue(sv.dp, i))
+				logmsg(0, "port %s: the kernel's frames on queue %u, the exception "
+				       "thread's", o->dp.ports[i], nw);
+			else
+				logmsg(0, "warning: port %s: no queue pair beyond the %u workers': the kernel's "
+				       "frames (BGP, BFD) pass through the workers, and a stuck one "
+				       "holds them (give the port %u queues)", o->dp.ports[i], nw, nw + 1);
+		}
 		dpdk_check_links(sv.dp, link_log);
 	}
 	if (o->control != NULL) {

@@ -227,10 +227,12 @@ class Lab:
     and edgedns-control transfers them into the dataplane (up() returns
     once the client gets every zone's SOA over UDP); None: no primary, the
     dataplane serves what snapdir holds.
+    exc_queue: the port gets one queue pair more than the workers, the
+    exception thread's (the kernel's frames never wait for a worker).
     """
 
     def __init__(self, snapdir, tag="a", vdev=None, extra_args=(), owner=None,
-                 idle_sleep_us=50, workdir=None, workers=1, primary=None):
+                 idle_sleep_us=50, workdir=None, workers=1, primary=None, exc_queue=False):
         self.owner = owner or os.getpid()
         self.prefix = "%s%d%s" % (PREFIX, self.owner, tag)
         self.client_ns = self.prefix + "-client"
@@ -242,6 +244,8 @@ class Lab:
         # workers > 1: a veth with that many queues, one per worker lcore;
         # on two cores the extra workers share core 1 (--lcores N@1)
         self.workers = workers
+        self.exc_queue = exc_queue
+        self.queues = workers + (1 if exc_queue else 0)
         self.workdir = workdir
         self.vdev = None            # the one in use once up
         self.isolation = None       # af_packet: how the edge kernel is kept off e0
@@ -293,8 +297,8 @@ class Lab:
         self._made = True
         for ns in self.namespaces():
             run(["ip", "netns", "add", ns])
-        q = [] if self.workers == 1 else ["numtxqueues", str(self.workers),
-                                          "numrxqueues", str(self.workers)]
+        q = [] if self.queues == 1 else ["numtxqueues", str(self.queues),
+                                         "numrxqueues", str(self.queues)]
         run(["ip", "link", "add", "name", CLIENT_IF, "netns", self.client_ns] + q
             + ["type", "veth", "peer", "name", EDGE_IF, "netns", self.edge_ns] + q)
         c, e = self.client, self.edge
@@ -438,8 +442,9 @@ class Lab:
     def _argv(self, vdev):
         port = "net_%s0,iface=%s" % (vdev, EDGE_IF)
         lcores = ["-l", "0,1"]
+        if self.queues > 1:
+            port += ",%s=%d" % ("queue_count" if vdev == "af_xdp" else "qpairs", self.queues)
         if self.workers > 1:
-            port += ",%s=%d" % ("queue_count" if vdev == "af_xdp" else "qpairs", self.workers)
             lcores = ["--lcores", ",".join(["0@0"] + ["%d@1" % (i + 1)
                                                       for i in range(self.workers)])]
         return (["ip", "netns", "exec", self.edge_ns, DATAPLANE, "--io", "dpdk",
