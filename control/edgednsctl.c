@@ -31,7 +31,9 @@ static void usage(FILE *f)
 	           "  zone-status ZONE            one zone in detail\n"
 	           "  refresh ZONE                refresh a zone now\n"
 	           "  reload                      re-read the configuration\n"
-	           "  health                      the anycast services, their checks and routes\n"
+	           "  health                      the anycast services, their checks, routes and BGP\n"
+	           "                              sessions (exit 3: a service announced is exported\n"
+	           "                              on no Established session)\n"
 	           "  maintenance SERVICE on|off  drain and withdraw a service, or bring it back\n"
 	           "  stop [--keep-routes]        stop control: drain and withdraw the routes\n"
 	           "                              (as SIGTERM), or leave them in BIRD for a\n"
@@ -182,14 +184,26 @@ static void print_zone(json_t *z)
 	       (long long)json_integer_value(json_object_get(z, "divergences")));
 }
 
+/* A service control announces (or drains) that no Established BGP
+ * session exports: the routers do not have it. */
+static int unreachable(json_t *sv)
+{
+	const char *route = json_string_value(json_object_get(sv, "route"));
+	return json_is_false(json_object_get(sv, "reachable")) && route != NULL &&
+	       (strcmp(route, "announced") == 0 || strcmp(route, "draining") == 0);
+}
+
 static void print_service(json_t *sv)
 {
 	char b[32];
 	const char *s;
+	json_t *reach = json_object_get(sv, "reachable");
 	printf("service:       %s\n", json_string_value(json_object_get(sv, "id")));
-	printf("route:         %s%s%s\n", json_string_value(json_object_get(sv, "route")),
+	printf("route:         %s%s%s%s\n", json_string_value(json_object_get(sv, "route")),
 	       json_is_true(json_object_get(sv, "healthy")) ? " (healthy)" : " (unhealthy)",
-	       json_is_true(json_object_get(sv, "maintenance")) ? " (maintenance)" : "");
+	       json_is_true(json_object_get(sv, "maintenance")) ? " (maintenance)" : "",
+	       unreachable(sv) ? " UNREACHABLE: exported on no Established BGP session"
+	       : json_is_true(reach) ? " (exported)" : "");
 	s = json_string_value(json_object_get(sv, "reason"));
 	printf("reason:        %s\n", s ? s : "-");
 	fmt_time(json_object_get(sv, "last_change"), b, sizeof(b));
@@ -305,9 +319,27 @@ int main(int argc, char **argv)
 		printf("configuration reloaded\n");
 	} else if (strcmp(cmd, "health") == 0) {
 		size_t i;
-		json_t *sv;
+		json_t *sv, *ss;
 		json_array_foreach(json_object_get(r, "services"), i, sv)
 			print_service(sv);
+		json_t *bgp = json_object_get(r, "bgp");
+		if (json_is_object(bgp)) {
+			const char *e = json_string_value(json_object_get(bgp, "error"));
+			printf("bgp:           %lld established, %lld exporting%s%s\n",
+			       (long long)json_integer_value(json_object_get(bgp, "established")),
+			       (long long)json_integer_value(json_object_get(bgp, "exporting")),
+			       e && e[0] ? ", not readable: " : "", e ? e : "");
+			json_array_foreach(json_object_get(bgp, "sessions"), i, ss) {
+				const char *le = json_string_value(json_object_get(ss, "last_error"));
+				long long ex = (long long)json_integer_value(json_object_get(ss, "exported"));
+				printf("neighbor %-16s %s %s since %s, %lld exported%s%s\n",
+				       json_string_value(json_object_get(ss, "neighbor")),
+				       json_string_value(json_object_get(ss, "name")),
+				       json_string_value(json_object_get(ss, "state")),
+				       json_string_value(json_object_get(ss, "since")), ex < 0 ? 0 : ex,
+				       le && le[0] ? ", last error: " : "", le ? le : "");
+			}
+		}
 	} else if (strcmp(cmd, "maintenance") == 0) {
 		printf("service %s: maintenance %s\n", argv[optind + 1], argv[optind + 2]);
 	} else if (strcmp(cmd, "stop") == 0) {
@@ -316,7 +348,15 @@ int main(int argc, char **argv)
 	} else {
 		printf("refresh of %s queued\n", argv[optind + 1]);
 	}
+	/* health: 3 when a service is unreachable (JSON or text alike) */
+	if (ok && strcmp(cmd, "health") == 0) {
+		size_t i;
+		json_t *sv;
+		json_array_foreach(json_object_get(r, "services"), i, sv)
+			if (unreachable(sv))
+				ok = 3;
+	}
 	json_decref(r);
 	free(reply);
-	return ok ? 0 : 1;
+	return ok == 1 ? 0 : ok == 0 ? 1 : ok;
 }

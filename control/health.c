@@ -97,6 +97,13 @@ struct health {
 	uint64_t lease_next;         /* ms */
 	int lease_state;             /* 0 never renewed, 1 renewed, -1 failing */
 	uint64_t pass_ms;            /* the thread's last pass (ms; atomic) */
+	/* the BGP sessions (ops.sessions), read every REASSERT_MS */
+	uint64_t bgp_at;             /* ms: last read */
+	int bgp_known;               /* the last read succeeded */
+	int bgp_exporting;           /* sessions Established and exporting; -1 never read */
+	char bgp_error[WHY_MAX];
+	unsigned nsess;
+	struct health_session sess[HEALTH_MAX_SESSIONS];
 };
 
 static uint64_t mono_ms(void)
@@ -738,6 +745,64 @@ static void reassert(struct health *h, struct hsvc *s, uint64_t now)
 	}
 }
 
+static int sess_exporting(const struct health_session *v)
+{
+	return strcmp(v->state, "Established") == 0 && v->exported > 0;
+}
+
+/* Read the BGP sessions back (at most once per REASSERT_MS); log a session
+ * leaving or reaching Established, and the last exporting one going while
+ * a service is announced. With h->mu held (released around BIRD). */
+static void bgp_poll(struct health *h, uint64_t now)
+{
+	if (!h->has_ops || h->ops.sessions == NULL || now - h->bgp_at < REASSERT_MS)
+		return;
+	h->bgp_at = now;
+	struct health_session v[HEALTH_MAX_SESSIONS];
+	unsigned n = 0;
+	char err[WHY_MAX] = "";
+	pthread_mutex_unlock(&h->mu);
+	int rc = h->ops.sessions(h->ops.arg, v, HEALTH_MAX_SESSIONS, &n, err, sizeof(err));
+	pthread_mutex_lock(&h->mu);
+	if (rc != 0) {
+		if (strcmp(err, h->bgp_error) != 0)
+			ctllog(LOG_WARNING, NULL, "BGP sessions not readable from BIRD: %s", err);
+		snprintf(h->bgp_error, sizeof(h->bgp_error), "%s", err[0] ? err : "BIRD error");
+		h->bgp_known = 0;
+		return;
+	}
+	h->bgp_error[0] = '\0';
+	int ex = 0;
+	for (unsigned i = 0; i < n; i++) {
+		ex += sess_exporting(&v[i]);
+		const struct health_session *old = NULL;
+		for (unsigned k = 0; k < h->nsess; k++)
+			if (strcmp(h->sess[k].name, v[i].name) == 0)
+				old = &h->sess[k];
+		int was = old != NULL && strcmp(old->state, "Established") == 0;
+		int is = strcmp(v[i].state, "Established") == 0;
+		if (was && !is)
+			ctllog(LOG_WARNING, NULL, "BGP %s (%s): %s%s%s", v[i].name, v[i].neighbor,
+			       v[i].state, v[i].last_error[0] ? ", last error: " : "", v[i].last_error);
+		else if (!was && is && (old != NULL || h->bgp_exporting >= 0))
+			ctllog(LOG_NOTICE, NULL, "BGP %s (%s): Established", v[i].name, v[i].neighbor);
+	}
+	int announced = 0;
+	for (unsigned i = 0; i < h->n; i++)
+		announced |= h->s[i].m.route == HP_ANNOUNCED || h->s[i].m.route == HP_DRAINING;
+	if (announced && ex == 0 && (h->bgp_exporting > 0 || h->bgp_exporting < 0))
+		ctllog(LOG_WARNING, NULL, "BGP: %s: no router has the anycast routes (%u "
+		       "session(s), none Established with routes exported)",
+		       h->bgp_exporting > 0 ? "the last session exporting the anycast routes went"
+		       : "no session exports the anycast routes", n);
+	else if (ex > 0 && h->bgp_exporting == 0)
+		ctllog(LOG_NOTICE, NULL, "BGP: the anycast routes exported again, on %d session(s)", ex);
+	memcpy(h->sess, v, n * sizeof(v[0]));
+	h->nsess = n;
+	h->bgp_exporting = ex;
+	h->bgp_known = 1;
+}
+
 static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 {
 	const struct cfg_service *sv = s->sv;
@@ -863,6 +928,7 @@ static void *health_main(void *arg)
 			if (s->sv->n_checks && next > now + 10)
 				next = now + 10;   /* operator checks are polled */
 		}
+		bgp_poll(h, mono_ms());
 		if (h->dirty) {
 			h->dirty = 0;
 			save_state(h);
@@ -912,6 +978,7 @@ struct health *health_new(const struct cfg *cfg, struct svc *svc,
 		if (every == 0 || cfg->services[i].interval_ms < every)
 			every = cfg->services[i].interval_ms;
 	h->lease_every = every;
+	h->bgp_exporting = -1;
 	if (h->n == 0)
 		h->lease_ms = 0;
 	else if (cfg->dataplane_lease_ms == CFG_LEASE_AUTO)
@@ -1148,6 +1215,9 @@ json_t *health_status(struct health *h)
 				json_object_set_new(ck, check_names[k], json_pack("{s:b,s:s}", "ok",
 				                    s->ck[k].ok, "why", s->ck[k].why));
 		json_object_set_new(o, "checks", ck);
+		json_object_set_new(o, "reachable", h->has_ops && h->ops.sessions != NULL &&
+		                    h->bgp_known ? json_boolean((s->m.route == HP_ANNOUNCED ||
+		                    s->m.route == HP_DRAINING) && h->bgp_exporting > 0) : json_null());
 		json_object_set_new(o, "bird", h->has_ops
 		                    ? json_pack("{s:s?,s:s}", "applied", s->applied_known
 		                                ? hp_route_name(s->applied) : NULL,
@@ -1155,9 +1225,26 @@ json_t *health_status(struct health *h)
 		                    : json_null());
 		json_array_append_new(a, o);
 	}
+	json_t *bgp = json_null();
+	if (h->has_ops && h->ops.sessions != NULL) {
+		json_t *ss = json_array();
+		int est = 0;
+		for (unsigned i = 0; i < h->nsess; i++) {
+			const struct health_session *v = &h->sess[i];
+			est += strcmp(v->state, "Established") == 0;
+			json_array_append_new(ss, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "name", v->name,
+			                      "neighbor", v->neighbor, "state", v->state, "since",
+			                      v->since, "last_error", v->last_error, "exported",
+			                      (json_int_t)v->exported));
+		}
+		bgp = json_pack("{s:b,s:o,s:i,s:i,s:s}", "known", h->bgp_known, "sessions", ss,
+		                "established", est, "exporting",
+		                h->bgp_exporting < 0 ? 0 : h->bgp_exporting, "error", h->bgp_error);
+	}
 	pthread_mutex_unlock(&h->mu);
 	json_t *r = json_object();
 	json_object_set_new(r, "services", a);
+	json_object_set_new(r, "bgp", bgp);
 	return r;
 }
 

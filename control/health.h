@@ -51,14 +51,29 @@
 #include "health_policy.h"
 #include "service.h"
 
+/* One BGP session of the edge's BIRD, as the health view shows it. */
+struct health_session {
+	char name[65];
+	char state[24];        /* BGP state: "Established", "Active", "Idle", ... */
+	char since[48];        /* as BIRD prints it */
+	char neighbor[64];
+	char last_error[160];
+	long exported;         /* prefixes exported on it; -1: its channels are down */
+};
+
+#define HEALTH_MAX_SESSIONS 32
+
 /* How routes change. apply: make service sv's routes `want`; query: what
- * is in place. Both return 0 or a negative ED_E* code with err. Called on
- * the health thread only. */
+ * is in place; sessions (may be NULL): the BGP sessions, at most max into
+ * v, their number in *n. Each returns 0 or a negative ED_E* code with err.
+ * Called on the health thread only. */
 struct health_route_ops {
 	int (*apply)(void *arg, const struct cfg_service *sv, enum hp_route want, char *err,
 	             size_t errlen);
 	int (*query)(void *arg, const struct cfg_service *sv, enum hp_route *have, char *err,
 	             size_t errlen);
+	int (*sessions)(void *arg, struct health_session *v, unsigned max, unsigned *n, char *err,
+	                size_t errlen);
 	void *arg;
 };
 
@@ -94,8 +109,15 @@ int health_stalled(struct health *h, uint64_t max_ms, uint64_t *age_ms);
 /* Stop the thread (routes stay as they are: BIRD keeps them) and free. */
 void health_free(struct health *h);
 
-/* {"services":[{...}]}: per service its route, verdict, hold-down, checks
- * and history. Any thread. */
+/* {"services":[{...}],"bgp":{...}}: per service its route, verdict,
+ * hold-down, checks, history and "reachable" (announced or draining and
+ * exported on at least one Established BGP session; false: control
+ * announces it but no router has it; null: not known, no BIRD or not read
+ * yet; a withdrawn service is false); "bgp" (null without BIRD): per
+ * session its state, since, neighbour, last error and prefixes exported,
+ * "established" and "exporting" (Established with exported > 0), "error"
+ * when BIRD could not be read. BIRD is read about once a second; the last
+ * exporting session going is logged as a warning. Any thread. */
 json_t *health_status(struct health *h);
 
 /* Operator maintenance of service id on or off (drain, then withdraw;

@@ -45,10 +45,11 @@ BIRDCLI = os.path.join(labmod.BUILD, "edgedns-bird")
 SERVICE = "dns"
 
 
-def router_conf(log, bfd=True):
+def router_conf(log, bfd=True, edge_as=EDGE_AS):
     """The PoP router: eBGP with the edge over IPv4 and IPv6, BFD 100 ms x
     3 (bfd False: a peer without BFD), everything learnt into its kernel
-    (that is how it forwards), nothing exported to the edge."""
+    (that is how it forwards), nothing exported to the edge. edge_as: the
+    AS it expects of the edge (another one: "Bad peer AS", no session)."""
     return """router id %(r4)s;
 log "%(log)s" all;
 protocol device {}
@@ -75,7 +76,7 @@ protocol bgp bgp_edge6 from edge {
 	ipv6 { import all; export none; };
 }
 """ % {"r4": labmod.CLIENT4, "log": log, "ras": ROUTER_AS, "e4": labmod.SERVER4,
-       "e6": labmod.SERVER6, "eas": EDGE_AS, "bfd": "on" if bfd else "off"}
+       "e6": labmod.SERVER6, "eas": edge_as, "bfd": "on" if bfd else "off"}
 
 
 class Bird:
@@ -289,8 +290,25 @@ class AnycastLab(Lab):
         return p.returncode == 0 and p.stdout.strip() != ""
 
     def health(self):
-        p = self.zonesvc.ctl("--json", "health")
-        return json.loads(p.stdout)["services"][0]
+        return self.health_all()["services"][0]
+
+    def health_all(self):
+        """edgednsctl --json health: the whole reply (it exits 3 when a
+        service is announced on no Established BGP session)."""
+        p = self.zonesvc.ctl("--json", "health", check=False)
+        if p.returncode not in (0, 3):
+            raise LabError("edgednsctl --json health: exit %d: %s%s" % (
+                p.returncode, p.stdout, p.stderr))
+        return json.loads(p.stdout)
+
+    def router_reconfigure(self, edge_as=EDGE_AS):
+        """Rewrite the router's config (the AS it expects of the edge) and
+        tell its BIRD to load it."""
+        rconf = os.path.join(self.birddir, "router.conf")
+        with open(rconf, "w") as f:
+            f.write(router_conf(os.path.join(self.birddir, "router.log"), self.router_bfd,
+                                edge_as))
+        self.router_bird.cli("configure", rconf, check=True)
 
     def host_query(self, server, qname, qtype="SOA", tcp=False, timeout=2):
         """kdig from the host namespace: (rcode text, answer lines)."""

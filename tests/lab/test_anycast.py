@@ -369,6 +369,51 @@ def test_control_killed_lease_runs_out(alab):
     assert h["route"] == "announced", h
 
 
+def test_bgp_sessions_broken_health_says_so(alab):
+    """Both BGP sessions refused by the router (it expects another AS of
+    the edge: "Bad peer AS"): the router has no route while control's
+    checks pass; the health view shows the sessions down with their error,
+    the service not reachable, and edgednsctl health exits 3. Before, it
+    said "route: announced (healthy)" and exited 0."""
+    lab = alab
+    lab.wait_announced(30)
+    # BIRD's sessions are read back about once a second
+    h = labmod.labprimary.wait_until(
+        lambda: (lambda a: a if a["bgp"]["exporting"] == 2 else None)(lab.health_all()), 5,
+        lambda: "both sessions exporting: %s" % lab.health_all()["bgp"])
+    assert h["bgp"]["established"] == 2 and h["bgp"]["exporting"] == 2, h["bgp"]
+    assert h["services"][0]["reachable"] is True, h
+    for s in h["bgp"]["sessions"]:
+        assert s["state"] == "Established" and s["exported"] == 1, s
+    assert lab.zonesvc.ctl("health").returncode == 0
+    try:
+        lab.router_reconfigure(edge_as=anycast.EDGE_AS + 1)
+        took, _ = withdrawn_after(lab, "BGP sessions refused (Bad peer AS)")
+
+        def down():
+            a = lab.health_all()
+            return a if a["services"][0]["reachable"] is False and \
+                a["bgp"]["established"] == 0 else None
+        h = labmod.labprimary.wait_until(down, 5, "health sees the sessions down")
+        sv = h["services"][0]
+        assert sv["route"] == "announced" and sv["healthy"], sv
+        assert h["bgp"]["exporting"] == 0, h["bgp"]
+        assert any("Bad peer AS" in s["last_error"] for s in h["bgp"]["sessions"]), h["bgp"]
+        p = lab.zonesvc.ctl("health", check=False)
+        print(p.stdout)
+        assert p.returncode == 3, (p.returncode, p.stdout, p.stderr)
+        assert "UNREACHABLE" in p.stdout and "Bad peer AS" in p.stdout, p.stdout
+        assert lab.zonesvc.ctl("--json", "health", check=False).returncode == 3
+        assert "the last session exporting the anycast routes went" in lab.zonesvc.log_text(20000)
+    finally:
+        lab.router_reconfigure()
+    lab.wait_announced(30)
+    labmod.labprimary.wait_until(lambda: lab.health_all()["bgp"]["exporting"] == 2, 10,
+                                 "both sessions export again")
+    p = lab.zonesvc.ctl("health", check=False)
+    assert p.returncode == 0 and "(exported)" in p.stdout, p.stdout
+
+
 def test_dataplane_killed_route_gone_through_bfd(alab):
     lab = alab
     lab.wait_announced(30)

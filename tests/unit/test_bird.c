@@ -479,6 +479,65 @@ static void t_show_protocols(void **st)
 	bird_free(c);
 }
 
+/* "show protocols all" as BIRD 2.0.12 answers it: one session Established
+ * and exporting, one refused by its peer, a static protocol between. */
+static void t_show_bgp(void **st)
+{
+	(void)st;
+	const struct step steps[] = {
+		{ "2002-Name       Proto      Table      State  Since         Info\n"
+		  "1002-bgp_r4      BGP        ---        up     13:02:30.100  Established   \n"
+		  "1006-  BGP state:          Established\n"
+		  "     Neighbor address: 192.0.2.1\n"
+		  "     Neighbor AS:      64500\n"
+		  "   Channel ipv4\n"
+		  "     State:          UP\n"
+		  "     Routes:         0 imported, 1 exported, 0 preferred\n"
+		  " \n"
+		  "1002-anycast_dns_4 Static  master4    up     13:02:30.000  \n"
+		  "1006-  Channel ipv4\n"
+		  "     Routes:         1 imported, 0 exported, 1 preferred\n"
+		  " \n"
+		  "1002-bgp_r6      BGP        ---        start  13:02:37.300  Idle          Received: Bad peer AS\n"
+		  "1006-  BGP state:          Idle\n"
+		  "     Neighbor address: 2001:db8::1\n"
+		  "     Last error:       Received: Bad peer AS\n"
+		  "   Channel ipv6\n"
+		  "     State:          DOWN\n"
+		  " \n"
+		  "1002-bgp_off     BGP        ---        down   13:00:00.000  \n"
+		  "0000 \n", REPLY },
+		{ "8003 No protocols match\n", REPLY },
+	};
+	struct fake f;
+	fake_start(&f, GREETING, REPLY, steps, 2);
+	bird_conn_t *c = connect_ok(&f, 2000, 0);
+	char err[ERRLEN] = "";
+	struct bird_bgp_sessions bs;
+	assert_int_equal(bird_show_bgp(c, &bs, err, sizeof(err)), 0);
+	assert_int_equal(bs.n, 3);
+	assert_string_equal(bs.v[0].name, "bgp_r4");
+	assert_string_equal(bs.v[0].state, "up");
+	assert_string_equal(bs.v[0].since, "13:02:30.100");
+	assert_string_equal(bs.v[0].bgp_state, "Established");
+	assert_string_equal(bs.v[0].neighbor, "192.0.2.1");
+	assert_string_equal(bs.v[0].last_error, "");
+	assert_int_equal(bs.v[0].exported, 1);
+	assert_string_equal(bs.v[1].name, "bgp_r6");
+	assert_string_equal(bs.v[1].bgp_state, "Idle");
+	assert_string_equal(bs.v[1].neighbor, "2001:db8::1");
+	assert_string_equal(bs.v[1].last_error, "Received: Bad peer AS");
+	assert_int_equal(bs.v[1].exported, -1);
+	assert_string_equal(bs.v[2].bgp_state, "Down");
+	bird_bgp_sessions_free(&bs);
+	assert_int_equal(bird_show_bgp(c, &bs, err, sizeof(err)), 0);
+	assert_int_equal(bs.n, 0);
+	assert_string_equal(f.got[0], "show protocols all");
+	bird_close(c);
+	fake_stop(&f);
+	bird_free(c);
+}
+
 static void t_enable_disable(void **st)
 {
 	(void)st;
@@ -918,6 +977,7 @@ int main(void)
 		cmocka_unit_test(t_show_protocols),
 		cmocka_unit_test(t_enable_disable),
 		cmocka_unit_test(t_configure),
+		cmocka_unit_test(t_show_bgp),
 		cmocka_unit_test(t_status),
 		cmocka_unit_test(t_show_route),
 		cmocka_unit_test(t_prefix_norm),
