@@ -312,14 +312,16 @@ static int check_zones(struct health *h, const struct cfg_service *sv, char *why
 /* The zone a probe name is in: the longest watched (critical) zone or a
  * probe's own name for SOA. */
 /* The serial control serves for a probe's name (the name is a watched
- * zone), and the one being published, if any. */
+ * zone), its snapshot's checksum (0: not known), and the serial being
+ * published, if any. */
 static int probe_serial(struct health *h, const struct cfg_probe *p, uint32_t *serial,
-                        int *has_alt, uint32_t *alt)
+                        uint64_t *sum, int *has_alt, uint32_t *alt)
 {
 	struct svc_facts f;
 	if (svc_facts(h->svc, p->name, &f) != 0 || !f.has_serial)
 		return -1;
 	*serial = f.serial;
+	*sum = f.checksum;
 	*has_alt = f.has_loading;
 	*alt = f.loading_serial;
 	return 0;
@@ -349,9 +351,16 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 		return 0;
 	}
 	uint32_t want_serial = 0, alt_serial = 0;
+	uint64_t want_sum = 0;
 	int has_alt = 0;
 	int check_serial = p->expect == NULL && p->type == LDNS_RR_TYPE_SOA &&
-	                   probe_serial(h, p, &want_serial, &has_alt, &alt_serial) == 0;
+	                   probe_serial(h, p, &want_serial, &want_sum, &has_alt, &alt_serial) == 0;
+	/* the identity of the version each worker answers from: the checksum
+	 * of the snapshot control published (not while a version is being
+	 * published: the dataplane may serve either) */
+	char want_hex[24];
+	snprintf(want_hex, sizeof(want_hex), "%016llx", (unsigned long long)want_sum);
+	int check_sum = check_serial && want_sum != 0 && !has_alt;
 	json_t *res = json_object_get(o, "lcores"), *e;
 	size_t i;
 	int ok = json_array_size(res) > 0;
@@ -387,6 +396,14 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 				         json_is_integer(s) ? (long long)json_integer_value(s) : -1LL,
 				         want_serial);
 				ok = 0;
+			} else if (check_sum) {
+				const char *sum = json_string_value(json_object_get(e, "zone_checksum"));
+				if (sum == NULL || strcmp(sum, want_hex) != 0) {
+					snprintf(why, n, "probe %s %s SOA: lcore %u serves serial %u with "
+					         "content %s, control published %s", addr, p->name, lcore,
+					         got, sum ? sum : "(not reported)", want_hex);
+					ok = 0;
+				}
 			}
 		} else if (p->expect != NULL) {
 			const char *rd = json_string_value(json_object_get(e, "rdata"));

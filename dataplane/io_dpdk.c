@@ -28,8 +28,10 @@
 #include <rte_ring.h>
 #include <rte_telemetry.h>
 
+#include "dname.h"
 #include "error.h"
 #include "io_dpdk_int.h"
+#include "zoneset.h"
 
 #define IDLE_POLLS 256          /* empty polls before an idle sleep */
 #define MBUF_CACHE 256
@@ -136,6 +138,29 @@ static inline unsigned lease_cut(struct worker *w, struct rte_mbuf **m, unsigned
 	return lease_cut_cnt(&w->cnt, m, n);
 }
 
+/* The identity of the version a probe is answered from: the checksum of
+ * the snapshot that encloses the query's name in zs, 0 when none. Probe
+ * frames only (a name lookup the engine also does: not for NIC frames). */
+static uint64_t probe_zone_sum(const struct zoneset *zs, const uint8_t *q, size_t qlen)
+{
+	if (qlen <= 12)
+		return 0;
+	size_t l = dname_check(q + 12, qlen - 12);
+	if (l == 0 || l > DNAME_MAXLEN)
+		return 0;
+	uint8_t lc[DNAME_MAXLEN + 8];      /* zs_find reads 8 octets past the name */
+	memset(lc, 0, sizeof(lc));
+	dname_lower(lc, q + 12, l);
+	uint8_t off[DNAME_MAXLABELS + 1];
+	uint64_t hs[DNAME_MAXLABELS + 1];
+	unsigned n = dname_label_offsets(lc, off);
+	dname_hash_suffixes(lc, off, n, hs);
+	unsigned label;
+	uint32_t flags;
+	const struct snap *s = zs_find(zs, lc, off, n, hs, &label, &flags);
+	return s != NULL ? s->hdr->checksum : 0;
+}
+
 static __rte_always_inline void
 path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rte_mbuf **pkts,
            unsigned n, uint32_t now, uint64_t now_ms, const bool probe, bool cut)
@@ -205,6 +230,8 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 		uint8_t *fr = rte_pktmbuf_mtod(m, uint8_t *);
 		const struct pkt_meta *pm = &w->meta[i];
 		memcpy(w->qbuf[i], fr + pm->dns, pm->dns_len);
+		if (probe)
+			probe_tag(d, m)->zone_sum = probe_zone_sum(zs, w->qbuf[i], pm->dns_len);
 		client_addr(&w->client[i], fr, pm);
 		if (!probe && w->rrl != NULL)
 			rrl_prefetch(w->rrl, pm->v6 ? AF_INET6 : AF_INET,

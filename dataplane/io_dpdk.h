@@ -102,7 +102,10 @@ void dpdk_counters_cb(void *arg, struct dp_counters *out);
  *             response frame failed probe_check()); for "ok": "rcode",
  *             "aa", "tc", "ancount", "serial" (a SOA in the answer),
  *             "type" and "rdata" of the first answer (rdata for A, AAAA,
- *             TXT), "latency_us"; and always "loops". Results of earlier
+ *             TXT), "latency_us"; "zone_checksum" (16 hex digits: the
+ *             snapshot checksum of the zone that encloses QNAME in the zone
+ *             set the worker answered from, the identity of the version it
+ *             serves; absent when none does); and always "loops". Results of earlier
  *             probes that timed out are told apart by a sequence number in
  *             the mbuf and freed. Probe frames count only in "probes".
  *   lease [MS]  control's dead-man lease: MS > 0 arms it (or renews it)

@@ -55,6 +55,9 @@ enum probe_verdict {
  * seq and port; the worker sets verdict and tsc. */
 struct probe_tag {
 	uint64_t tsc;            /* when the worker put it in its result ring */
+	uint64_t zone_sum;       /* the checksum (snapshot header) of the zone
+	                            that encloses the query name in the zone
+	                            set the worker answered from; 0: none */
 	uint32_t seq;            /* the probe command it belongs to */
 	uint16_t port;           /* index of the port whose path it takes */
 	uint8_t verdict;         /* enum probe_verdict */

@@ -135,6 +135,7 @@ struct slot {
 	const char *reason;       /* more about status, or NULL */
 	struct probe_result r;    /* status "ok" */
 	long long latency_us;     /* -1: none */
+	uint64_t zone_sum;        /* probe_tag.zone_sum */
 };
 
 /* The result mbuf m of slot s (its verdict and frame). */
@@ -142,6 +143,7 @@ static void take(const struct dpdk *d, struct slot *s, struct rte_mbuf *m)
 {
 	const struct probe_tag *t = probe_tag(d, m);
 	s->latency_us = t->tsc > s->t0 ? (long long)((t->tsc - s->t0) * 1000000 / d->tsc_hz) : 0;
+	s->zone_sum = t->zone_sum;
 	switch (t->verdict) {
 	case PV_ANSWER:
 		s->reason = probe_check(&s->spec, rte_pktmbuf_mtod(m, const uint8_t *),
@@ -220,6 +222,8 @@ static void slot_json(FILE *f, const struct dpdk *d, unsigned i, const struct sl
 			cmdsock_json_str(f, r->rdata);
 		}
 	}
+	if (s->zone_sum != 0)
+		fprintf(f, ",\"zone_checksum\":\"%016llx\"", (unsigned long long)s->zone_sum);
 	if (s->latency_us >= 0)
 		fprintf(f, ",\"latency_us\":%lld", s->latency_us);
 	fprintf(f, ",\"loops\":%llu}",
