@@ -27,6 +27,14 @@
 #define HEALTH_MAX_LCORES 128
 #define HISTORY 32                   /* rounds kept per service */
 #define DP_TIMEOUT_MS 500u           /* a dataplane command */
+/* The heartbeat's "lcores": answered by the command thread from counters
+ * in memory, in well under a millisecond even while a snapshot loads (its
+ * own thread), so 250 ms is a frozen or wedged dataplane, not a slow one;
+ * one late answer fails one round, and a withdraw takes `fall` (2) in a
+ * row. With the round's other dataplane checks and TCP skipped once it
+ * does not answer, a frozen dataplane is withdrawn after about 2 x 250 ms
+ * (it was 2 x (500 + 500) ms). */
+#define HB_TIMEOUT_MS 250u
 #define REASSERT_MS 1000u            /* BIRD's state read back at most this often */
 #define WHY_MAX 300
 
@@ -167,7 +175,7 @@ static int check_heartbeat(struct health *h, char *why, size_t n)
 		return h->hb_ok;
 	}
 	char err[300];
-	json_t *o = dp(h, "lcores", err, sizeof(err));
+	json_t *o = dp_t(h, "lcores", HB_TIMEOUT_MS, err, sizeof(err));
 	if (o == NULL) {
 		/* the socket dataplane has no lcores: alive when it answers */
 		if (strstr(err, "unknown command") != NULL) {
@@ -839,7 +847,17 @@ static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 				r = check_traffic(h, s, why, sizeof(why));
 			break;
 		case CK_ZONES: r = sv->n_critical ? check_zones(h, sv, why, sizeof(why)) : -1; break;
-		case CK_TCP: r = sv->tcp_check ? check_tcp(sv, why, sizeof(why)) : -1; break;
+		case CK_TCP:
+			/* the kernel's TCP server is the dataplane process's:
+			 * not asked when the dataplane does not answer (the round
+			 * has failed; its timeout would only delay the next) */
+			if (sv->tcp_check && h->dp_down) {
+				snprintf(why, sizeof(why), "tcp: not asked (the dataplane does not answer)");
+				r = 0;
+			} else {
+				r = sv->tcp_check ? check_tcp(sv, why, sizeof(why)) : -1;
+			}
+			break;
 		default: r = sv->n_checks ? check_operator(s, why, sizeof(why)) : -1; break;
 		}
 		pthread_mutex_lock(&h->mu);
@@ -858,7 +876,11 @@ static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 	s->history = s->history << 1 | (ok ? 1u : 0u);
 	if (s->nhistory < HISTORY)
 		s->nhistory++;
-	if (hp_round(&s->m, &s->hc, ok, first, now))
+	/* the verdict's time is the round's end: a withdraw happens now, and
+	 * the hold-down counts from it (from the round's start, a 2 s hold
+	 * became 1 s after a round that took 1 s) */
+	(void)now;
+	if (hp_round(&s->m, &s->hc, ok, first, mono_ms()))
 		changed(h, s);
 	pthread_mutex_unlock(&h->mu);
 }
@@ -868,7 +890,8 @@ static int lease_send(struct health *h, uint32_t ms, char *why, size_t n)
 {
 	char line[32], err[300] = "", *reply = NULL;
 	snprintf(line, sizeof(line), "lease %u", ms);
-	if (dpctl_command(h->cfg->dataplane_socket, line, DP_TIMEOUT_MS, &reply, err,
+	/* as cheap for the dataplane as "lcores" */
+	if (dpctl_command(h->cfg->dataplane_socket, line, HB_TIMEOUT_MS, &reply, err,
 	                  sizeof(err)) != 0) {
 		snprintf(why, n, "%s", err);
 		return -1;
@@ -886,10 +909,14 @@ static int lease_send(struct health *h, uint32_t ms, char *why, size_t n)
 }
 
 /* Renew the dataplane lease when due (every round of the shortest
- * interval). Called with h->mu held; released for the I/O. */
+ * interval). Not while the last round found the dataplane not answering:
+ * the renewal would only wait for its timeout too and delay the next
+ * round (the lease outlasts many rounds; the round that finds the
+ * dataplane back renews it). Called with h->mu held; released for the
+ * I/O. */
 static void lease_renew(struct health *h, uint64_t now)
 {
-	if (h->lease_ms == 0 || now < h->lease_next)
+	if (h->lease_ms == 0 || now < h->lease_next || h->dp_down)
 		return;
 	h->lease_next = now + h->lease_every;
 	char why[WHY_MAX];
