@@ -548,7 +548,36 @@ out:
 	return ok;
 }
 
-static int check_tcp(const struct cfg_service *sv, char *why, size_t n)
+/* TCP as a client gets it: a SYN from a client's address put into the
+ * kernel through the dataplane's exception path ("kprobe"), whose SYN-ACK
+ * must come back out through the port (the kernel accepts it and has a
+ * route back): 1 passed, 0 failed (why), -1 the dataplane has no kernel
+ * probes (socket mode, or no exception thread's queue). */
+static int tcp_kprobe(struct health *h, const struct cfg_prefix *a, uint16_t port,
+                      unsigned timeout_ms, char *why, size_t n)
+{
+	char addr[INET6_ADDRSTRLEN], line[160], err[300] = "";
+	inet_ntop(a->family, a->addr, addr, sizeof(addr));
+	snprintf(line, sizeof(line), "kprobe %s dport=%u timeout=%u", addr, port, timeout_ms);
+	json_t *o = dp_t(h, line, timeout_ms + DP_TIMEOUT_MS, err, sizeof(err));
+	if (o == NULL) {
+		if (!h->dp_down && (strstr(err, "unknown command") != NULL ||
+		                    strstr(err, "kernel probes need") != NULL))
+			return -1;
+		snprintf(why, n, "tcp %s: %.200s", addr, err);
+		return 0;
+	}
+	const char *st = json_string_value(json_object_get(o, "status"));
+	int ok = st != NULL && strcmp(st, "ok") == 0;
+	if (!ok)
+		snprintf(why, n, "tcp %s port %u: %s through the dataplane's port (no SYN-ACK "
+		         "from the kernel to a client within %u ms: no route back?)", addr, port,
+		         st ? st : "no status", timeout_ms);
+	json_decref(o);
+	return ok;
+}
+
+static int check_tcp(struct health *h, const struct cfg_service *sv, char *why, size_t n)
 {
 	const char *qname = sv->n_probes ? sv->probes[0].name
 	                    : sv->n_critical ? sv->critical[0] : ".";
@@ -561,6 +590,11 @@ static int check_tcp(const struct cfg_service *sv, char *why, size_t n)
 		*done = 1;
 		unsigned t = sv->probe_timeout_ms * 5;
 		t = t < 200 ? 200 : t > 1000 ? 1000 : t;
+		int r = tcp_kprobe(h, a, (uint16_t)sv->port, t, why, n);
+		if (r == 0)
+			return 0;
+		/* and the kernel's DNS server answers (locally: the path is
+		 * the kprobe's) */
 		if (!tcp_query(a, (uint16_t)sv->port, qname, t, why, n))
 			return 0;
 	}
@@ -855,7 +889,7 @@ static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 				snprintf(why, sizeof(why), "tcp: not asked (the dataplane does not answer)");
 				r = 0;
 			} else {
-				r = sv->tcp_check ? check_tcp(sv, why, sizeof(why)) : -1;
+				r = sv->tcp_check ? check_tcp(h, sv, why, sizeof(why)) : -1;
 			}
 			break;
 		default: r = sv->n_checks ? check_operator(s, why, sizeof(why)) : -1; break;

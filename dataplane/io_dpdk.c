@@ -505,11 +505,50 @@ static unsigned exc_nic_burst(struct dpdk *d, struct port *p, struct rte_mbuf **
 	return n;
 }
 
+/* A kernel probe pending (kp): take the kernel's answer to it off the
+ * frames the kernel sent, pkts[0..n): report it (kp_flags, kp_tsc,
+ * kp_done), and reset the half-open connection of a SYN-ACK with an RST to
+ * the kernel (the answer's mbuf, rewritten). Returns the frames left. */
+static unsigned kp_take(struct dpdk *d, struct port *p, const struct kprobe_spec *kp,
+                        uint32_t seq, bool *on, struct rte_mbuf **pkts, unsigned n)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint8_t f = *on && m->nb_segs == 1
+		            ? kprobe_match(kp, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len) : 0;
+		if (f == 0) {
+			pkts[k++] = m;
+			continue;
+		}
+		*on = false;
+		d->kp_flags = f;
+		d->kp_tsc = rte_rdtsc();
+		__atomic_store_n(&d->kp_done, seq, __ATOMIC_RELEASE);
+		size_t len = f & KPROBE_RST ? 0
+		             : kprobe_build(kp, KPROBE_RST, kp->seq + 1, rte_pktmbuf_mtod(m, uint8_t *),
+		                            (size_t)m->buf_len - m->data_off);
+		if (len == 0) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		m->data_len = (uint16_t)len;
+		m->pkt_len = (uint32_t)len;
+		m->ol_flags = 0;
+		tx_all(p->tap, (uint16_t)d->nworkers, &m, 1);
+	}
+	return k;
+}
+
 static void *exc_main(void *arg)
 {
 	struct dpdk *d = arg;
 	struct rte_mbuf *pkts[DPDK_BURST];
 	const uint16_t eq = (uint16_t)d->nworkers;
+	struct kprobe_spec kp;
+	uint32_t kp_seq = 0;
+	bool kp_on = false;
+	unsigned kp_port = 0;
 	/* never pure polling: this thread shares the main lcore's cores with
 	 * the command thread */
 	const unsigned sleep_us = d->conf.idle_sleep_us ? d->conf.idle_sleep_us : 20;
@@ -518,6 +557,16 @@ static void *exc_main(void *arg)
 		const uint64_t lease = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
 		const bool cut = unlikely(lease != 0 && rte_rdtsc() >= lease);
 		unsigned work = 0;
+		/* a kernel probe from the command thread: nearly always none */
+		struct rte_mbuf *km;
+		if (unlikely(rte_ring_sc_dequeue(d->kp_in, (void **)&km) == 0)) {
+			kp = d->kp_next;
+			kp_seq = d->kp_next_seq;
+			kp_port = d->kp_port;
+			kp_on = true;
+			tx_all(d->port[kp_port].tap, eq, &km, 1);
+			work++;
+		}
 		for (unsigned i = 0; i < d->nports; i++) {
 			struct port *p = &d->port[i];
 			if (!p->exc_q)
@@ -529,7 +578,9 @@ static void *exc_main(void *arg)
 				if (n == 0)
 					continue;
 				work += n;
-				unsigned left = unlikely(cut) ? lease_cut_cnt(&d->exc_cnt, pkts, n) : n;
+				unsigned nn = unlikely(kp_on) && i == kp_port
+				              ? kp_take(d, p, &kp, kp_seq, &kp_on, pkts, n) : n;
+				unsigned left = unlikely(cut) ? lease_cut_cnt(&d->exc_cnt, pkts, nn) : nn;
 				unsigned sent = tx_all(p->id, eq, pkts, left);
 				EXC_CNT(d, from_kernel, sent);
 				EXC_CNT(d, tx_frames, sent);
@@ -724,6 +775,12 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "probe mbufs: %s", rte_strerror(rte_errno));
 		goto fail;
 	}
+	d->kp_in = rte_ring_create("edgedns_kprobe", 4, (int)rte_socket_id(),
+	                           RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (d->kp_in == NULL) {
+		snprintf(err, errlen, "kernel probe ring: %s", rte_strerror(rte_errno));
+		goto fail;
+	}
 
 	for (unsigned i = 0; i < conf->nports; i++) {
 		struct port *p = &d->port[i];
@@ -893,6 +950,10 @@ void dpdk_free(struct dpdk *d)
 		rrl_free(w->rrl);
 		rte_free(w);
 	}
+	struct rte_mbuf *km;
+	while (d->kp_in != NULL && rte_ring_dequeue(d->kp_in, (void **)&km) == 0)
+		rte_pktmbuf_free(km);
+	rte_ring_free(d->kp_in);
 	rte_mempool_free(d->probe_pool);
 	rte_mempool_free(d->pool);
 	free(d);
@@ -1060,6 +1121,8 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 		return dpdk_probe_cmd(d, w, n);
 	if (strcmp(cmd, "stall") == 0)
 		return dpdk_stall_cmd(d, w, n);
+	if (strcmp(cmd, "kprobe") == 0)
+		return dpdk_kprobe_cmd(d, w, n);
 	if (strcmp(cmd, "lease") == 0)
 		return lease_cmd(d, w, n);
 	if (n != 1)

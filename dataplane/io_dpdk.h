@@ -108,6 +108,16 @@ void dpdk_counters_cb(void *arg, struct dp_counters *out);
  *             serves; absent when none does); and always "loops". Results of earlier
  *             probes that timed out are told apart by a sequence number in
  *             the mbuf and freed. Probe frames count only in "probes".
+ *   kprobe ADDR [dport=N] [timeout=MS] [from=ADDR]
+ *             a kernel probe (kprobe.h): a TCP SYN from from= (default
+ *             PROBE_SRC4/PROBE_SRC6, a client's address) to ADDR port N
+ *             (default dns_port) put into the kernel through the exception
+ *             thread; the kernel's answer taken off the exception path
+ *             (never sent) and a SYN-ACK reset. Reply {"ok":true,...,
+ *             "status":"ok" (SYN-ACK: the kernel answers clients through
+ *             the port) | "refused" (RST) | "timeout" (no answer out of the
+ *             port: no route back), "latency_us"}. Needs a port with the
+ *             exception thread's queue (an error reply otherwise).
  *   lease [MS]  control's dead-man lease: MS > 0 arms it (or renews it)
  *             for MS milliseconds (at most DPDK_LEASE_MAX_MS), 0 releases
  *             it, none shows it. Reply {"ok":true,"io":"dpdk","lease_ms":

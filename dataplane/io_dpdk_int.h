@@ -21,6 +21,7 @@
 #include <rte_ring.h>
 
 #include "io_dpdk.h"
+#include "kprobe.h"
 
 #define QBUF_SIZE 2048          /* largest query the fast path copies */
 
@@ -117,6 +118,18 @@ struct dpdk {
 	bool started;
 	bool exc_running;        /* the exception thread was started */
 	pthread_t exc_thread;
+	/* kernel probes ("kprobe"): the command thread writes kp_next, then
+	 * puts the SYN frame in kp_in (single producer and consumer); the
+	 * exception thread sends it to the kernel, takes the kernel's answer
+	 * off its path and stores kp_flags, kp_tsc, then kp_done (the seq) */
+	struct rte_ring *kp_in;
+	struct kprobe_spec kp_next;
+	uint32_t kp_next_seq;
+	unsigned kp_port;
+	uint32_t kp_seq;         /* command thread: the last kprobe's number */
+	uint32_t kp_done;        /* atomic */
+	uint8_t kp_flags;        /* the kernel's answer: SYN|ACK, RST */
+	uint64_t kp_tsc;
 	volatile int stop;       /* read with a relaxed atomic load */
 	/* control's lease ("lease" command): the TSC at which it runs out, 0
 	 * when none is armed. Written by the command thread, read by each
@@ -138,6 +151,9 @@ static inline struct probe_tag *probe_tag(const struct dpdk *d, struct rte_mbuf 
 
 /* The "probe" command (io_dpdk.h); w[0] is "probe". On the command thread. */
 char *dpdk_probe_cmd(struct dpdk *d, char *const *w, unsigned n);
+
+/* The "kprobe" command (io_dpdk.h); w[0] is "kprobe". On the command thread. */
+char *dpdk_kprobe_cmd(struct dpdk *d, char *const *w, unsigned n);
 
 /* The "stall" command (io_dpdk.h); w[0] is "stall". On the command thread. */
 char *dpdk_stall_cmd(struct dpdk *d, char *const *w, unsigned n);

@@ -168,6 +168,40 @@ def test_flapping_grows_the_hold_down(alab):
     assert alab.health()["flaps"] >= 3
 
 
+def test_tcp_broken_behind_the_exception_path_withdrawn(alab):
+    """The edge's default routes removed: the edge kernel can no longer
+    answer TCP (or ping) to hosts behind the router, while UDP (the
+    workers), BGP and BFD (on-link) stay up and a TCP connect from inside
+    the edge is answered locally. The TCP check goes through the
+    dataplane's port as a client's SYN does ("kprobe": the kernel's SYN-ACK
+    must come back out through the exception path): withdrawn. Before, the
+    route stayed announced."""
+    lab = alab
+    lab.wait_announced(60)
+    k = lab.cmd("kprobe %s" % ANY4)
+    assert k.get("ok") and k["status"] == "ok", k
+    k = lab.cmd("kprobe %s" % ANY6)
+    assert k.get("ok") and k["status"] == "ok", k
+    e = lab.edge
+    e(["ip", "route", "del", "default"])
+    e(["ip", "-6", "route", "del", "default"])
+    try:
+        k = lab.cmd("kprobe %s timeout=300" % ANY4)
+        assert k.get("ok") and k["status"] == "timeout", k
+        rc, out = lab.host_query(ANY4, ZONE, tcp=True, timeout=1)
+        assert rc != "NOERROR", out
+        took, h = withdrawn_after(lab, "edge default routes removed (TCP lost)")
+        assert h["reason"].startswith("unhealthy: tcp "), h
+        assert "Established" in lab.router_bird.protocols()["bgp_edge4"]["info"]
+    finally:
+        e(["ip", "route", "replace", "default", "via", labmod.CLIENT4, "dev", labmod.KERNEL_IF])
+        e(["ip", "-6", "route", "replace", "default", "via", labmod.CLIENT6, "dev",
+           labmod.KERNEL_IF])
+    lab.wait_announced(60)
+    rc, out = lab.host_query(ANY4, ZONE, tcp=True)
+    assert rc == "NOERROR", out
+
+
 def test_same_serial_other_content_withdrawn(alab):
     """A snapshot with the served serial and the canary but other data (www
     A changed) loaded into the dataplane behind control's back: the serial
