@@ -438,6 +438,36 @@ def test_control_killed_lease_runs_out(alab):
     assert h["route"] == "announced", h
 
 
+def test_control_killed_then_data_broken_withdrawn_within_the_lease(alab):
+    """Nothing watches when control is dead (issue 10, item 4): control is
+    killed, then the critical zone is dropped in the dataplane (hosts get
+    REFUSED). The design's bound: the lease (LEASE_S from control's last
+    renewal) plus BFD at the router (0.3 s); the route must be gone by
+    then, and come back with control and the zone."""
+    lab = alab
+    lab.wait_announced(60)
+    lab.zonesvc.proc.signal(9)
+    lab.zonesvc.proc.proc.wait(5)
+    t0 = time.monotonic()
+    r = lab.cmd("drop %s" % ZONE, timeout=30)
+    assert r.get("ok"), r
+    try:
+        rc, out = lab.host_query(ANY4, ZONE)
+        assert rc == "REFUSED", out
+        took = lab.wait_withdrawn(LEASE_S + 5)
+        took = time.monotonic() - t0
+        print("control killed, zone dropped -> route gone at the router: %.0f ms (bound: "
+              "lease %.0f s + BFD)" % (took * 1000, LEASE_S))
+        assert took <= LEASE_S + 1.0, took
+    finally:
+        r = lab.cmd("load %s %s" % (ZONE, os.path.join(lab.snapdir, ZONE.rstrip(".") + ".snap")),
+                    timeout=30)
+        lab.zonesvc.start()
+    assert r.get("ok"), r
+    lab.wait_announced(90)
+    assert lab.cmd("lease")["state"] == "armed"
+
+
 def test_bgp_sessions_broken_health_says_so(alab):
     """Both BGP sessions refused by the router (it expects another AS of
     the edge: "Bad peer AS"): the router has no route while control's
