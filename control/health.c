@@ -554,11 +554,15 @@ out:
  * route back): 1 passed, 0 failed (why), -1 the dataplane has no kernel
  * probes (socket mode, or no exception thread's queue). */
 static int tcp_kprobe(struct health *h, const struct cfg_prefix *a, uint16_t port,
-                      unsigned timeout_ms, char *why, size_t n)
+                      unsigned timeout_ms, int icmp, char *why, size_t n)
 {
 	char addr[INET6_ADDRSTRLEN], line[160], err[300] = "";
 	inet_ntop(a->family, a->addr, addr, sizeof(addr));
-	snprintf(line, sizeof(line), "kprobe %s dport=%u timeout=%u", addr, port, timeout_ms);
+	if (icmp)
+		snprintf(line, sizeof(line), "kprobe %s icmp timeout=%u", addr, timeout_ms);
+	else
+		snprintf(line, sizeof(line), "kprobe %s tcp dport=%u timeout=%u", addr, port,
+		         timeout_ms);
 	json_t *o = dp_t(h, line, timeout_ms + DP_TIMEOUT_MS, err, sizeof(err));
 	if (o == NULL) {
 		if (!h->dp_down && (strstr(err, "unknown command") != NULL ||
@@ -569,7 +573,11 @@ static int tcp_kprobe(struct health *h, const struct cfg_prefix *a, uint16_t por
 	}
 	const char *st = json_string_value(json_object_get(o, "status"));
 	int ok = st != NULL && strcmp(st, "ok") == 0;
-	if (!ok)
+	if (!ok && icmp)
+		snprintf(why, n, "tcp %s: ping %s through the dataplane's port (no echo reply "
+		         "from the kernel to a client within %u ms)", addr, st ? st : "no status",
+		         timeout_ms);
+	else if (!ok)
 		snprintf(why, n, "tcp %s port %u: %s through the dataplane's port (no SYN-ACK "
 		         "from the kernel to a client within %u ms: no route back?)", addr, port,
 		         st ? st : "no status", timeout_ms);
@@ -590,8 +598,11 @@ static int check_tcp(struct health *h, const struct cfg_service *sv, char *why, 
 		*done = 1;
 		unsigned t = sv->probe_timeout_ms * 5;
 		t = t < 200 ? 200 : t > 1000 ? 1000 : t;
-		int r = tcp_kprobe(h, a, (uint16_t)sv->port, t, why, n);
+		int r = tcp_kprobe(h, a, (uint16_t)sv->port, t, 0, why, n);
 		if (r == 0)
+			return 0;
+		/* what else the kernel answers clients: ICMP echo */
+		if (r > 0 && tcp_kprobe(h, a, 0, t, 1, why, n) == 0)
 			return 0;
 		/* and the kernel's DNS server answers (locally: the path is
 		 * the kprobe's) */

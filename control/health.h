@@ -13,8 +13,9 @@
  *   zones      every critical zone is served, not expired, and its RRSIGs
  *              do not expire within signature-margin (svc_facts());
  *   tcp        TCP to each service address through the dataplane's port
- *              (dataplane `kprobe`: the kernel's SYN-ACK to a client's
- *              address comes back out through the exception path), and a
+ *              (dataplane `kprobe`: the kernel's SYN-ACK and echo reply to
+ *              a client's address come back out through the exception
+ *              path), and a
  *              query over TCP to each service address is answered;
  *   check[i]   operator commands (run in the background, own interval and
  *              timeout; the last result counts).

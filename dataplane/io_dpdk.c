@@ -523,6 +523,11 @@ static unsigned kp_take(struct dpdk *d, struct port *p, const struct kprobe_spec
 		}
 		*on = false;
 		d->kp_flags = f;
+		if (kp->icmp) {            /* the echo reply: taken, that is all */
+			__atomic_store_n(&d->kp_done, seq, __ATOMIC_RELEASE);
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		d->kp_tsc = rte_rdtsc();
 		__atomic_store_n(&d->kp_done, seq, __ATOMIC_RELEASE);
 		size_t len = f & KPROBE_RST ? 0

@@ -108,8 +108,9 @@ void dpdk_counters_cb(void *arg, struct dp_counters *out);
  *             serves; absent when none does); and always "loops". Results of earlier
  *             probes that timed out are told apart by a sequence number in
  *             the mbuf and freed. Probe frames count only in "probes".
- *   kprobe ADDR [dport=N] [timeout=MS] [from=ADDR]
- *             a kernel probe (kprobe.h): a TCP SYN from from= (default
+ *   kprobe ADDR [tcp|icmp] [dport=N] [timeout=MS] [from=ADDR]
+ *             a kernel probe (kprobe.h): a TCP SYN (or an ICMP echo
+ *             request: "ok" for its reply) from from= (default
  *             PROBE_SRC4/PROBE_SRC6, a client's address) to ADDR port N
  *             (default dns_port) put into the kernel through the exception
  *             thread; the kernel's answer taken off the exception path

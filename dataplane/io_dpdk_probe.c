@@ -376,7 +376,7 @@ taken:;
 
 /* ---- kernel probes --------------------------------------------------------- */
 
-#define KPROBE_USAGE "usage: kprobe ADDR [dport=N] [timeout=MS] [from=ADDR]"
+#define KPROBE_USAGE "usage: kprobe ADDR [tcp|icmp] [dport=N] [timeout=MS] [from=ADDR]"
 
 char *dpdk_kprobe_cmd(struct dpdk *d, char *const *w, unsigned n)
 {
@@ -396,7 +396,10 @@ char *dpdk_kprobe_cmd(struct dpdk *d, char *const *w, unsigned n)
 		                   "need it)");
 	dport = d->port[port].filter.dns_port;
 	bool from = false;
-	for (unsigned i = 2; i < n; i++) {
+	unsigned i = 2;
+	if (i < n && (strcmp(w[i], "tcp") == 0 || strcmp(w[i], "icmp") == 0))
+		s.icmp = strcmp(w[i++], "icmp") == 0;
+	for (; i < n; i++) {
 		const char *v = strchr(w[i], '=');
 		if (v == NULL)
 			return error_reply(KPROBE_USAGE);
@@ -429,8 +432,10 @@ char *dpdk_kprobe_cmd(struct dpdk *d, char *const *w, unsigned n)
 	struct rte_mbuf *m = rte_pktmbuf_alloc(d->probe_pool);
 	if (m == NULL)
 		return error_reply("kprobe: no probe mbuf left");
-	size_t len = kprobe_build(&s, KPROBE_SYN, s.seq, rte_pktmbuf_mtod(m, uint8_t *),
-	                          rte_pktmbuf_tailroom(m));
+	size_t len = s.icmp ? kprobe_build_echo(&s, rte_pktmbuf_mtod(m, uint8_t *),
+	                                        rte_pktmbuf_tailroom(m))
+	             : kprobe_build(&s, KPROBE_SYN, s.seq, rte_pktmbuf_mtod(m, uint8_t *),
+	                            rte_pktmbuf_tailroom(m));
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
 	uint32_t seq = ++d->kp_seq;
@@ -462,8 +467,9 @@ char *dpdk_kprobe_cmd(struct dpdk *d, char *const *w, unsigned n)
 	inet_ntop(s.v6 ? AF_INET6 : AF_INET, s.src, from_s, sizeof(from_s));
 	fprintf(f, "{\"ok\":true,\"io\":\"dpdk\",\"dst\":");
 	cmdsock_json_str(f, w[1]);
-	fprintf(f, ",\"dport\":%u,\"from\":\"%s\",\"port\":%u,\"timeout_ms\":%u,"
-	        "\"status\":\"%s\"", dport, from_s, port, timeout_ms, status);
+	fprintf(f, ",\"proto\":\"%s\",\"dport\":%u,\"from\":\"%s\",\"port\":%u,"
+	        "\"timeout_ms\":%u,\"status\":\"%s\"", s.icmp ? "icmp" : "tcp", dport, from_s,
+	        port, timeout_ms, status);
 	if (us >= 0)
 		fprintf(f, ",\"latency_us\":%lld", us);
 	fputs("}", f);

@@ -80,8 +80,78 @@ size_t kprobe_build(const struct kprobe_spec *s, uint8_t flags, uint32_t seq, ui
 	return flen;
 }
 
+/* The L3 header of a frame from or to s's addresses: its protocol
+ * payload and length, or NULL. */
+static const uint8_t *l4_of(const struct kprobe_spec *s, const uint8_t *fr, size_t len,
+                            uint8_t proto, size_t *rest)
+{
+	if (len < ETH_HLEN + 20)
+		return NULL;
+	uint16_t et = rd16(fr + 12);
+	const uint8_t *ip = fr + ETH_HLEN;
+	size_t r = len - ETH_HLEN;
+	if (s->v6) {
+		if (et != 0x86dd || r < 40 + 8 || (ip[0] >> 4) != 6 || ip[6] != proto ||
+		    memcmp(ip + 8, s->dst, 16) != 0 || memcmp(ip + 24, s->src, 16) != 0)
+			return NULL;
+		*rest = r - 40;
+		return ip + 40;
+	}
+	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+	if (et != 0x0800 || (ip[0] >> 4) != 4 || ihl < 20 || r < ihl + 8 || ip[9] != proto ||
+	    (rd16(ip + 6) & 0x3fff) != 0 || memcmp(ip + 12, s->dst, 4) != 0 ||
+	    memcmp(ip + 16, s->src, 4) != 0)
+		return NULL;
+	*rest = r - ihl;
+	return ip + ihl;
+}
+
+size_t kprobe_build_echo(const struct kprobe_spec *s, uint8_t *fr, size_t cap)
+{
+	size_t l3 = s->v6 ? 40 : 20, flen = ETH_HLEN + l3 + 16;
+	if (flen > cap)
+		return 0;
+	memset(fr, 0, flen);
+	memcpy(fr, s->dst_mac, 6);
+	memcpy(fr + 6, s->src_mac, 6);
+	wr16(fr + 12, s->v6 ? 0x86dd : 0x0800);
+	uint8_t *ip = fr + ETH_HLEN, *ic = ip + l3;
+	ic[0] = s->v6 ? 128 : 8;
+	wr16(ic + 4, s->sport);
+	wr16(ic + 6, (uint16_t)s->seq);
+	memcpy(ic + 8, "edgedns!", 8);
+	if (s->v6) {
+		ip[0] = 0x60;
+		wr16(ip + 4, 16);
+		ip[6] = 58;
+		ip[7] = 64;
+		memcpy(ip + 8, s->src, 16);
+		memcpy(ip + 24, s->dst, 16);
+		wr16(ic + 2, fold(sum16(sum16(0, ip + 8, 32) + 58 + 16, ic, 16)));
+	} else {
+		ip[0] = 0x45;
+		wr16(ip + 2, (uint16_t)(20 + 16));
+		ip[6] = 0x40;
+		ip[8] = 64;
+		ip[9] = 1;
+		memcpy(ip + 12, s->src, 4);
+		memcpy(ip + 16, s->dst, 4);
+		wr16(ip + 10, fold(sum16(0, ip, 20)));
+		wr16(ic + 2, fold(sum16(0, ic, 16)));
+	}
+	return flen;
+}
+
 uint8_t kprobe_match(const struct kprobe_spec *s, const uint8_t *fr, size_t len)
 {
+	if (s->icmp) {
+		size_t rest;
+		const uint8_t *ic = l4_of(s, fr, len, s->v6 ? 58 : 1, &rest);
+		if (ic == NULL || ic[0] != (s->v6 ? 129 : 0) || ic[1] != 0 ||
+		    rd16(ic + 4) != s->sport || rd16(ic + 6) != (uint16_t)s->seq)
+			return 0;
+		return KPROBE_ECHO;
+	}
 	if (len < ETH_HLEN + 20)
 		return 0;
 	uint16_t et = rd16(fr + 12);

@@ -1,5 +1,6 @@
 /* kprobe.h: kernel probes, the frames of the health check of what the
- * kernel answers (TCP) through the DPDK port, as a client reaches it.
+ * kernel answers (TCP, ICMP echo) through the DPDK port, as a client
+ * reaches it.
  *
  * The exception thread puts a TCP SYN from a probe source (a client's
  * address, routed like one) to a served address into the kernel through
@@ -22,6 +23,7 @@
 #define KPROBE_SYN 0x02
 #define KPROBE_RST 0x04
 #define KPROBE_ACK 0x10
+#define KPROBE_ECHO 0x80           /* kprobe_match(): an ICMP echo reply */
 
 /* One TCP probe. Addresses in network order (4 octets used for IPv4),
  * ports and seq in host order. */
@@ -31,9 +33,16 @@ struct kprobe_spec {
 	bool v6;
 	uint8_t src[16];           /* the probe source: a client */
 	uint8_t dst[16];           /* the served address */
+	bool icmp;                 /* an ICMP echo request (identifier sport,
+	                              sequence number the low 16 bits of seq)
+	                              instead of a TCP SYN */
 	uint16_t sport, dport;
 	uint32_t seq;              /* the SYN's sequence number */
 };
+
+/* Write the ICMP (ICMPv6) echo request of s (8 octets of data) as an
+ * Ethernet frame into fr; its length, 0 when cap is short. */
+size_t kprobe_build_echo(const struct kprobe_spec *s, uint8_t *fr, size_t cap);
 
 /* Write a TCP segment of s with flags and sequence number seq (ACK number
  * 0, window 1024, no options, no data) as an Ethernet frame into fr (cap
@@ -43,7 +52,9 @@ size_t kprobe_build(const struct kprobe_spec *s, uint8_t flags, uint32_t seq, ui
 
 /* Is fr (len octets, a frame the kernel sends) the kernel's answer to the
  * SYN of s: TCP from s->dst:dport to s->src:sport? Returns its TCP flags
- * (SYN|ACK: accepted; RST: refused), 0 when the frame is not one. */
+ * (SYN|ACK: accepted; RST: refused), 0 when the frame is not one. For an
+ * ICMP probe: KPROBE_ECHO for the echo reply from s->dst to s->src with
+ * its identifier and sequence number, else 0. */
 uint8_t kprobe_match(const struct kprobe_spec *s, const uint8_t *fr, size_t len);
 
 #endif

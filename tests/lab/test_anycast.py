@@ -182,11 +182,16 @@ def test_tcp_broken_behind_the_exception_path_withdrawn(alab):
     assert k.get("ok") and k["status"] == "ok", k
     k = lab.cmd("kprobe %s" % ANY6)
     assert k.get("ok") and k["status"] == "ok", k
+    for a in (ANY4, ANY6):
+        k = lab.cmd("kprobe %s icmp" % a)
+        assert k.get("ok") and k["status"] == "ok" and k["proto"] == "icmp", k
     e = lab.edge
     e(["ip", "route", "del", "default"])
     e(["ip", "-6", "route", "del", "default"])
     try:
         k = lab.cmd("kprobe %s timeout=300" % ANY4)
+        assert k.get("ok") and k["status"] == "timeout", k
+        k = lab.cmd("kprobe %s icmp timeout=300" % ANY4)
         assert k.get("ok") and k["status"] == "timeout", k
         rc, out = lab.host_query(ANY4, ZONE, tcp=True, timeout=1)
         assert rc != "NOERROR", out
@@ -200,6 +205,14 @@ def test_tcp_broken_behind_the_exception_path_withdrawn(alab):
     lab.wait_announced(60)
     rc, out = lab.host_query(ANY4, ZONE, tcp=True)
     assert rc == "NOERROR", out
+    # the kernel stops answering pings (what else it answers clients)
+    e(["sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1"])
+    try:
+        took, h = withdrawn_after(lab, "edge kernel ignoring pings")
+        assert "ping" in h["reason"] and "echo reply" in h["reason"], h
+    finally:
+        e(["sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=0"])
+    lab.wait_announced(60)
 
 
 def test_same_serial_other_content_withdrawn(alab):

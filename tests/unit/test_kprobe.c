@@ -112,11 +112,46 @@ static void t_match(void **st)
 	}
 }
 
+/* ICMP: the echo request's checksums, and the reply that matches (its
+ * identifier and sequence number, from the probed address). */
+static void t_echo(void **st)
+{
+	(void)st;
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct kprobe_spec s = spec(v6);
+		s.icmp = true;
+		uint8_t fr[128];
+		size_t len = kprobe_build_echo(&s, fr, sizeof(fr));
+		size_t l3 = v6 ? 40 : 20;
+		assert_int_equal(len, 14 + l3 + 16);
+		const uint8_t *ip = fr + 14, *ic = ip + l3;
+		assert_int_equal(ic[0], v6 ? 128 : 8);
+		uint32_t ps = v6 ? fold_sum(ip + 8, 32, 0) + 58 + 16 : 0;
+		assert_int_equal(fold_sum(ic, 16, ps), 0xffff);
+		assert_int_equal(kprobe_match(&s, fr, len), 0);   /* the request */
+		/* the reply: addresses swapped, type 0 / 129 */
+		struct kprobe_spec r = s;
+		memcpy(r.src, s.dst, 16);
+		memcpy(r.dst, s.src, 16);
+		len = kprobe_build_echo(&r, fr, sizeof(fr));
+		uint8_t *ric = fr + 14 + l3;
+		ric[0] = v6 ? 129 : 0;
+		assert_int_equal(kprobe_match(&s, fr, len), KPROBE_ECHO);
+		ric[7] ^= 1;                                       /* another sequence */
+		assert_int_equal(kprobe_match(&s, fr, len), 0);
+		ric[7] ^= 1;
+		struct kprobe_spec t = s;
+		t.icmp = false;                                     /* a TCP probe */
+		assert_int_equal(kprobe_match(&t, fr, len), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_syn),
 		cmocka_unit_test(t_match),
+		cmocka_unit_test(t_echo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
