@@ -598,11 +598,16 @@ static int check_tcp(struct health *h, const struct cfg_service *sv, char *why, 
 		*done = 1;
 		unsigned t = sv->probe_timeout_ms * 5;
 		t = t < 200 ? 200 : t > 1000 ? 1000 : t;
-		int r = tcp_kprobe(h, a, (uint16_t)sv->port, t, 0, why, n);
+		/* the kernel answers a SYN or an echo request in well under a
+		 * millisecond (an ARP or ND for the next hop at worst): twice
+		 * the probe timeout, 100 ms to 1 s */
+		unsigned tk = sv->probe_timeout_ms * 2;
+		tk = tk < 100 ? 100 : tk > 1000 ? 1000 : tk;
+		int r = tcp_kprobe(h, a, (uint16_t)sv->port, tk, 0, why, n);
 		if (r == 0)
 			return 0;
 		/* what else the kernel answers clients: ICMP echo */
-		if (r > 0 && tcp_kprobe(h, a, 0, t, 1, why, n) == 0)
+		if (r > 0 && tcp_kprobe(h, a, 0, tk, 1, why, n) == 0)
 			return 0;
 		/* and the kernel's DNS server answers (locally: the path is
 		 * the kprobe's) */

@@ -188,6 +188,7 @@ def test_tcp_broken_behind_the_exception_path_withdrawn(alab):
     e = lab.edge
     e(["ip", "route", "del", "default"])
     e(["ip", "-6", "route", "del", "default"])
+    t0 = time.monotonic()
     try:
         k = lab.cmd("kprobe %s timeout=300" % ANY4)
         assert k.get("ok") and k["status"] == "timeout", k
@@ -196,6 +197,7 @@ def test_tcp_broken_behind_the_exception_path_withdrawn(alab):
         rc, out = lab.host_query(ANY4, ZONE, tcp=True, timeout=1)
         assert rc != "NOERROR", out
         took, h = withdrawn_after(lab, "edge default routes removed (TCP lost)")
+        print("... %.0f ms from the removal" % ((time.monotonic() - t0) * 1000))
         assert h["reason"].startswith("unhealthy: tcp "), h
         assert "Established" in lab.router_bird.protocols()["bgp_edge4"]["info"]
     finally:
@@ -207,8 +209,10 @@ def test_tcp_broken_behind_the_exception_path_withdrawn(alab):
     assert rc == "NOERROR", out
     # the kernel stops answering pings (what else it answers clients)
     e(["sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1"])
+    t0 = time.monotonic()
     try:
         took, h = withdrawn_after(lab, "edge kernel ignoring pings")
+        print("... %.0f ms from the sysctl" % ((time.monotonic() - t0) * 1000))
         assert "ping" in h["reason"] and "echo reply" in h["reason"], h
     finally:
         e(["sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=0"])
