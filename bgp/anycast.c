@@ -186,3 +186,41 @@ int anycast_assert(bird_conn_t *c, const struct birdconf_service *svc,
 		return ED_EINVAL;
 	}
 }
+
+int anycast_withdraw_all(bird_conn_t *c, void (*each)(void *arg, const char *name, bool changed,
+                                                      int rc, const char *err),
+                         void *arg, unsigned *disabled, char *err, size_t errlen)
+{
+	struct bird_protocols ps;
+	*disabled = 0;
+	int rc = bird_show_protocols(c, NULL, &ps, err, errlen);
+	if (rc < 0)
+		return rc;
+	int first = 0;
+	/* the plain announcements first, then the gshut ones: the order of
+	 * anycast_withdraw(), so no prefix is announced without the
+	 * community in between */
+	static const char *const kinds[2] = { "anycast_", "gshut_" };
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < ps.n; i++) {
+			const char *name = ps.v[i].name;
+			if (strncmp(name, kinds[k], strlen(kinds[k])) != 0)
+				continue;
+			char e[256] = "";
+			bool changed = false;
+			int r = bird_disable(c, name, &changed, e, sizeof(e));
+			if (r < 0 && first == 0) {
+				first = r;
+				ed_seterr(err, errlen, "%s", e);
+			}
+			if (r == 0 && changed)
+				(*disabled)++;
+			if (each != NULL)
+				each(arg, name, changed, r, e);
+			if (r < 0 && r != ED_ERCODE && r != ED_ENOENT)
+				goto out;    /* the connection is gone */
+		}
+out:
+	bird_protocols_free(&ps);
+	return first;
+}

@@ -60,6 +60,19 @@ int anycast_drain_withdraw(bird_conn_t *c, const struct birdconf_service *svc,
 int anycast_state(bird_conn_t *c, const struct birdconf_service *svc,
                   enum anycast_state *st, char *err, size_t errlen);
 
+/* Withdraw every service BIRD knows, whatever generated it: disable every
+ * protocol whose name begins with "anycast_", then every one beginning
+ * with "gshut_" (one "show protocols", then a "disable" each; those down
+ * already are disabled again, cheaply). For the last resort when control
+ * cannot come back (edgedns-bird withdraw, the OnFailure unit). A refusal
+ * of one protocol does not stop the others; a lost connection does.
+ * each (may be NULL) hears of every protocol: its name, whether BIRD
+ * changed its state, the call's code and message. *disabled counts those
+ * that were enabled. 0, or the first error with its message in err. */
+int anycast_withdraw_all(bird_conn_t *c, void (*each)(void *arg, const char *name, bool changed,
+                                                      int rc, const char *err),
+                         void *arg, unsigned *disabled, char *err, size_t errlen);
+
 /* Bring svc to want (WITHDRAWN, ANNOUNCED or DRAINING) whatever its state:
  * after a BIRD restart or a configure (both leave every announcing
  * protocol disabled, birdconf.h), or a step that failed. Cheap when

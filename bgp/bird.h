@@ -146,6 +146,33 @@ void bird_protocols_free(struct bird_protocols *p);
 const struct bird_protocol *bird_protocols_find(const struct bird_protocols *p,
                                                 const char *name);
 
+/* One BGP session, from "show protocols all": the row's state and since,
+ * and from its details the BGP state, the neighbour, the last error and
+ * the routes exported over its channels. */
+struct bird_bgp_session {
+	char name[BIRD_NAME_MAX + 1];
+	char state[16];        /* the row's: "up", "start", "down" */
+	char since[48];
+	char bgp_state[24];    /* "Established", "Active", "Connect", "Idle",
+	                          "OpenSent", "OpenConfirm", "Down" (disabled) */
+	char neighbor[64];     /* "192.0.2.1", "" when not shown */
+	char last_error[160];  /* "Received: Bad peer AS", "" */
+	long exported;         /* routes exported over its channels that are up;
+	                          -1 when no channel shows its routes (down) */
+};
+
+struct bird_bgp_sessions {
+	size_t n;
+	struct bird_bgp_session *v;
+};
+
+/* "show protocols all": every BGP protocol (Proto "BGP") as above, in
+ * BIRD's order. None is not an error (n == 0). 0 or a negative ED_E* code
+ * with err. Free with bird_bgp_sessions_free(). */
+int bird_show_bgp(bird_conn_t *c, struct bird_bgp_sessions *out, char *err, size_t errlen);
+
+void bird_bgp_sessions_free(struct bird_bgp_sessions *s);
+
 /* Enable or disable the protocol name (a BIRD symbol: letters, digits,
  * '_'; sent quoted, as a pattern that matches only that name, so it is
  * never a keyword such as "all"). 0 on success; *changed (may be NULL)

@@ -148,6 +148,106 @@ const struct bird_protocol *bird_protocols_find(const struct bird_protocols *p, 
 	return NULL;
 }
 
+/* ---- BGP sessions ----------------------------------------------------------- */
+
+enum { RC_PROTO_DETAIL = 1006 };
+
+/* A detail line "  Key:   value" of the session being read. */
+static void bgp_detail(const char *text, struct bird_bgp_session *b)
+{
+	const char *t = skip_sp(text);
+	const char *colon = strchr(t, ':');
+	if (colon == NULL)
+		return;
+	size_t klen = (size_t)(colon - t);
+	const char *v = skip_sp(colon + 1);
+	size_t vlen = strlen(v);
+	while (vlen > 0 && v[vlen - 1] == ' ')
+		vlen--;
+	if (klen == 9 && memcmp(t, "BGP state", 9) == 0) {
+		copyn(b->bgp_state, sizeof(b->bgp_state), v, vlen);
+	} else if (klen == 16 && memcmp(t, "Neighbor address", 16) == 0) {
+		copyn(b->neighbor, sizeof(b->neighbor), v, vlen);
+	} else if (klen == 10 && memcmp(t, "Last error", 10) == 0) {
+		copyn(b->last_error, sizeof(b->last_error), v, vlen);
+	} else if (klen == 6 && memcmp(t, "Routes", 6) == 0) {
+		/* "0 imported, 2 exported, 0 preferred" */
+		const char *e = strstr(v, " exported");
+		if (e == NULL)
+			return;
+		const char *d = e;
+		while (d > v && d[-1] >= '0' && d[-1] <= '9')
+			d--;
+		if (d == e)
+			return;
+		b->exported = (b->exported < 0 ? 0 : b->exported) + strtol(d, NULL, 10);
+	}
+}
+
+int bird_show_bgp(bird_conn_t *c, struct bird_bgp_sessions *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	struct bird_reply r;
+	int rc = bird_command(c, "show protocols all", &r, err, errlen);
+	if (rc == ED_ERCODE && r.code == RC_NO_PROTOCOLS) {
+		bird_reply_free(&r);
+		return 0;
+	}
+	if (rc < 0)
+		goto out;
+	size_t rows = 0;
+	for (size_t i = 0; i < r.n; i++)
+		rows += r.lines[i].code == RC_PROTO_LIST;
+	if (rows > 0 && (out->v = calloc(rows, sizeof(*out->v))) == NULL) {
+		rc = ED_ENOMEM;
+		goto out;
+	}
+	struct bird_bgp_session *cur = NULL;
+	for (size_t i = 0; i < r.n; i++) {
+		if (r.lines[i].code == RC_PROTO_LIST) {
+			struct bird_protocol p;
+			if (parse_proto_row(r.lines[i].text, &p) < 0) {
+				ed_seterr(err, errlen, "bird: malformed protocol row '%.60s'",
+				          r.lines[i].text);
+				rc = ED_EFORMAT;
+				goto out;
+			}
+			cur = NULL;
+			if (strcmp(p.proto, "BGP") != 0)
+				continue;
+			cur = &out->v[out->n++];
+			memset(cur, 0, sizeof(*cur));
+			cur->exported = -1;
+			snprintf(cur->name, sizeof(cur->name), "%s", p.name);
+			snprintf(cur->state, sizeof(cur->state), "%s", p.state);
+			snprintf(cur->since, sizeof(cur->since), "%s", p.since);
+			/* the info column starts with the BGP state ("Established",
+			 * "Active   Socket: ..."); a disabled one shows none */
+			const char *in = p.info;
+			char first[24] = "";
+			token(&in, first, sizeof(first));
+			snprintf(cur->bgp_state, sizeof(cur->bgp_state), "%s",
+			         first[0] ? first : "Down");
+		} else if (r.lines[i].code == RC_PROTO_DETAIL && cur != NULL) {
+			bgp_detail(r.lines[i].text, cur);
+		}
+	}
+	rc = 0;
+out:
+	bird_reply_free(&r);
+	if (rc < 0)
+		bird_bgp_sessions_free(out);
+	return rc;
+}
+
+void bird_bgp_sessions_free(struct bird_bgp_sessions *s)
+{
+	if (s == NULL)
+		return;
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
 /* ---- enable / disable ------------------------------------------------------- */
 
 static int set_proto(bird_conn_t *c, const char *verb, const char *name, int done,

@@ -9,6 +9,7 @@
 #include "anycast.h"
 #include "bird.h"
 #include "birdconf.h"
+#include "daemon.h"
 #include "error.h"
 
 #define DEFAULT_SOCKET "/run/bird/bird.ctl"
@@ -17,6 +18,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: edgedns-bird [-s SOCKET] [-t TIMEOUT_MS] COMMAND [ARGS]\n"
+	        "       edgedns-bird -h | --help | -V | --version\n"
 	        "  show [PATTERN]                 protocols (name proto table state since info)\n"
 	        "  enable NAME | disable NAME     a protocol\n"
 	        "  configure [FILE]               reconfigure (0003/0004/0005 are success)\n"
@@ -29,6 +31,8 @@ static void usage(FILE *f)
 	        "  raw COMMAND...                 any command, reply lines as NNNN text\n"
 	        "  announce|drain|withdraw|state SERVICE [PREFIX...]\n"
 	        "                                 the anycast policy (anycast.h)\n"
+	        "  withdraw                       every service: disable every anycast_* then\n"
+	        "                                 every gshut_* protocol (when control cannot)\n"
 	        "  drain-withdraw SERVICE WAIT_MS [PREFIX...]\n"
 	        "  gen-config [-o FILE] --router-id A --local-as N\n"
 	        "             [--neighbor [NAME],ADDR,AS[,password=P][,bfd=on|off][,source=A]\n"
@@ -306,6 +310,27 @@ use:
 	return 2;
 }
 
+static void withdrawn_one(void *arg, const char *name, bool changed, int rc, const char *err)
+{
+	(void)arg;
+	if (rc < 0)
+		fprintf(stderr, "edgedns-bird: disable %s: %s\n", name, err[0] ? err : ed_strerror(rc));
+	else
+		printf("%s: %sdisabled\n", name, changed ? "" : "already ");
+}
+
+/* withdraw without a service: every anycast_* and gshut_* protocol. */
+static int cmd_withdraw_all(bird_conn_t *c)
+{
+	char err[512] = "";
+	unsigned n = 0;
+	int rc = anycast_withdraw_all(c, withdrawn_one, NULL, &n, err, sizeof(err));
+	if (rc < 0)
+		return fail("withdraw", rc, err);
+	printf("withdrawn: %u protocol%s disabled\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 static int run(bird_conn_t *c, const char *cmd, int argc, char **argv)
 {
 	char err[512] = "";
@@ -383,6 +408,8 @@ static int run(bird_conn_t *c, const char *cmd, int argc, char **argv)
 	}
 	if (strcmp(cmd, "route") == 0)
 		return cmd_route(c, argc, argv);
+	if (strcmp(cmd, "withdraw") == 0 && argc == 0)
+		return cmd_withdraw_all(c);
 	if (strcmp(cmd, "announce") == 0 || strcmp(cmd, "drain") == 0 ||
 	    strcmp(cmd, "withdraw") == 0 || strcmp(cmd, "state") == 0 ||
 	    strcmp(cmd, "drain-withdraw") == 0)
@@ -408,6 +435,9 @@ int main(int argc, char **argv)
 			opts.timeout_ms = u;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+			daemon_version("edgedns-bird");
 			return 0;
 		} else {
 			usage(stderr);

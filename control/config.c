@@ -70,12 +70,13 @@ static int parse_control(struct cfgn *p, yaml_node_t *v)
 	struct cfg *c = p->cfg;
 	struct cfgn_field f[] = { { .name = "socket" }, { .name = "dataplane-socket" },
 	                          { .name = "snapshot-dir" }, { .name = "state-dir" },
-	                          { .name = "notify-listen" }, { .name = "log" } };
+	                          { .name = "notify-listen" }, { .name = "log" },
+	                          { .name = "dataplane-lease" } };
 	int rc;
 	char gbuf[80], ctx[CFGN_CTX_MAX];
 	if (cfgn_is_null(v))
 		return 0;
-	if ((rc = cfgn_fields(p, v, "control", f, 6)) != 0)
+	if ((rc = cfgn_fields(p, v, "control", f, 7)) != 0)
 		return rc;
 	if (f[0].val && (rc = cfgn_path(p, f[0].val, "control.socket", SUN_PATH_MAX, &c->socket)))
 		return rc;
@@ -110,6 +111,16 @@ static int parse_control(struct cfgn *p, yaml_node_t *v)
 		else
 			return cfgn_err(p, f[5].val, "control.log: expected syslog or stderr, got %s",
 			                GOT(f[5].val));
+	}
+	if (f[6].val) {
+		const char *s = cfgn_text(f[6].val);
+		uint64_t ms;
+		if (s == NULL || cfgv_duration_ms(s, &ms) != 0 || (ms != 0 && ms < 1000) ||
+		    ms > 3600000)
+			return cfgn_err(p, f[6].val, "control.dataplane-lease: expected 0 (off) or a "
+			                "duration (Nms, Ns, Nm or Nh) from 1s to 1h, got %s",
+			                GOT(f[6].val));
+		c->dataplane_lease_ms = (uint32_t)ms;
 	}
 	return 0;
 }
@@ -652,6 +663,7 @@ static int load_doc(yaml_document_t *doc, const char *path, struct cfg **out, ch
 	}
 	cfg_policy_defaults(&c->builtin_policy);
 	c->builtin_policy.id = (char *)"default";   /* never freed */
+	c->dataplane_lease_ms = CFG_LEASE_AUTO;
 	c->default_policy = &c->builtin_policy;
 	struct cfgn p = { doc, path, err, errlen, c };
 	int rc = walk(&p);

@@ -4,9 +4,15 @@
  *     socket: /run/edgedns/control.sock          # our JSON control socket
  *     dataplane-socket: /run/edgedns/dataplane.sock
  *     snapshot-dir: /var/lib/edgedns/snapshots
- *     state-dir: /var/lib/edgedns/state          # default: snapshot-dir
+ *     state-dir: /var/lib/edgedns/state          # default: snapshot-dir; both
+ *                                                # made at start when missing
  *     notify-listen: [192.0.2.2@53]              # ADDR[@PORT]; default none
  *     log: syslog                                # syslog | stderr
+ *     dataplane-lease: 5s                        # dead-man lease renewed in
+ *                                                # the dataplane every health
+ *                                                # round (health.h); default
+ *                                                # max(5s, 10 x the shortest
+ *                                                # service interval); 0: off
  *   key:
  *     - id: xfr-key                              # a domain name: the TSIG name
  *       algorithm: hmac-sha256                   # | hmac-sha384 | hmac-sha512
@@ -66,6 +72,9 @@
  *       hold-down: 30s                           # doubled per flap ...
  *       hold-down-max: 10m                       # ... up to this
  *       drain-time: 10s                          # RFC 8326 before withdraw
+ *       stop-drain-time: 2s                      # the same at a stop of
+ *                                                # control (SIGTERM); 0:
+ *                                                # withdraw at once
  *       signature-margin: 1d
  *       tcp-check: true
  *       port: 53                                 # DNS port (TCP check)
@@ -120,6 +129,7 @@
 #define CFG_SECRET_MIN 16        /* octets; shorter TSIG secrets are refused */
 #define CFG_SECRET_MAX 256
 #define CFG_ADDR_STRLEN 56       /* "ffff:...:255.255.255.255@65535" + NUL */
+#define CFG_LEASE_AUTO UINT32_MAX  /* dataplane-lease absent: see health.h */
 #define CFG_ZONE_FILENAME_MAX 200 /* longest cfg_zone_filename() result:
                                     leaves 55 octets of NAME_MAX (255) for
                                     the caller's suffixes */
@@ -263,6 +273,9 @@ struct cfg_service {
 	uint32_t hold_down;          /* s; 30 */
 	uint32_t hold_down_max;      /* s; 600 */
 	uint32_t drain_time;         /* s; 10 */
+	uint32_t stop_drain_time;    /* s; 2: drained this long before the
+	                                withdraw when control stops (SIGTERM,
+	                                "stop"); 0: withdrawn at once */
 	uint32_t sig_margin;         /* s; RRSIGs of critical zones must not
 	                                expire sooner; 1d */
 	int tcp_check;               /* query over TCP; default true */
@@ -305,6 +318,8 @@ struct cfg {
 	struct cfg_addr *notify_listen;  /* default none */
 	unsigned n_notify_listen;
 	enum cfg_log log;            /* default CFG_LOG_SYSLOG */
+	uint32_t dataplane_lease_ms; /* 0: off; 1000..3600000; default
+	                                CFG_LEASE_AUTO */
 	/* sections, in file order: */
 	struct cfg_key *keys;
 	unsigned n_keys;

@@ -174,7 +174,7 @@ static int service_id_ok(const char *s)
 static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct cfg_service *sv)
 {
 	enum { F_ID, F_ADDR, F_PROBE, F_CRIT, F_CHECK, F_INTERVAL, F_PTIMEOUT, F_FALL, F_RISE,
-	       F_HOLD, F_HOLDMAX, F_DRAIN, F_SIGM, F_TCP, F_PORT, F_TRAFFIC, NF };
+	       F_HOLD, F_HOLDMAX, F_DRAIN, F_SIGM, F_TCP, F_PORT, F_TRAFFIC, F_STOPDRAIN, NF };
 	struct cfgn_field f[NF] = {
 		[F_ID] = { .name = "id" }, [F_ADDR] = { .name = "address" },
 		[F_PROBE] = { .name = "probe" }, [F_CRIT] = { .name = "critical-zone" },
@@ -184,6 +184,7 @@ static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct
 		[F_HOLDMAX] = { .name = "hold-down-max" }, [F_DRAIN] = { .name = "drain-time" },
 		[F_SIGM] = { .name = "signature-margin" }, [F_TCP] = { .name = "tcp-check" },
 		[F_PORT] = { .name = "port" }, [F_TRAFFIC] = { .name = "traffic-window" },
+		[F_STOPDRAIN] = { .name = "stop-drain-time" },
 	};
 	char sub[CFGN_CTX_MAX], gbuf[80];
 	size_t n;
@@ -198,6 +199,7 @@ static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct
 	sv->hold_down = 30;
 	sv->hold_down_max = 600;
 	sv->drain_time = 10;
+	sv->stop_drain_time = 2;
 	sv->sig_margin = 86400;
 	sv->tcp_check = 1;
 	sv->port = 53;
@@ -284,6 +286,7 @@ static int parse_service(struct cfgn *p, yaml_node_t *e, const char *ctx, struct
 		{ F_HOLD, 0, 0, 86400, &sv->hold_down, CFGN_DURATION },
 		{ F_HOLDMAX, 0, 0, 7 * 86400, &sv->hold_down_max, CFGN_DURATION },
 		{ F_DRAIN, 0, 0, 3600, &sv->drain_time, CFGN_DURATION },
+		{ F_STOPDRAIN, 0, 0, 3600, &sv->stop_drain_time, CFGN_DURATION },
 		{ F_SIGM, 0, 0, 90 * 86400, &sv->sig_margin, CFGN_DURATION },
 		{ F_PORT, 0, 1, 65535, &sv->port, CFGN_NUM },
 	};

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "ctllog.h"
+#include "daemon.h"
 #include "error.h"
 #include "health.h"
 
@@ -22,6 +23,8 @@ struct ctlconn {
 	struct ctlconn *next, *prev;
 	struct ctlsock *cs;
 	struct bufferevent *bev;
+	int stop;                    /* a stop asked on it (CTLSOCK_STOP_*):
+	                                done once its reply is written */
 };
 
 struct ctlsock {
@@ -30,6 +33,9 @@ struct ctlsock {
 	struct health *health;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctlconn *conns;
+	void (*on_stop)(void *arg, int keep_routes);
+	void *stop_arg;
+	int stopping;
 };
 
 static char *reply_error(const char *msg)
@@ -40,8 +46,9 @@ static char *reply_error(const char *msg)
 	return r;
 }
 
-char *ctlsock_exec(struct svc *svc, struct health *health, const char *line)
+char *ctlsock_exec(struct svc *svc, struct health *health, const char *line, int *stop)
 {
+	*stop = CTLSOCK_STOP_NONE;
 	json_error_t je;
 	json_t *req = json_loads(line, 0, &je);
 	if (req == NULL || !json_is_object(req)) {
@@ -56,14 +63,31 @@ char *ctlsock_exec(struct svc *svc, struct health *health, const char *line)
 		out = reply_error("no \"cmd\"");
 	} else if (strcmp(cmd, "status") == 0) {
 		rep = svc_status(svc, NULL);
+		if (rep != NULL)
+			json_object_set_new(rep, "version", json_string(EDGEDNS_VERSION));
 	} else if (strcmp(cmd, "reload") == 0) {
 		char err[1024] = "";
 		ctllog(LOG_NOTICE, NULL, "configuration reload requested on the control socket");
+		daemon_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the configuration",
+		              (unsigned long long)daemon_monotonic_usec());
 		if (svc_reload(svc, err, sizeof(err)) != 0) {
 			ctllog(LOG_ERR, NULL, "reload failed, configuration unchanged: %s", err);
+			daemon_notify("READY=1\nSTATUS=reload failed, configuration unchanged: %.200s",
+			              err);
 			out = reply_error(err);
 		} else {
+			daemon_notify("READY=1\nSTATUS=configuration reloaded");
 			rep = json_object();
+		}
+	} else if (strcmp(cmd, "stop") == 0) {
+		json_t *keep = json_object_get(req, "keep_routes");
+		if (keep != NULL && !json_is_boolean(keep)) {
+			out = reply_error("stop: \"keep_routes\" is true or false");
+		} else {
+			*stop = json_is_true(keep) ? CTLSOCK_STOP_KEEP_ROUTES : CTLSOCK_STOP;
+			ctllog(LOG_NOTICE, NULL, "stop requested on the control socket%s",
+			       *stop == CTLSOCK_STOP_KEEP_ROUTES ? ", routes left in BIRD" : "");
+			rep = json_pack("{s:b}", "keep_routes", *stop == CTLSOCK_STOP_KEEP_ROUTES);
 		}
 	} else if (strcmp(cmd, "zone-status") == 0 || strcmp(cmd, "refresh") == 0) {
 		json_t *z = zone ? svc_status(svc, zone) : NULL;
@@ -125,15 +149,28 @@ static void conn_free(struct ctlconn *c)
 	free(c);
 }
 
+/* A stop asked on c: once (the first one wins), after its reply left. */
+static void do_stop(struct ctlconn *c)
+{
+	struct ctlsock *cs = c->cs;
+	int keep = c->stop == CTLSOCK_STOP_KEEP_ROUTES;
+	c->stop = CTLSOCK_STOP_NONE;
+	if (cs->stopping || cs->on_stop == NULL)
+		return;
+	cs->stopping = 1;
+	cs->on_stop(cs->stop_arg, keep);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct ctlconn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	char *line;
 	size_t n;
-	/* bounded: by what has arrived */
-	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) != NULL) {
-		char *r = n ? ctlsock_exec(c->cs->svc, c->cs->health, line) : NULL;
+	/* bounded: by what has arrived; nothing after a stop */
+	while (c->stop == CTLSOCK_STOP_NONE &&
+	       (line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) != NULL) {
+		char *r = n ? ctlsock_exec(c->cs->svc, c->cs->health, line, &c->stop) : NULL;
 		free(line);
 		if (r != NULL) {
 			bufferevent_write(bev, r, strlen(r));
@@ -143,18 +180,27 @@ static void on_read(struct bufferevent *bev, void *arg)
 			bufferevent_write(bev, "{\"ok\":false,\"error\":\"out of memory\"}\n", 37);
 		}
 	}
-	if (evbuffer_get_length(in) > CTLSOCK_MAX_LINE)
+	if (c->stop == CTLSOCK_STOP_NONE && evbuffer_get_length(in) > CTLSOCK_MAX_LINE)
 		conn_free(c);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		conn_free(arg);
+	struct ctlconn *c = arg;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		/* the client went before its reply: stop all the same */
+		if (c->stop != CTLSOCK_STOP_NONE)
+			do_stop(c);
+		conn_free(c);
+	}
 }
 
+/* The output is written: a stop asked on this connection happens now. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
+	struct ctlconn *c = arg;
+	if (c->stop != CTLSOCK_STOP_NONE)
+		do_stop(c);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -242,4 +288,10 @@ void ctlsock_free(struct ctlsock *cs)
 void ctlsock_set_health(struct ctlsock *c, struct health *h)
 {
 	c->health = h;
+}
+
+void ctlsock_set_stop(struct ctlsock *c, void (*fn)(void *arg, int keep_routes), void *arg)
+{
+	c->on_stop = fn;
+	c->stop_arg = arg;
 }

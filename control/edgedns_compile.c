@@ -1,10 +1,12 @@
 /* edgedns_compile.c: edgedns-compile, the zone compiler's command line. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "compile.h"
+#include "daemon.h"
 #include "dname.h"
 #include "error.h"
 
@@ -12,9 +14,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: edgedns-compile [-o OUT.snap] [-z ORIGIN] [-q] ZONEFILE\n"
-	        "  -o OUT   snapshot file (default: <zone name>.snap here)\n"
-	        "  -z NAME  zone name (default: the owner of the SOA)\n"
-	        "  -q       quiet: errors only, no warnings or summary\n"
+	        "  -o, --output OUT   snapshot file (default: <zone name>.snap here)\n"
+	        "  -z, --origin NAME  zone name (default: the owner of the SOA)\n"
+	        "  -q, --quiet        errors only, no warnings or summary\n"
+	        "  -h, --help         this text\n"
+	        "  -V, --version      the version\n"
 	        "exit: 0 compiled, 1 zone has errors or compile failed, 2 usage\n");
 }
 
@@ -49,7 +53,15 @@ int main(int argc, char **argv)
 	struct compile_opts opts = { 0 };
 	int quiet = 0;
 	int ch;
-	while ((ch = getopt(argc, argv, "o:z:qh")) != -1) {
+	static const struct option lo[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "origin", required_argument, NULL, 'z' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((ch = getopt_long(argc, argv, "o:z:qhV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			out = optarg;
@@ -62,6 +74,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			daemon_version("edgedns-compile");
 			return 0;
 		default:
 			usage(stderr);

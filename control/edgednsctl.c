@@ -1,6 +1,7 @@
 /* edgednsctl.c: the command line of the control socket.
  *   edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE | reload
  *                                 | health | maintenance SERVICE on|off
+ *                                 | stop [--keep-routes]
  * Sends one JSON request line, reads one reply line, prints it for people
  * (or as it came with --json). Exit 0 when the reply says ok, 1 when it
  * does not, 2 on usage or connection errors. */
@@ -17,14 +18,32 @@
 
 #include <jansson.h>
 
+#include "daemon.h"
+
 #define DEFAULT_SOCK "/run/edgedns/control.sock"
 #define TIMEOUT_MS 10000
 #define MAX_REPLY (16u << 20)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: edgednsctl [-s SOCK] [--json] status | zone-status ZONE | refresh ZONE | "
-	           "reload | health | maintenance SERVICE on|off\n");
+	fprintf(f, "usage: edgednsctl [-s SOCK] [--json] COMMAND\n"
+	           "  status                      the zones (and control's version)\n"
+	           "  zone-status ZONE            one zone in detail\n"
+	           "  refresh ZONE                refresh a zone now\n"
+	           "  reload                      re-read the configuration\n"
+	           "  health                      the anycast services, their checks, routes and BGP\n"
+	           "                              sessions (exit 3: a service announced is exported\n"
+	           "                              on no Established session)\n"
+	           "  maintenance SERVICE on|off  drain and withdraw a service, or bring it back\n"
+	           "  stop [--keep-routes]        stop control: drain and withdraw the routes\n"
+	           "                              (as SIGTERM), or leave them in BIRD for a\n"
+	           "                              restart that adopts them\n"
+	           "options:\n"
+	           "  -s, --socket SOCK   control socket (default " DEFAULT_SOCK ")\n"
+	           "  -j, --json          print the reply as it came\n"
+	           "  -h, --help          this text\n"
+	           "  -V, --version       the version\n"
+	           "exit: 0 ok, 1 the reply says not ok, 2 usage or connection error\n");
 }
 
 /* One request, one reply line (malloc()ed) or NULL with a message. */
@@ -174,14 +193,26 @@ static void print_zone(json_t *z)
 	       (long long)json_integer_value(json_object_get(z, "divergences")));
 }
 
+/* A service control announces (or drains) that no Established BGP
+ * session exports: the routers do not have it. */
+static int unreachable(json_t *sv)
+{
+	const char *route = json_string_value(json_object_get(sv, "route"));
+	return json_is_false(json_object_get(sv, "reachable")) && route != NULL &&
+	       (strcmp(route, "announced") == 0 || strcmp(route, "draining") == 0);
+}
+
 static void print_service(json_t *sv)
 {
 	char b[32];
 	const char *s;
+	json_t *reach = json_object_get(sv, "reachable");
 	printf("service:       %s\n", json_string_value(json_object_get(sv, "id")));
-	printf("route:         %s%s%s\n", json_string_value(json_object_get(sv, "route")),
+	printf("route:         %s%s%s%s\n", json_string_value(json_object_get(sv, "route")),
 	       json_is_true(json_object_get(sv, "healthy")) ? " (healthy)" : " (unhealthy)",
-	       json_is_true(json_object_get(sv, "maintenance")) ? " (maintenance)" : "");
+	       json_is_true(json_object_get(sv, "maintenance")) ? " (maintenance)" : "",
+	       unreachable(sv) ? " UNREACHABLE: exported on no Established BGP session"
+	       : json_is_true(reach) ? " (exported)" : "");
 	s = json_string_value(json_object_get(sv, "reason"));
 	printf("reason:        %s\n", s ? s : "-");
 	fmt_time(json_object_get(sv, "last_change"), b, sizeof(b));
@@ -210,18 +241,22 @@ static void print_service(json_t *sv)
 int main(int argc, char **argv)
 {
 	const char *sock = DEFAULT_SOCK;
-	int as_json = 0, opt;
+	int as_json = 0, keep_routes = 0, opt;
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "keep-routes", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
-	while ((opt = getopt_long(argc, argv, "s:jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:jhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': sock = optarg; break;
 		case 'j': as_json = 1; break;
+		case 'K': keep_routes = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': daemon_version("edgednsctl"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -232,7 +267,13 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[optind];
 	json_t *req;
-	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0 ||
+	if (keep_routes && strcmp(cmd, "stop") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "stop") == 0 && nargs == 1)
+		req = json_pack("{s:s,s:b}", "cmd", cmd, "keep_routes", keep_routes);
+	else if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0 ||
 	     strcmp(cmd, "health") == 0) && nargs == 1)
 		req = json_pack("{s:s}", "cmd", cmd);
 	else if ((strcmp(cmd, "refresh") == 0 || strcmp(cmd, "zone-status") == 0) && nargs == 2)
@@ -273,6 +314,8 @@ int main(int argc, char **argv)
 	} else if (!ok) {
 		fprintf(stderr, "edgednsctl: %s\n", json_string_value(json_object_get(r, "error")));
 	} else if (strcmp(cmd, "status") == 0) {
+		const char *v = json_string_value(json_object_get(r, "version"));
+		printf("edgedns-control (edgedns) %s\n", v ? v : "unknown");
 		printf("%-30s %-12s %-10s %-22s %-20s %5s %5s  %s\n", "ZONE", "STATE", "SERIAL",
 		       "PRIMARY", "NEXT REFRESH", "XFRS", "REFUSED", "LAST ERROR");
 		size_t i;
@@ -285,15 +328,44 @@ int main(int argc, char **argv)
 		printf("configuration reloaded\n");
 	} else if (strcmp(cmd, "health") == 0) {
 		size_t i;
-		json_t *sv;
+		json_t *sv, *ss;
 		json_array_foreach(json_object_get(r, "services"), i, sv)
 			print_service(sv);
+		json_t *bgp = json_object_get(r, "bgp");
+		if (json_is_object(bgp)) {
+			const char *e = json_string_value(json_object_get(bgp, "error"));
+			printf("bgp:           %lld established, %lld exporting%s%s\n",
+			       (long long)json_integer_value(json_object_get(bgp, "established")),
+			       (long long)json_integer_value(json_object_get(bgp, "exporting")),
+			       e && e[0] ? ", not readable: " : "", e ? e : "");
+			json_array_foreach(json_object_get(bgp, "sessions"), i, ss) {
+				const char *le = json_string_value(json_object_get(ss, "last_error"));
+				long long ex = (long long)json_integer_value(json_object_get(ss, "exported"));
+				printf("neighbor %-16s %s %s since %s, %lld exported%s%s\n",
+				       json_string_value(json_object_get(ss, "neighbor")),
+				       json_string_value(json_object_get(ss, "name")),
+				       json_string_value(json_object_get(ss, "state")),
+				       json_string_value(json_object_get(ss, "since")), ex < 0 ? 0 : ex,
+				       le && le[0] ? ", last error: " : "", le ? le : "");
+			}
+		}
 	} else if (strcmp(cmd, "maintenance") == 0) {
 		printf("service %s: maintenance %s\n", argv[optind + 1], argv[optind + 2]);
+	} else if (strcmp(cmd, "stop") == 0) {
+		printf("edgedns-control stopping%s\n", keep_routes ? ", routes left in BIRD"
+		       : ": draining and withdrawing its routes");
 	} else {
 		printf("refresh of %s queued\n", argv[optind + 1]);
 	}
+	/* health: 3 when a service is unreachable (JSON or text alike) */
+	if (ok && strcmp(cmd, "health") == 0) {
+		size_t i;
+		json_t *sv;
+		json_array_foreach(json_object_get(r, "services"), i, sv)
+			if (unreachable(sv))
+				ok = 3;
+	}
 	json_decref(r);
 	free(reply);
-	return ok ? 0 : 1;
+	return ok == 1 ? 0 : ok == 0 ? 1 : ok;
 }

@@ -27,6 +27,14 @@
 #define HEALTH_MAX_LCORES 128
 #define HISTORY 32                   /* rounds kept per service */
 #define DP_TIMEOUT_MS 500u           /* a dataplane command */
+/* The heartbeat's "lcores": answered by the command thread from counters
+ * in memory, in well under a millisecond even while a snapshot loads (its
+ * own thread), so 250 ms is a frozen or wedged dataplane, not a slow one;
+ * one late answer fails one round, and a withdraw takes `fall` (2) in a
+ * row. With the round's other dataplane checks and TCP skipped once it
+ * does not answer, a frozen dataplane is withdrawn after about 2 x 250 ms
+ * (it was 2 x (500 + 500) ms). */
+#define HB_TIMEOUT_MS 250u
 #define REASSERT_MS 1000u            /* BIRD's state read back at most this often */
 #define WHY_MAX 300
 
@@ -91,6 +99,19 @@ struct health {
 	int dp_down;                 /* this round: the dataplane did not answer */
 	char dp_why[WHY_MAX];
 	char state_path[4096];
+	/* the dataplane lease (health.h) */
+	uint32_t lease_ms;           /* 0: off */
+	uint64_t lease_every;        /* ms between renewals: the shortest interval */
+	uint64_t lease_next;         /* ms */
+	int lease_state;             /* 0 never renewed, 1 renewed, -1 failing */
+	uint64_t pass_ms;            /* the thread's last pass (ms; atomic) */
+	/* the BGP sessions (ops.sessions), read every REASSERT_MS */
+	uint64_t bgp_at;             /* ms: last read */
+	int bgp_known;               /* the last read succeeded */
+	int bgp_exporting;           /* sessions Established and exporting; -1 never read */
+	char bgp_error[WHY_MAX];
+	unsigned nsess;
+	struct health_session sess[HEALTH_MAX_SESSIONS];
 };
 
 static uint64_t mono_ms(void)
@@ -154,7 +175,7 @@ static int check_heartbeat(struct health *h, char *why, size_t n)
 		return h->hb_ok;
 	}
 	char err[300];
-	json_t *o = dp(h, "lcores", err, sizeof(err));
+	json_t *o = dp_t(h, "lcores", HB_TIMEOUT_MS, err, sizeof(err));
 	if (o == NULL) {
 		/* the socket dataplane has no lcores: alive when it answers */
 		if (strstr(err, "unknown command") != NULL) {
@@ -299,14 +320,16 @@ static int check_zones(struct health *h, const struct cfg_service *sv, char *why
 /* The zone a probe name is in: the longest watched (critical) zone or a
  * probe's own name for SOA. */
 /* The serial control serves for a probe's name (the name is a watched
- * zone), and the one being published, if any. */
+ * zone), its snapshot's checksum (0: not known), and the serial being
+ * published, if any. */
 static int probe_serial(struct health *h, const struct cfg_probe *p, uint32_t *serial,
-                        int *has_alt, uint32_t *alt)
+                        uint64_t *sum, int *has_alt, uint32_t *alt)
 {
 	struct svc_facts f;
 	if (svc_facts(h->svc, p->name, &f) != 0 || !f.has_serial)
 		return -1;
 	*serial = f.serial;
+	*sum = f.checksum;
 	*has_alt = f.has_loading;
 	*alt = f.loading_serial;
 	return 0;
@@ -336,9 +359,16 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 		return 0;
 	}
 	uint32_t want_serial = 0, alt_serial = 0;
+	uint64_t want_sum = 0;
 	int has_alt = 0;
 	int check_serial = p->expect == NULL && p->type == LDNS_RR_TYPE_SOA &&
-	                   probe_serial(h, p, &want_serial, &has_alt, &alt_serial) == 0;
+	                   probe_serial(h, p, &want_serial, &want_sum, &has_alt, &alt_serial) == 0;
+	/* the identity of the version each worker answers from: the checksum
+	 * of the snapshot control published (not while a version is being
+	 * published: the dataplane may serve either) */
+	char want_hex[24];
+	snprintf(want_hex, sizeof(want_hex), "%016llx", (unsigned long long)want_sum);
+	int check_sum = check_serial && want_sum != 0 && !has_alt;
 	json_t *res = json_object_get(o, "lcores"), *e;
 	size_t i;
 	int ok = json_array_size(res) > 0;
@@ -374,6 +404,14 @@ static int check_probe_one(struct health *h, const struct cfg_service *sv,
 				         json_is_integer(s) ? (long long)json_integer_value(s) : -1LL,
 				         want_serial);
 				ok = 0;
+			} else if (check_sum) {
+				const char *sum = json_string_value(json_object_get(e, "zone_checksum"));
+				if (sum == NULL || strcmp(sum, want_hex) != 0) {
+					snprintf(why, n, "probe %s %s SOA: lcore %u serves serial %u with "
+					         "content %s, control published %s", addr, p->name, lcore,
+					         got, sum ? sum : "(not reported)", want_hex);
+					ok = 0;
+				}
 			}
 		} else if (p->expect != NULL) {
 			const char *rd = json_string_value(json_object_get(e, "rdata"));
@@ -510,7 +548,44 @@ out:
 	return ok;
 }
 
-static int check_tcp(const struct cfg_service *sv, char *why, size_t n)
+/* TCP as a client gets it: a SYN from a client's address put into the
+ * kernel through the dataplane's exception path ("kprobe"), whose SYN-ACK
+ * must come back out through the port (the kernel accepts it and has a
+ * route back): 1 passed, 0 failed (why), -1 the dataplane has no kernel
+ * probes (socket mode, or no exception thread's queue). */
+static int tcp_kprobe(struct health *h, const struct cfg_prefix *a, uint16_t port,
+                      unsigned timeout_ms, int icmp, char *why, size_t n)
+{
+	char addr[INET6_ADDRSTRLEN], line[160], err[300] = "";
+	inet_ntop(a->family, a->addr, addr, sizeof(addr));
+	if (icmp)
+		snprintf(line, sizeof(line), "kprobe %s icmp timeout=%u", addr, timeout_ms);
+	else
+		snprintf(line, sizeof(line), "kprobe %s tcp dport=%u timeout=%u", addr, port,
+		         timeout_ms);
+	json_t *o = dp_t(h, line, timeout_ms + DP_TIMEOUT_MS, err, sizeof(err));
+	if (o == NULL) {
+		if (!h->dp_down && (strstr(err, "unknown command") != NULL ||
+		                    strstr(err, "kernel probes need") != NULL))
+			return -1;
+		snprintf(why, n, "tcp %s: %.200s", addr, err);
+		return 0;
+	}
+	const char *st = json_string_value(json_object_get(o, "status"));
+	int ok = st != NULL && strcmp(st, "ok") == 0;
+	if (!ok && icmp)
+		snprintf(why, n, "tcp %s: ping %s through the dataplane's port (no echo reply "
+		         "from the kernel to a client within %u ms)", addr, st ? st : "no status",
+		         timeout_ms);
+	else if (!ok)
+		snprintf(why, n, "tcp %s port %u: %s through the dataplane's port (no SYN-ACK "
+		         "from the kernel to a client within %u ms: no route back?)", addr, port,
+		         st ? st : "no status", timeout_ms);
+	json_decref(o);
+	return ok;
+}
+
+static int check_tcp(struct health *h, const struct cfg_service *sv, char *why, size_t n)
 {
 	const char *qname = sv->n_probes ? sv->probes[0].name
 	                    : sv->n_critical ? sv->critical[0] : ".";
@@ -523,6 +598,19 @@ static int check_tcp(const struct cfg_service *sv, char *why, size_t n)
 		*done = 1;
 		unsigned t = sv->probe_timeout_ms * 5;
 		t = t < 200 ? 200 : t > 1000 ? 1000 : t;
+		/* the kernel answers a SYN or an echo request in well under a
+		 * millisecond (an ARP or ND for the next hop at worst): twice
+		 * the probe timeout, 100 ms to 1 s */
+		unsigned tk = sv->probe_timeout_ms * 2;
+		tk = tk < 100 ? 100 : tk > 1000 ? 1000 : tk;
+		int r = tcp_kprobe(h, a, (uint16_t)sv->port, tk, 0, why, n);
+		if (r == 0)
+			return 0;
+		/* what else the kernel answers clients: ICMP echo */
+		if (r > 0 && tcp_kprobe(h, a, 0, tk, 1, why, n) == 0)
+			return 0;
+		/* and the kernel's DNS server answers (locally: the path is
+		 * the kprobe's) */
 		if (!tcp_query(a, (uint16_t)sv->port, qname, t, why, n))
 			return 0;
 	}
@@ -732,6 +820,64 @@ static void reassert(struct health *h, struct hsvc *s, uint64_t now)
 	}
 }
 
+static int sess_exporting(const struct health_session *v)
+{
+	return strcmp(v->state, "Established") == 0 && v->exported > 0;
+}
+
+/* Read the BGP sessions back (at most once per REASSERT_MS); log a session
+ * leaving or reaching Established, and the last exporting one going while
+ * a service is announced. With h->mu held (released around BIRD). */
+static void bgp_poll(struct health *h, uint64_t now)
+{
+	if (!h->has_ops || h->ops.sessions == NULL || now - h->bgp_at < REASSERT_MS)
+		return;
+	h->bgp_at = now;
+	struct health_session v[HEALTH_MAX_SESSIONS];
+	unsigned n = 0;
+	char err[WHY_MAX] = "";
+	pthread_mutex_unlock(&h->mu);
+	int rc = h->ops.sessions(h->ops.arg, v, HEALTH_MAX_SESSIONS, &n, err, sizeof(err));
+	pthread_mutex_lock(&h->mu);
+	if (rc != 0) {
+		if (strcmp(err, h->bgp_error) != 0)
+			ctllog(LOG_WARNING, NULL, "BGP sessions not readable from BIRD: %s", err);
+		snprintf(h->bgp_error, sizeof(h->bgp_error), "%s", err[0] ? err : "BIRD error");
+		h->bgp_known = 0;
+		return;
+	}
+	h->bgp_error[0] = '\0';
+	int ex = 0;
+	for (unsigned i = 0; i < n; i++) {
+		ex += sess_exporting(&v[i]);
+		const struct health_session *old = NULL;
+		for (unsigned k = 0; k < h->nsess; k++)
+			if (strcmp(h->sess[k].name, v[i].name) == 0)
+				old = &h->sess[k];
+		int was = old != NULL && strcmp(old->state, "Established") == 0;
+		int is = strcmp(v[i].state, "Established") == 0;
+		if (was && !is)
+			ctllog(LOG_WARNING, NULL, "BGP %s (%s): %s%s%s", v[i].name, v[i].neighbor,
+			       v[i].state, v[i].last_error[0] ? ", last error: " : "", v[i].last_error);
+		else if (!was && is && (old != NULL || h->bgp_exporting >= 0))
+			ctllog(LOG_NOTICE, NULL, "BGP %s (%s): Established", v[i].name, v[i].neighbor);
+	}
+	int announced = 0;
+	for (unsigned i = 0; i < h->n; i++)
+		announced |= h->s[i].m.route == HP_ANNOUNCED || h->s[i].m.route == HP_DRAINING;
+	if (announced && ex == 0 && (h->bgp_exporting > 0 || h->bgp_exporting < 0))
+		ctllog(LOG_WARNING, NULL, "BGP: %s: no router has the anycast routes (%u "
+		       "session(s), none Established with routes exported)",
+		       h->bgp_exporting > 0 ? "the last session exporting the anycast routes went"
+		       : "no session exports the anycast routes", n);
+	else if (ex > 0 && h->bgp_exporting == 0)
+		ctllog(LOG_NOTICE, NULL, "BGP: the anycast routes exported again, on %d session(s)", ex);
+	memcpy(h->sess, v, n * sizeof(v[0]));
+	h->nsess = n;
+	h->bgp_exporting = ex;
+	h->bgp_known = 1;
+}
+
 static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 {
 	const struct cfg_service *sv = s->sv;
@@ -751,7 +897,17 @@ static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 				r = check_traffic(h, s, why, sizeof(why));
 			break;
 		case CK_ZONES: r = sv->n_critical ? check_zones(h, sv, why, sizeof(why)) : -1; break;
-		case CK_TCP: r = sv->tcp_check ? check_tcp(sv, why, sizeof(why)) : -1; break;
+		case CK_TCP:
+			/* the kernel's TCP server is the dataplane process's:
+			 * not asked when the dataplane does not answer (the round
+			 * has failed; its timeout would only delay the next) */
+			if (sv->tcp_check && h->dp_down) {
+				snprintf(why, sizeof(why), "tcp: not asked (the dataplane does not answer)");
+				r = 0;
+			} else {
+				r = sv->tcp_check ? check_tcp(h, sv, why, sizeof(why)) : -1;
+			}
+			break;
 		default: r = sv->n_checks ? check_operator(s, why, sizeof(why)) : -1; break;
 		}
 		pthread_mutex_lock(&h->mu);
@@ -770,9 +926,63 @@ static void round_of(struct health *h, struct hsvc *s, uint64_t now)
 	s->history = s->history << 1 | (ok ? 1u : 0u);
 	if (s->nhistory < HISTORY)
 		s->nhistory++;
-	if (hp_round(&s->m, &s->hc, ok, first, now))
+	/* the verdict's time is the round's end: a withdraw happens now, and
+	 * the hold-down counts from it (from the round's start, a 2 s hold
+	 * became 1 s after a round that took 1 s) */
+	(void)now;
+	if (hp_round(&s->m, &s->hc, ok, first, mono_ms()))
 		changed(h, s);
 	pthread_mutex_unlock(&h->mu);
+}
+
+/* One "lease MS" to the dataplane: 0, or -1 with why. Without h->mu. */
+static int lease_send(struct health *h, uint32_t ms, char *why, size_t n)
+{
+	char line[32], err[300] = "", *reply = NULL;
+	snprintf(line, sizeof(line), "lease %u", ms);
+	/* as cheap for the dataplane as "lcores" */
+	if (dpctl_command(h->cfg->dataplane_socket, line, HB_TIMEOUT_MS, &reply, err,
+	                  sizeof(err)) != 0) {
+		snprintf(why, n, "%s", err);
+		return -1;
+	}
+	json_error_t je;
+	json_t *o = json_loads(reply, 0, &je);
+	int ok = o != NULL && json_is_true(json_object_get(o, "ok"));
+	if (!ok) {
+		const char *e = o ? json_string_value(json_object_get(o, "error")) : NULL;
+		snprintf(why, n, "%.250s", e ? e : reply);
+	}
+	json_decref(o);
+	free(reply);
+	return ok ? 0 : -1;
+}
+
+/* Renew the dataplane lease when due (every round of the shortest
+ * interval). Not while the last round found the dataplane not answering:
+ * the renewal would only wait for its timeout too and delay the next
+ * round (the lease outlasts many rounds; the round that finds the
+ * dataplane back renews it). Called with h->mu held; released for the
+ * I/O. */
+static void lease_renew(struct health *h, uint64_t now)
+{
+	if (h->lease_ms == 0 || now < h->lease_next || h->dp_down)
+		return;
+	h->lease_next = now + h->lease_every;
+	char why[WHY_MAX];
+	pthread_mutex_unlock(&h->mu);
+	int rc = lease_send(h, h->lease_ms, why, sizeof(why));
+	pthread_mutex_lock(&h->mu);
+	if (rc != 0 && h->lease_state >= 0) {
+		ctllog(LOG_WARNING, NULL, "dataplane lease not renewed: %s (when it runs out the "
+		       "dataplane drops BGP and BFD)", why);
+		h->lease_state = -1;
+	} else if (rc == 0 && h->lease_state <= 0) {
+		ctllog(LOG_NOTICE, NULL, "dataplane lease %s: %u ms, renewed every %llu ms",
+		       h->lease_state ? "renewed again" : "armed", h->lease_ms,
+		       (unsigned long long)h->lease_every);
+		h->lease_state = 1;
+	}
 }
 
 static void *health_main(void *arg)
@@ -781,6 +991,9 @@ static void *health_main(void *arg)
 	pthread_mutex_lock(&h->mu);
 	while (!h->stop) {
 		uint64_t now = mono_ms(), next = now + 1000;
+		lease_renew(h, now);
+		if (h->lease_ms && h->lease_next < next)
+			next = h->lease_next;
 		for (unsigned i = 0; i < h->n; i++) {
 			struct hsvc *s = &h->s[i];
 			if (s->sv->n_checks)
@@ -809,11 +1022,13 @@ static void *health_main(void *arg)
 			if (s->sv->n_checks && next > now + 10)
 				next = now + 10;   /* operator checks are polled */
 		}
+		bgp_poll(h, mono_ms());
 		if (h->dirty) {
 			h->dirty = 0;
 			save_state(h);
 		}
 		now = mono_ms();
+		__atomic_store_n(&h->pass_ms, now, __ATOMIC_RELAXED);
 		if (next > now && !h->stop) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -852,6 +1067,18 @@ struct health *health_new(const struct cfg *cfg, struct svc *svc,
 	}
 	h->n = cfg->n_services;
 	snprintf(h->state_path, sizeof(h->state_path), "%s/health.json", cfg->state_dir);
+	uint32_t every = 0;
+	for (unsigned i = 0; i < h->n; i++)
+		if (every == 0 || cfg->services[i].interval_ms < every)
+			every = cfg->services[i].interval_ms;
+	h->lease_every = every;
+	h->bgp_exporting = -1;
+	if (h->n == 0)
+		h->lease_ms = 0;
+	else if (cfg->dataplane_lease_ms == CFG_LEASE_AUTO)
+		h->lease_ms = every * 10u > HEALTH_LEASE_MIN_MS ? every * 10u : HEALTH_LEASE_MIN_MS;
+	else
+		h->lease_ms = cfg->dataplane_lease_ms;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -913,6 +1140,14 @@ int health_start(struct health *h, char *err, size_t errlen)
 		       "rise %u)", s->sv->id, hp_route_name(have), maint ? ", in maintenance" : "",
 		       s->sv->interval_ms, s->sv->fall, s->sv->rise);
 	}
+	if (h->lease_ms != 0 && h->lease_ms < 3 * h->lease_every)
+		ctllog(LOG_WARNING, NULL, "dataplane-lease %u ms is less than three rounds (%llu ms): "
+		       "a slow round lets it run out", h->lease_ms,
+		       (unsigned long long)h->lease_every);
+	else if (h->lease_ms == 0)
+		ctllog(LOG_NOTICE, NULL, "dataplane lease off (dataplane-lease: 0): routes stay "
+		       "announced without control");
+	__atomic_store_n(&h->pass_ms, now, __ATOMIC_RELAXED);
 	int rc = pthread_create(&h->th, NULL, health_main, h);
 	if (rc != 0) {
 		ed_seterr(err, errlen, "health thread: %s", strerror(rc));
@@ -922,17 +1157,115 @@ int health_start(struct health *h, char *err, size_t errlen)
 	return 0;
 }
 
+/* Stop the thread, if it runs. */
+static void stop_thread(struct health *h)
+{
+	if (!h->started)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stop = 1;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->th, NULL);
+	h->started = 0;
+}
+
+static void sleep_until(uint64_t at)
+{
+	uint64_t now = mono_ms();
+	if (at <= now)
+		return;
+	struct timespec ts = { .tv_sec = (time_t)((at - now) / 1000),
+	                       .tv_nsec = (long)((at - now) % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void health_stop(struct health *h, int withdraw)
+{
+	if (h == NULL || !h->started)
+		return;
+	stop_thread(h);
+	if (!withdraw) {
+		for (unsigned i = 0; i < h->n; i++)
+			ctllog(LOG_NOTICE, NULL, "service %s: stopping, %s left in BIRD as it is%s",
+			       h->s[i].sv->id, hp_route_name(h->s[i].m.route),
+			       h->lease_ms ? " until the dataplane lease runs out" : "");
+		save_state(h);
+		return;
+	}
+	/* Drain what is announced (RFC 8326: the routers move the traffic
+	 * away first), then withdraw every service, each at its time. */
+	uint64_t now = mono_ms();
+	uint64_t *at = calloc(h->n, sizeof(*at));
+	int all = 1;
+	for (unsigned i = 0; i < h->n && h->has_ops && at != NULL; i++) {
+		struct hsvc *s = &h->s[i];
+		char err[300] = "";
+		at[i] = now;
+		if (s->m.route == HP_WITHDRAWN || s->sv->stop_drain_time == 0)
+			continue;
+		if (s->m.route == HP_ANNOUNCED &&
+		    h->ops.apply(h->ops.arg, s->sv, HP_DRAINING, err, sizeof(err)) != 0) {
+			ctllog(LOG_ERR, NULL, "service %s: stopping: drain through BIRD failed: %s",
+			       s->sv->id, err);
+			continue;
+		}
+		ctllog(LOG_NOTICE, NULL, "service %s: stopping: draining (GRACEFUL_SHUTDOWN, "
+		       "RFC 8326) for %u s before the withdraw", s->sv->id, s->sv->stop_drain_time);
+		s->m.route = HP_DRAINING;
+		at[i] = now + (uint64_t)s->sv->stop_drain_time * 1000u;
+	}
+	for (unsigned done = 0; h->has_ops && at != NULL && done < h->n; done++) {
+		unsigned k = 0;
+		for (unsigned i = 1; i < h->n; i++)
+			if (at[i] < at[k])
+				k = i;
+		sleep_until(at[k]);
+		at[k] = UINT64_MAX;
+		struct hsvc *s = &h->s[k];
+		char err[300] = "";
+		if (h->ops.apply(h->ops.arg, s->sv, HP_WITHDRAWN, err, sizeof(err)) != 0) {
+			ctllog(LOG_ERR, NULL, "service %s: stopping: withdraw through BIRD failed: %s",
+			       s->sv->id, err);
+			all = 0;
+			continue;
+		}
+		ctllog(LOG_NOTICE, NULL, "service %s: stopping: withdrawn in BIRD%s", s->sv->id,
+		       s->m.route == HP_WITHDRAWN ? " (it was)" : "");
+		s->m.route = HP_WITHDRAWN;
+	}
+	if (h->has_ops && at == NULL) {
+		ctllog(LOG_ERR, NULL, "stopping: out of memory, routes left in BIRD");
+		all = 0;
+	}
+	free(at);
+	/* nothing announced is left for the dead-man to take away; a lease
+	 * left armed would only cut the BGP sessions */
+	char why[WHY_MAX];
+	if (h->lease_ms != 0 && all && lease_send(h, 0, why, sizeof(why)) != 0)
+		ctllog(LOG_WARNING, NULL, "stopping: dataplane lease not released: %s", why);
+	else if (h->lease_ms != 0 && !all)
+		ctllog(LOG_WARNING, NULL, "stopping: routes left in BIRD: the dataplane lease (%u ms) "
+		       "drops BGP and BFD when it runs out", h->lease_ms);
+	save_state(h);
+}
+
+int health_stalled(struct health *h, uint64_t max_ms, uint64_t *age_ms)
+{
+	*age_ms = 0;
+	if (h == NULL || !h->started)
+		return 0;
+	uint64_t p = __atomic_load_n(&h->pass_ms, __ATOMIC_RELAXED), now = mono_ms();
+	*age_ms = now > p ? now - p : 0;
+	return *age_ms > max_ms;
+}
+
 void health_free(struct health *h)
 {
 	if (h == NULL)
 		return;
-	if (h->started) {
-		pthread_mutex_lock(&h->mu);
-		h->stop = 1;
-		pthread_cond_signal(&h->cv);
-		pthread_mutex_unlock(&h->mu);
-		pthread_join(h->th, NULL);
-	}
+	stop_thread(h);
 	for (unsigned i = 0; i < h->n && h->s; i++)
 		free(h->s[i].ops);
 	free(h->s);
@@ -976,6 +1309,9 @@ json_t *health_status(struct health *h)
 				json_object_set_new(ck, check_names[k], json_pack("{s:b,s:s}", "ok",
 				                    s->ck[k].ok, "why", s->ck[k].why));
 		json_object_set_new(o, "checks", ck);
+		json_object_set_new(o, "reachable", h->has_ops && h->ops.sessions != NULL &&
+		                    h->bgp_known ? json_boolean((s->m.route == HP_ANNOUNCED ||
+		                    s->m.route == HP_DRAINING) && h->bgp_exporting > 0) : json_null());
 		json_object_set_new(o, "bird", h->has_ops
 		                    ? json_pack("{s:s?,s:s}", "applied", s->applied_known
 		                                ? hp_route_name(s->applied) : NULL,
@@ -983,9 +1319,26 @@ json_t *health_status(struct health *h)
 		                    : json_null());
 		json_array_append_new(a, o);
 	}
+	json_t *bgp = json_null();
+	if (h->has_ops && h->ops.sessions != NULL) {
+		json_t *ss = json_array();
+		int est = 0;
+		for (unsigned i = 0; i < h->nsess; i++) {
+			const struct health_session *v = &h->sess[i];
+			est += strcmp(v->state, "Established") == 0;
+			json_array_append_new(ss, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "name", v->name,
+			                      "neighbor", v->neighbor, "state", v->state, "since",
+			                      v->since, "last_error", v->last_error, "exported",
+			                      (json_int_t)v->exported));
+		}
+		bgp = json_pack("{s:b,s:o,s:i,s:i,s:s}", "known", h->bgp_known, "sessions", ss,
+		                "established", est, "exporting",
+		                h->bgp_exporting < 0 ? 0 : h->bgp_exporting, "error", h->bgp_error);
+	}
 	pthread_mutex_unlock(&h->mu);
 	json_t *r = json_object();
 	json_object_set_new(r, "services", a);
+	json_object_set_new(r, "bgp", bgp);
 	return r;
 }
 

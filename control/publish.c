@@ -474,7 +474,10 @@ int publish_zone(const struct publish_conf *pc, const char *zone, const ldns_rr_
 	res->serial = cres.serial;
 	res->rrs = cres.rrs;
 	char werr[512] = "";
-	rc = snapw_write(w, res->snapshot, NULL, werr, sizeof(werr));
+	struct snapw_stats wst;
+	memset(&wst, 0, sizeof(wst));
+	rc = snapw_write(w, res->snapshot, &wst, werr, sizeof(werr));
+	res->checksum = wst.checksum;
 	snapw_free(w);
 	w = NULL;
 	if (rc != 0) {
@@ -525,6 +528,12 @@ out:
 int publish_snapshot_serial(const struct publish_conf *pc, const char *zone, uint32_t *serial,
                             char *err, size_t errlen)
 {
+	return publish_snapshot_ident(pc, zone, serial, NULL, err, errlen);
+}
+
+int publish_snapshot_ident(const struct publish_conf *pc, const char *zone, uint32_t *serial,
+                           uint64_t *checksum, char *err, size_t errlen)
+{
 	char path[PATH_MAX];
 	int rc = zone_path(pc->snapshot_dir, zone, ".snap", path, sizeof(path), err, errlen);
 	if (rc != 0)
@@ -544,6 +553,8 @@ int publish_snapshot_serial(const struct publish_conf *pc, const char *zone, uin
 		return ED_EFORMAT;
 	}
 	*serial = h.serial;
+	if (checksum != NULL)
+		*checksum = h.checksum;
 	return 0;
 }
 

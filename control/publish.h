@@ -42,6 +42,7 @@ struct publish_conf {
 
 struct publish_result {
 	uint32_t serial;
+	uint64_t checksum;              /* the snapshot header's (its identity) */
 	char snapshot[PATH_MAX];
 	char zonefile[PATH_MAX];
 	uint64_t rrs;
@@ -77,6 +78,11 @@ int publish_order(ldns_rr_list *rrs);
  * snapshot, ED_EIO. */
 int publish_snapshot_serial(const struct publish_conf *pc, const char *zone, uint32_t *serial,
                             char *err, size_t errlen);
+
+/* As publish_snapshot_serial(), with the header's content checksum too
+ * (checksum may be NULL). */
+int publish_snapshot_ident(const struct publish_conf *pc, const char *zone, uint32_t *serial,
+                           uint64_t *checksum, char *err, size_t errlen);
 
 /* The last published version of zone, read back from NAME.zone: *rrs
  * (caller frees with ldns_rr_list_deep_free) and *serial. ED_ENOENT when

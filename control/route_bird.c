@@ -163,10 +163,40 @@ static int rb_query(void *arg, const struct cfg_service *sv, enum hp_route *have
 	return ED_EBUSY;
 }
 
+static int rb_sessions(void *arg, struct health_session *v, unsigned max, unsigned *n,
+                       char *err, size_t errlen)
+{
+	struct route_bird *rb = arg;
+	*n = 0;
+	int rc = ensure(rb, err, errlen);
+	if (rc != 0)
+		return rc;
+	struct bird_bgp_sessions bs;
+	rc = bird_show_bgp(rb->c, &bs, err, errlen);
+	if (rc != 0) {
+		if (rc != ED_ERCODE)
+			bird_close(rb->c);
+		return rc;
+	}
+	for (size_t i = 0; i < bs.n && *n < max; i++) {
+		const struct bird_bgp_session *b = &bs.v[i];
+		struct health_session *h = &v[(*n)++];
+		snprintf(h->name, sizeof(h->name), "%s", b->name);
+		snprintf(h->state, sizeof(h->state), "%s", b->bgp_state);
+		snprintf(h->since, sizeof(h->since), "%s", b->since);
+		snprintf(h->neighbor, sizeof(h->neighbor), "%s", b->neighbor);
+		snprintf(h->last_error, sizeof(h->last_error), "%s", b->last_error);
+		h->exported = b->exported;
+	}
+	bird_bgp_sessions_free(&bs);
+	return 0;
+}
+
 void route_bird_ops(struct route_bird *rb, struct health_route_ops *ops)
 {
 	ops->apply = rb_apply;
 	ops->query = rb_query;
+	ops->sessions = rb_sessions;
 	ops->arg = rb;
 }
 

@@ -22,7 +22,8 @@ struct route_bird *route_bird_new(const struct cfg *cfg, char *err, size_t errle
 void route_bird_free(struct route_bird *rb);
 
 /* Fill ops: apply = anycast_assert(), query = anycast_state() (a service
- * whose four protocols are half-way answers ED_EBUSY: apply it again). */
+ * whose four protocols are half-way answers ED_EBUSY: apply it again),
+ * sessions = bird_show_bgp(). */
 void route_bird_ops(struct route_bird *rb, struct health_route_ops *ops);
 
 /* The bird.conf of cfg into *out (malloc()ed). 0, ED_EINVAL, ED_ENOMEM. */

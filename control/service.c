@@ -79,6 +79,7 @@ static void job_publish(struct svc *s, struct job *j, const ldns_rr_list *zone)
 	}
 	j->outcome = OUT_PUBLISHED;
 	j->serial = pr.serial;
+	j->checksum = pr.checksum;
 	j->t_compile = pr.compile_s;
 	j->t_load = pr.load_s;
 	j->t_text = pr.text_s;
@@ -555,6 +556,7 @@ static void apply(struct svc *s, struct job *j)
 		z->republish = 0;
 		z->st.serial = j->serial;
 		z->st.has_serial = 1;
+		z->checksum = j->checksum;
 		refreshed(z, now, j);
 		break;
 	case OUT_REFUSED:
@@ -662,7 +664,10 @@ void svc_zone_boot(struct svc_zone *z)
 	 * the text. The text is a true earlier version, kept as the IXFR
 	 * base; a refresh now publishes again so the two agree. */
 	uint32_t snap_serial = 0;
-	rc = publish_snapshot_serial(&z->svc->pc, name, &snap_serial, err, sizeof(err));
+	uint64_t snap_sum = 0;
+	rc = publish_snapshot_ident(&z->svc->pc, name, &snap_serial, &snap_sum, err, sizeof(err));
+	/* the dataplane loaded that file at its start: what it must serve */
+	z->checksum = rc == 0 && snap_serial == serial ? snap_sum : 0;
 	if (rc != 0 || snap_serial != serial) {
 		if (rc != 0)
 			ctllog(LOG_WARNING, name, "snapshot not readable (%s): the text's serial %u is "

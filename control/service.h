@@ -151,6 +151,9 @@ struct svc_facts {
 	                            dataplane's load until control has taken
 	                            it as served): the dataplane may answer
 	                            either */
+	uint64_t checksum;       /* snapshot checksum of the version served
+	                            (the dataplane's probes report the one each
+	                            worker answers from); 0: not known */
 	uint32_t sig_expire_min; /* earliest RRSIG expiration (seconds since
 	                            the epoch, RFC 1982 order); 0: unsigned */
 	enum svc_state state;

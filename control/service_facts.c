@@ -66,6 +66,7 @@ void svc_facts_update(struct svc_zone *z)
 		w->f.expired = z->state == SVC_EXPIRED;
 		w->f.has_serial = z->st.has_serial;
 		w->f.serial = z->st.serial;
+		w->f.checksum = z->checksum;
 		w->f.sig_expire_min = z->sig_min;
 		w->f.state = z->state;
 		/* the version being published is served now: one serial again

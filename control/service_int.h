@@ -72,6 +72,8 @@ struct svc_zone {
 	char ours_zonemd[SVC_ZONEMD_MAX];
 	uint64_t divergences;     /* primaries seen diverged or lagging */
 	uint32_t sig_min;         /* svc_sig_min() of current */
+	uint64_t checksum;        /* snapshot checksum of the version served
+	                             (what the dataplane must serve), 0: unknown */
 	/* catalogs (service_catalog part, below) */
 	struct svc_zone *catalog; /* a member: its catalog zone */
 	struct cfg_zone *own_cz;  /* a member: cz, built from the template */
@@ -107,6 +109,7 @@ struct job {
 	char error[512];
 	double secs;
 	uint32_t sig_min;         /* OUT_PUBLISHED: svc_sig_min() of newzone */
+	uint64_t checksum;        /* OUT_PUBLISHED: its snapshot's checksum */
 	double t_transfer, t_gate, t_compile, t_load, t_text;  /* seconds, of secs */
 	int has_expire;           /* the primary answered EDNS EXPIRE (RFC 7314) */
 	uint32_t expire;          /* its value, seconds */

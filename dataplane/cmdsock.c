@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "dname.h"
 #include "error.h"
 
@@ -146,7 +147,8 @@ static void cmd_ping(const struct cmdsock_conf *c, struct jbuf *b)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	long long up = (long long)(now.tv_sec - c->started.tv_sec);
-	jb_fmt(b, "{\"ok\":true,\"pid\":%ld,\"uptime\":%lld}", (long)getpid(), up);
+	jb_fmt(b, "{\"ok\":true,\"pid\":%ld,\"uptime\":%lld,\"version\":\"%s\"}",
+	       (long)getpid(), up, EDGEDNS_VERSION);
 }
 
 static void cmd_load(const struct cmdsock_conf *c, struct jbuf *b, char **w,
@@ -299,23 +301,26 @@ static void cmd_stats(const struct cmdsock_conf *c, struct jbuf *b)
 	unsigned nzones = zonedb_foreach(c->db, noop_zone, NULL);
 	jb_fmt(b, "},\"truncated\":%llu,\"dropped\":%llu,\"tcp_accepted\":%llu,"
 	       "\"tcp_refused\":%llu,\"tcp_timeouts\":%llu,\"tcp_open\":%llu,"
-	       "\"zones\":%u,\"generation\":%llu}",
+	       "\"rrl_limited\":%llu,\"rrl_slipped\":%llu,\"bad_source\":%llu,"
+	       "\"loop_port\":%llu,\"zones\":%u,\"generation\":%llu}",
 	       (unsigned long long)k.truncated, (unsigned long long)k.dropped,
 	       (unsigned long long)k.tcp_accepted, (unsigned long long)k.tcp_refused,
 	       (unsigned long long)k.tcp_timeouts, (unsigned long long)k.tcp_open,
+	       (unsigned long long)k.rrl_limited, (unsigned long long)k.rrl_slipped,
+	       (unsigned long long)k.bad_source, (unsigned long long)k.loop_port,
 	       nzones, (unsigned long long)zonedb_generation(c->db));
 	if (c->frames && !b->oom) {
 		b->len--;   /* reopen the object */
 		jb_fmt(b, ",\"rx_frames\":%llu,\"tx_frames\":%llu,\"to_kernel\":%llu,"
 		       "\"from_kernel\":%llu,\"malformed\":%llu,\"looped\":%llu,"
-		       "\"tx_dropped\":%llu,\"kernel_dropped\":%llu,\"rrl_limited\":%llu,"
-		       "\"rrl_slipped\":%llu,\"loops\":%llu,\"probes\":%llu}",
+		       "\"tx_dropped\":%llu,\"kernel_dropped\":%llu,"
+		       "\"loops\":%llu,\"probes\":%llu,\"lease_dropped\":%llu}",
 		       (unsigned long long)k.rx_frames, (unsigned long long)k.tx_frames,
 		       (unsigned long long)k.to_kernel, (unsigned long long)k.from_kernel,
 		       (unsigned long long)k.malformed, (unsigned long long)k.looped,
 		       (unsigned long long)k.tx_dropped, (unsigned long long)k.kernel_dropped,
-		       (unsigned long long)k.rrl_limited, (unsigned long long)k.rrl_slipped,
-		       (unsigned long long)k.loops, (unsigned long long)k.probes);
+		       (unsigned long long)k.loops, (unsigned long long)k.probes,
+		       (unsigned long long)k.lease_dropped);
 	}
 }
 

@@ -2,7 +2,7 @@
  *
  * One command per line (LF or CRLF), one JSON object per line in reply,
  * in order. Commands:
- *   ping                  {"ok":true,"pid":N,"uptime":S}
+ *   ping                  {"ok":true,"pid":N,"uptime":S,"version":"0.9.0"}
  *   load <zone> <file>    {"ok":true,"zone":"example.com.","serial":N}
  *   load <file>           (zone taken from the snapshot)
  *   drop <zone>           {"ok":true,"zone":"example.com."}
@@ -13,7 +13,8 @@
  *   stats                 {"ok":true,"queries":N,...} (see cmdsock.c)
  *   reload                {"ok":true,"loaded":N,"unchanged":N,"failed":N}
  * and those of the I/O mode (conf.extra; DPDK: lcores, ports, probe, stall,
- * see io_dpdk.h).
+ * lease, see io_dpdk.h; socket mode takes "lease [MS]" without effect,
+ * {"ok":true,"io":"socket",...,"enforced":false}: it has no exception path).
  * Any failure: {"ok":false,"error":"..."}. A "load", "drop", "expire" or
  * "unexpire" reply is sent only after the new zone set is published and
  * the grace period has passed: once the client reads "ok", every query is
@@ -70,6 +71,15 @@ struct dp_counters {
 	uint64_t probes;          /* in-band probe frames through a worker's path
 	                             (counted here only: never in rx, tx, queries,
 	                             responses, to_kernel, dropped or malformed) */
+	/* Every I/O mode: queries never taken, for their source (peer.h) */
+	uint64_t bad_source;      /* dropped: a source never answered (group or
+	                             zero MAC, impossible, served or broadcast
+	                             address, source port 0) */
+	uint64_t loop_port;       /* dropped: from a looping service's port */
+	uint64_t lease_dropped;   /* BGP and BFD frames dropped on the exception
+	                             path, either way, while control's lease had
+	                             run out (io_dpdk.h "lease"; not in to_kernel,
+	                             from_kernel or kernel_dropped) */
 };
 
 /* Add c into out, field by field, each read with a relaxed atomic load

@@ -589,6 +589,47 @@ static size_t fast_answer(const struct eng_conf *conf, const struct zoneset *zs,
 	return fast_finish(conf, q, resp, qn, fs);
 }
 
+/* A QUERY without a question (QDCOUNT 0). RFC 7873 5.4: with cookies on
+ * and a COOKIE option, it asks for a server cookie: the answer has no
+ * records but our OPT with the client cookie and a fresh server cookie,
+ * RCODE NOERROR, or BADCOOKIE over UDP for a server cookie that did not
+ * verify (over TCP, as for every query, the connection proves the address,
+ * 5.2.3). Anything else, or an OPT that does not parse, is FORMERR, as
+ * from a server that does not know cookies (5.4), without an OPT. */
+static void no_question(struct ctx *c, const uint8_t *q, size_t qlen)
+{
+	int rc = parse_rest(c, q, qlen, 12);
+	if (rc == RC_NOERROR && c->ck.answer) {
+		c->rcode = c->ck.verdict == ENG_COOKIE_BAD && !c->tcp ? RC_BADCOOKIE : RC_NOERROR;
+		return;
+	}
+	if (rc == RC_BADVERS) {
+		c->rcode = RC_BADVERS;
+		return;
+	}
+	c->rcode = RC_FORMERR;
+	c->edns = false;
+	c->ck.verdict = ENG_COOKIE_NONE;
+	c->ck.answer = false;
+}
+
+/* Whether a UDP message could be a DNS client's query: a whole header,
+ * and no more questions and records than its octets could hold (a question
+ * takes at least 5, a record 11). Text from a service that answers
+ * anything (chargen, daytime, qotd: the loop DoS class, CVE-2024-2169)
+ * reads as counts of 0x2020 and more, which no datagram holds; so do the
+ * random bytes of other protocols. Such a message gets no answer over UDP,
+ * not even FORMERR or NOTIMP: an error answer to it would be answered in
+ * turn. Over TCP the peer proved its address and cannot loop us: it gets
+ * the error answer. (knotd and NSD drop a short header as well.) */
+static inline bool udp_plausible(const uint8_t *q, size_t qlen)
+{
+	if (qlen < 12)
+		return false;
+	size_t need = 5u * rd16(q + 4) + 11u * ((size_t)rd16(q + 6) + rd16(q + 8) + rd16(q + 10));
+	return need <= qlen - 12;
+}
+
 /* Everything the fast path does not answer. qn is the question name's
  * storage, already filled when fs->qend != 0. *verdict: enum eng_cookie. */
 static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
@@ -602,9 +643,12 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 	*verdict = ENG_COOKIE_NONE;
 	if (qlen < 4 || cap < 12 || (q[2] & 0x80))
 		return 0;           /* no ID and flags to answer with, or a response */
+	if (!tcp && !udp_plausible(q, qlen))
+		return 0;
 	if (qlen < 12) {
-		/* a header cut short: FORMERR with the ID and flags it has
-		 * (knotd drops it; an answer tells the client what is wrong) */
+		/* a header cut short, over TCP: FORMERR with the ID and flags
+		 * it has (knotd drops it; an answer tells the client what is
+		 * wrong) */
 		memcpy(resp, q, 4);
 		resp[2] = (uint8_t)(0x80 | (q[2] & 0x79));
 		resp[3] = RC_FORMERR;
@@ -663,6 +707,10 @@ static size_t general(const struct eng_conf *conf, const struct zoneset *zs,
 	}
 	if (opcode != 0) {
 		c.rcode = RC_NOTIMP;
+		goto out;
+	}
+	if (qend == 0 && rd16(q + 4) == 0) {
+		no_question(&c, q, qlen);
 		goto out;
 	}
 	if (qend == 0) {

@@ -67,9 +67,14 @@ struct eng_xport {
  * resp, cap: response buffer; cap >= 512 (UDP) or ENG_TCP_MAX (TCP) is
  *   enough for any answer; a smaller cap lowers the limit the response is
  *   fitted to (with TC over UDP).
- * Returns the response length, or 0 when nothing must be sent (the message
- * is a response, or too short to carry an ID and flags). The cookie
- * verdict is reported by eng_answer_burst() (a burst of one will do). */
+ * Returns the response length, or 0 when nothing must be sent: the message
+ * is a response, or too short to carry an ID and flags, or, over UDP, not
+ * a plausible query (shorter than a header, or with more questions and
+ * records than its octets could hold: the text of a service that answers
+ * anything, which an error answer would start a loop with). The cookie
+ * verdict is reported by eng_answer_burst() (a burst of one will do).
+ * A QUERY without a question but with a COOKIE option (cookies on) is
+ * answered with a server cookie (RFC 7873 5.4). */
 size_t eng_answer(const struct eng_conf *conf, const struct zoneset *zs,
                   const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
                   const struct eng_xport *x);

@@ -28,8 +28,10 @@
 #include <rte_ring.h>
 #include <rte_telemetry.h>
 
+#include "dname.h"
 #include "error.h"
 #include "io_dpdk_int.h"
+#include "zoneset.h"
 
 #define IDLE_POLLS 256          /* empty polls before an idle sleep */
 #define MBUF_CACHE 256
@@ -114,13 +116,58 @@ static void probe_done(struct worker *w, struct rte_mbuf *m, enum probe_verdict 
  * port, the exception port or the bin; no rate limiting (the probe source
  * is not a client); the UDP checksum always in software (it is checked);
  * only the probes counter moves. */
+/* The lease has run out (the worker's one check per loop): drop the BGP
+ * and BFD frames of m[0..n) (counted in lease_dropped); returns how many
+ * are left, in order. Only ever called while cut off, so the classifier
+ * costs nothing the rest of the time. */
+static unsigned lease_cut_cnt(struct dp_counters *c, struct rte_mbuf **m, unsigned n)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (pkt_is_routing(rte_pktmbuf_mtod(m[i], const uint8_t *), m[i]->data_len))
+			rte_pktmbuf_free(m[i]);
+		else
+			m[k++] = m[i];
+	}
+	__atomic_store_n(&c->lease_dropped, c->lease_dropped + (n - k), __ATOMIC_RELAXED);
+	return k;
+}
+
+static inline unsigned lease_cut(struct worker *w, struct rte_mbuf **m, unsigned n)
+{
+	return lease_cut_cnt(&w->cnt, m, n);
+}
+
+/* The identity of the version a probe is answered from: the checksum of
+ * the snapshot that encloses the query's name in zs, 0 when none. Probe
+ * frames only (a name lookup the engine also does: not for NIC frames). */
+static uint64_t probe_zone_sum(const struct zoneset *zs, const uint8_t *q, size_t qlen)
+{
+	if (qlen <= 12)
+		return 0;
+	size_t l = dname_check(q + 12, qlen - 12);
+	if (l == 0 || l > DNAME_MAXLEN)
+		return 0;
+	uint8_t lc[DNAME_MAXLEN + 8];      /* zs_find reads 8 octets past the name */
+	memset(lc, 0, sizeof(lc));
+	dname_lower(lc, q + 12, l);
+	uint8_t off[DNAME_MAXLABELS + 1];
+	uint64_t hs[DNAME_MAXLABELS + 1];
+	unsigned n = dname_label_offsets(lc, off);
+	dname_hash_suffixes(lc, off, n, hs);
+	unsigned label;
+	uint32_t flags;
+	const struct snap *s = zs_find(zs, lc, off, n, hs, &label, &flags);
+	return s != NULL ? s->hdr->checksum : 0;
+}
+
 static __rte_always_inline void
 path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rte_mbuf **pkts,
-           unsigned n, uint32_t now, uint64_t now_ms, const bool probe)
+           unsigned n, uint32_t now, uint64_t now_ms, const bool probe, bool cut)
 {
 	struct dpdk *d = w->d;
 	struct rte_mbuf *dns[DPDK_BURST], *kern[DPDK_BURST], *tx[DPDK_BURST];
-	unsigned nd = 0, nk = 0, nt = 0, malformed = 0, looped = 0;
+	unsigned nd = 0, nk = 0, nt = 0, malformed = 0, looped = 0, bad_source = 0, loop_port = 0;
 	const unsigned q = w->idx;
 	const bool l4_offload = probe ? false : p->l4_offload;
 
@@ -159,6 +206,20 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 			else
 				rte_pktmbuf_free(m);
 			break;
+		case PKT_BAD_SOURCE:
+			bad_source++;
+			if (probe)
+				probe_done(w, m, PV_BAD_SOURCE);
+			else
+				rte_pktmbuf_free(m);
+			break;
+		case PKT_LOOP_PORT:
+			loop_port++;
+			if (probe)
+				probe_done(w, m, PV_LOOP_PORT);
+			else
+				rte_pktmbuf_free(m);
+			break;
 		}
 	}
 
@@ -169,6 +230,8 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 		uint8_t *fr = rte_pktmbuf_mtod(m, uint8_t *);
 		const struct pkt_meta *pm = &w->meta[i];
 		memcpy(w->qbuf[i], fr + pm->dns, pm->dns_len);
+		if (probe)
+			probe_tag(d, m)->zone_sum = probe_zone_sum(zs, w->qbuf[i], pm->dns_len);
 		client_addr(&w->client[i], fr, pm);
 		if (!probe && w->rrl != NULL)
 			rrl_prefetch(w->rrl, pm->v6 ? AF_INET6 : AF_INET,
@@ -247,6 +310,8 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 	unsigned sent = tx_all(p->id, (uint16_t)q, tx, nt);
 
 	unsigned kept = 0;
+	if (unlikely(cut) && nk > 0)
+		nk = lease_cut(w, kern, nk);
 	if (nk > 0 && p->has_tap)
 		kept = tx_all(p->tap, (uint16_t)q, kern, nk);
 	else
@@ -263,15 +328,18 @@ path_burst(struct worker *w, struct port *p, const struct zoneset *zs, struct rt
 	CNT_ADD(w, kernel_dropped, nk - kept);
 	CNT_ADD(w, malformed, malformed);
 	CNT_ADD(w, looped, looped);
+	CNT_ADD(w, bad_source, bad_source);
+	CNT_ADD(w, loop_port, loop_port);
 	CNT_ADD(w, rrl_limited, limited);
 	CNT_ADD(w, rrl_slipped, slipped);
 }
 
-/* One burst from a NIC queue. */
+/* One burst from a NIC queue. cut: the lease has run out. */
 static void nic_burst(struct worker *w, struct port *p, const struct zoneset *zs,
-                      struct rte_mbuf **pkts, unsigned n, uint32_t now, uint64_t now_ms)
+                      struct rte_mbuf **pkts, unsigned n, uint32_t now, uint64_t now_ms,
+                      bool cut)
 {
-	path_burst(w, p, zs, pkts, n, now, now_ms, false);
+	path_burst(w, p, zs, pkts, n, now, now_ms, false, cut);
 }
 
 /* Probe frames from the worker's probe ring, each through the path of the
@@ -285,7 +353,7 @@ static void probe_burst(struct worker *w, const struct zoneset *zs, struct rte_m
 		unsigned j = i + 1;
 		while (j < n && probe_tag(d, pkts[j])->port == port)
 			j++;
-		path_burst(w, &d->port[port], zs, pkts + i, j - i, now, now_ms, true);
+		path_burst(w, &d->port[port], zs, pkts + i, j - i, now, now_ms, true, false);
 		i = j;
 	}
 }
@@ -324,23 +392,30 @@ static int worker_main(void *arg)
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 		uint32_t now = (uint32_t)ts.tv_sec;
-		uint64_t now_ms = (rte_rdtsc() - d->tsc0) / d->tsc_per_ms;
+		const uint64_t tsc = rte_rdtsc();
+		uint64_t now_ms = (tsc - d->tsc0) / d->tsc_per_ms;
+		/* control's lease: one load per loop, against the TSC just read */
+		const uint64_t lease = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+		const bool cut = unlikely(lease != 0 && tsc >= lease);
 		unsigned work = 0;
 		for (unsigned i = 0; i < d->nports; i++) {
 			struct port *p = &d->port[i];
 			uint16_t n = rte_eth_rx_burst(p->id, q, pkts, DPDK_BURST);
 			if (n > 0) {
-				nic_burst(w, p, zs, pkts, n, now, now_ms);
+				nic_burst(w, p, zs, pkts, n, now, now_ms, cut);
 				work += n;
 			}
-			if (p->has_tap) {
+			if (p->has_tap && !p->exc_q) {
+				/* no queue of the exception thread's on this
+				 * port: the kernel's frames wait for us */
 				n = rte_eth_rx_burst(p->tap, q, pkts, DPDK_BURST);
 				if (n > 0) {
-					unsigned sent = tx_all(p->id, q, pkts, n);
+					work += n;
+					unsigned left = unlikely(cut) ? lease_cut(w, pkts, n) : n;
+					unsigned sent = tx_all(p->id, q, pkts, left);
 					CNT_ADD(w, from_kernel, sent);
 					CNT_ADD(w, tx_frames, sent);
-					CNT_ADD(w, kernel_dropped, n - sent);
-					work += n;
+					CNT_ADD(w, kernel_dropped, left - sent);
 				}
 			}
 		}
@@ -363,6 +438,171 @@ static int worker_main(void *arg)
 	zonedb_reader_offline(db, w->rid);
 	zonedb_reader_unregister(db, w->rid);
 	return 0;
+}
+
+/* ---- the exception thread -------------------------------------------------
+ * The kernel's side of every port whose NIC has a queue pair to spare
+ * (exc_q): a control thread (rte_ctrl_thread_create: the main lcore's
+ * cores, not a worker's) polls every tap RX queue and sends what the
+ * kernel sends on the NIC queue of its own (index nworkers), and passes
+ * what arrives on that NIC queue to the tap queue of its own. So the
+ * withdraw control asks BIRD for, BFD, ARP and ND leave whatever the
+ * workers do; a stuck worker loses only the frames RSS gives its queue.
+ * Same rules as a worker: no allocation, lock, syscall (but the tap
+ * driver's read and write, and the idle sleep when nothing came) or log
+ * per frame; counted in exc_cnt. */
+
+#define EXC_CNT(d, f, n) __atomic_store_n(&(d)->exc_cnt.f, (d)->exc_cnt.f + (n), __ATOMIC_RELAXED)
+
+/* Frames from the exception thread's NIC queue: what a worker would drop
+ * for its source or framing is dropped and counted the same; the rest,
+ * DNS queries included (on a NIC whose RSS indirection table cannot leave
+ * the queue out: the kernel's socket server answers them from the same
+ * snapshots), goes to the kernel. */
+static unsigned exc_nic_burst(struct dpdk *d, struct port *p, struct rte_mbuf **pkts,
+                              unsigned n, bool cut)
+{
+	struct rte_mbuf *kern[DPDK_BURST];
+	struct pkt_meta pm;
+	unsigned nk = 0, malformed = 0, looped = 0, bad_source = 0, loop_port = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (m->nb_segs != 1) {
+			kern[nk++] = m;
+			continue;
+		}
+		switch (pkt_classify(&p->filter, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
+		                     rx_flags(p, m), &pm)) {
+		case PKT_DNS:
+		case PKT_KERNEL:
+			kern[nk++] = m;
+			continue;
+		case PKT_MALFORMED:
+			malformed++;
+			break;
+		case PKT_OWN:
+			looped++;
+			break;
+		case PKT_BAD_SOURCE:
+			bad_source++;
+			break;
+		case PKT_LOOP_PORT:
+			loop_port++;
+			break;
+		}
+		rte_pktmbuf_free(m);
+	}
+	if (unlikely(cut) && nk > 0)
+		nk = lease_cut_cnt(&d->exc_cnt, kern, nk);
+	unsigned kept = tx_all(p->tap, (uint16_t)d->nworkers, kern, nk);
+	EXC_CNT(d, rx_frames, n);
+	EXC_CNT(d, to_kernel, kept);
+	EXC_CNT(d, kernel_dropped, nk - kept);
+	EXC_CNT(d, malformed, malformed);
+	EXC_CNT(d, looped, looped);
+	EXC_CNT(d, bad_source, bad_source);
+	EXC_CNT(d, loop_port, loop_port);
+	return n;
+}
+
+/* A kernel probe pending (kp): take the kernel's answer to it off the
+ * frames the kernel sent, pkts[0..n): report it (kp_flags, kp_tsc,
+ * kp_done), and reset the half-open connection of a SYN-ACK with an RST to
+ * the kernel (the answer's mbuf, rewritten). Returns the frames left. */
+static unsigned kp_take(struct dpdk *d, struct port *p, const struct kprobe_spec *kp,
+                        uint32_t seq, bool *on, struct rte_mbuf **pkts, unsigned n)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint8_t f = *on && m->nb_segs == 1
+		            ? kprobe_match(kp, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len) : 0;
+		if (f == 0) {
+			pkts[k++] = m;
+			continue;
+		}
+		*on = false;
+		d->kp_flags = f;
+		if (kp->icmp) {            /* the echo reply: taken, that is all */
+			__atomic_store_n(&d->kp_done, seq, __ATOMIC_RELEASE);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		d->kp_tsc = rte_rdtsc();
+		__atomic_store_n(&d->kp_done, seq, __ATOMIC_RELEASE);
+		size_t len = f & KPROBE_RST ? 0
+		             : kprobe_build(kp, KPROBE_RST, kp->seq + 1, rte_pktmbuf_mtod(m, uint8_t *),
+		                            (size_t)m->buf_len - m->data_off);
+		if (len == 0) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		m->data_len = (uint16_t)len;
+		m->pkt_len = (uint32_t)len;
+		m->ol_flags = 0;
+		tx_all(p->tap, (uint16_t)d->nworkers, &m, 1);
+	}
+	return k;
+}
+
+static void *exc_main(void *arg)
+{
+	struct dpdk *d = arg;
+	struct rte_mbuf *pkts[DPDK_BURST];
+	const uint16_t eq = (uint16_t)d->nworkers;
+	struct kprobe_spec kp;
+	uint32_t kp_seq = 0;
+	bool kp_on = false;
+	unsigned kp_port = 0;
+	/* never pure polling: this thread shares the main lcore's cores with
+	 * the command thread */
+	const unsigned sleep_us = d->conf.idle_sleep_us ? d->conf.idle_sleep_us : 20;
+	unsigned idle = 0;
+	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+		const uint64_t lease = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+		const bool cut = unlikely(lease != 0 && rte_rdtsc() >= lease);
+		unsigned work = 0;
+		/* a kernel probe from the command thread: nearly always none */
+		struct rte_mbuf *km;
+		if (unlikely(rte_ring_sc_dequeue(d->kp_in, (void **)&km) == 0)) {
+			kp = d->kp_next;
+			kp_seq = d->kp_next_seq;
+			kp_port = d->kp_port;
+			kp_on = true;
+			tx_all(d->port[kp_port].tap, eq, &km, 1);
+			work++;
+		}
+		for (unsigned i = 0; i < d->nports; i++) {
+			struct port *p = &d->port[i];
+			if (!p->exc_q)
+				continue;
+			/* the kernel -> the wire: every tap queue (the kernel
+			 * picks one per flow), out on our own NIC queue */
+			for (uint16_t tq = 0; tq <= eq; tq++) {
+				uint16_t n = rte_eth_rx_burst(p->tap, tq, pkts, DPDK_BURST);
+				if (n == 0)
+					continue;
+				work += n;
+				unsigned nn = unlikely(kp_on) && i == kp_port
+				              ? kp_take(d, p, &kp, kp_seq, &kp_on, pkts, n) : n;
+				unsigned left = unlikely(cut) ? lease_cut_cnt(&d->exc_cnt, pkts, nn) : nn;
+				unsigned sent = tx_all(p->id, eq, pkts, left);
+				EXC_CNT(d, from_kernel, sent);
+				EXC_CNT(d, tx_frames, sent);
+				EXC_CNT(d, kernel_dropped, left - sent);
+			}
+			/* the wire -> the kernel: our own NIC queue */
+			uint16_t n = rte_eth_rx_burst(p->id, eq, pkts, DPDK_BURST);
+			if (n > 0)
+				work += exc_nic_burst(d, p, pkts, n, cut);
+		}
+		EXC_CNT(d, loops, 1);
+		if (work == 0 && ++idle >= IDLE_POLLS)
+			rte_delay_us_sleep(sleep_us);
+		else if (work != 0)
+			idle = 0;
+	}
+	return NULL;
 }
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -398,9 +638,11 @@ static int probe_port(const char *devargs, uint16_t *id, char *err, size_t errle
 	return -1;
 }
 
-/* Configure and start a port with nq queue pairs. */
+/* Configure and start a port with nq queue pairs; RSS spreads over the
+ * first nrss (the others are left out of the indirection table where the
+ * port has one: the exception thread's queue). */
 static int setup_port(struct dpdk *d, uint16_t id, const char *what, unsigned nq,
-                      bool *l4_offload, bool *rx_cksum, char *err, size_t errlen)
+                      unsigned nrss, bool *l4_offload, bool *rx_cksum, char *err, size_t errlen)
 {
 	struct rte_eth_dev_info info;
 	int rc = rte_eth_dev_info_get(id, &info);
@@ -412,7 +654,7 @@ static int setup_port(struct dpdk *d, uint16_t id, const char *what, unsigned nq
 		snprintf(err, errlen,
 		         "port %s: %u workers need %u queue pairs, the port has %u rx / %u tx"
 		         " (for net_af_xdp set queue_count, for net_af_packet qpairs)",
-		         what, nq, nq, info.max_rx_queues, info.max_tx_queues);
+		         what, nrss, nq, info.max_rx_queues, info.max_tx_queues);
 		return -1;
 	}
 	struct rte_eth_conf pc;
@@ -454,9 +696,32 @@ static int setup_port(struct dpdk *d, uint16_t id, const char *what, unsigned nq
 		snprintf(err, errlen, "port %s: start: %s", what, rte_strerror(-rc));
 		return -1;
 	}
+	if (nrss < nq && info.reta_size > 0 && nrss > 0 &&
+	    info.reta_size <= RTE_ETH_RSS_RETA_SIZE_512) {
+		/* best effort: a NIC without a table (or a vdev) spreads
+		 * over every queue, and the exception thread passes its
+		 * share to the kernel */
+		struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 / RTE_ETH_RETA_GROUP_SIZE];
+		memset(reta, 0, sizeof(reta));
+		for (unsigned i = 0; i < info.reta_size; i++) {
+			reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+			reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] =
+				(uint16_t)(i % nrss);
+		}
+		(void)rte_eth_dev_rss_reta_update(id, reta, info.reta_size);
+	}
 	/* IPv6 neighbour discovery needs solicited-node multicast */
 	rte_eth_allmulticast_enable(id);
 	return 0;
+}
+
+/* Does the port have a queue pair beyond the workers' for the exception
+ * thread? */
+static bool spare_queue(uint16_t id, unsigned nw)
+{
+	struct rte_eth_dev_info info;
+	return rte_eth_dev_info_get(id, &info) == 0 && info.max_rx_queues > nw &&
+	       info.max_tx_queues > nw;
 }
 
 static void tel_register(void);
@@ -484,7 +749,8 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 
 	unsigned rxd = conf->rxd ? conf->rxd : DPDK_RXD_DEFAULT;
 	unsigned txd = conf->txd ? conf->txd : DPDK_TXD_DEFAULT;
-	unsigned per_port = nw * (rxd + txd + DPDK_BURST) * (conf->exception ? 2 : 1);
+	/* each port: a queue pair per worker and one for the exception thread */
+	unsigned per_port = (nw + 1) * (rxd + txd + DPDK_BURST) * (conf->exception ? 2 : 1);
 	unsigned need = conf->nports * per_port + (nw + 1) * MBUF_CACHE + 1024;
 	if (conf->mbufs != 0 && conf->mbufs < need) {
 		/* the rings and caches would hold the whole pool: RX starves */
@@ -514,6 +780,12 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "probe mbufs: %s", rte_strerror(rte_errno));
 		goto fail;
 	}
+	d->kp_in = rte_ring_create("edgedns_kprobe", 4, (int)rte_socket_id(),
+	                           RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (d->kp_in == NULL) {
+		snprintf(err, errlen, "kernel probe ring: %s", rte_strerror(rte_errno));
+		goto fail;
+	}
 
 	for (unsigned i = 0; i < conf->nports; i++) {
 		struct port *p = &d->port[i];
@@ -531,7 +803,9 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 				p->iface[l] = '\0';
 			}
 		}
-		if (setup_port(d, p->id, conf->ports[i], nw, &p->l4_offload, &p->rx_cksum,
+		p->exc_q = conf->exception && spare_queue(p->id, nw);
+		unsigned nq = p->exc_q ? nw + 1 : nw;
+		if (setup_port(d, p->id, conf->ports[i], nq, nw, &p->l4_offload, &p->rx_cksum,
 		               err, errlen) != 0)
 			goto fail;
 		struct rte_ether_addr mac;
@@ -553,7 +827,7 @@ struct dpdk *dpdk_new(const struct dpdk_conf *conf, char *err, size_t errlen)
 			p->has_tap = true;
 			rte_eth_dev_get_name_by_port(p->tap, p->tap_name);
 			bool l4, rxc;
-			if (setup_port(d, p->tap, args, nw, &l4, &rxc, err, errlen) != 0)
+			if (setup_port(d, p->tap, args, nq, nq, &l4, &rxc, err, errlen) != 0)
 				goto fail;
 		}
 	}
@@ -618,7 +892,24 @@ int dpdk_start(struct dpdk *d, char *err, size_t errlen)
 		}
 	}
 	d->started = true;
+	bool exc = false;
+	for (unsigned i = 0; i < d->nports; i++)
+		exc |= d->port[i].exc_q;
+	if (exc) {
+		int rc = rte_ctrl_thread_create(&d->exc_thread, "edgedns-exc", NULL, exc_main, d);
+		if (rc != 0) {
+			snprintf(err, errlen, "exception thread: %s", strerror(rc));
+			dpdk_stop(d);
+			return ED_EIO;
+		}
+		d->exc_running = true;
+	}
 	return ED_OK;
+}
+
+bool dpdk_exception_queue(const struct dpdk *d, unsigned port)
+{
+	return port < d->nports && d->port[port].exc_q;
 }
 
 void dpdk_stop(struct dpdk *d)
@@ -627,6 +918,10 @@ void dpdk_stop(struct dpdk *d)
 		return;
 	__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	if (d->exc_running) {
+		pthread_join(d->exc_thread, NULL);
+		d->exc_running = false;
+	}
 	d->started = false;
 }
 
@@ -660,6 +955,10 @@ void dpdk_free(struct dpdk *d)
 		rrl_free(w->rrl);
 		rte_free(w);
 	}
+	struct rte_mbuf *km;
+	while (d->kp_in != NULL && rte_ring_dequeue(d->kp_in, (void **)&km) == 0)
+		rte_pktmbuf_free(km);
+	rte_ring_free(d->kp_in);
 	rte_mempool_free(d->probe_pool);
 	rte_mempool_free(d->pool);
 	free(d);
@@ -673,6 +972,13 @@ void dpdk_counters_cb(void *arg, struct dp_counters *out)
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < d->nworkers; i++)
 		dp_counters_add(out, &d->w[i]->cnt);
+	/* the exception thread's frames, not its loops (the heartbeat is the
+	 * workers') */
+	struct dp_counters e;
+	memset(&e, 0, sizeof(e));
+	dp_counters_add(&e, &d->exc_cnt);
+	e.loops = 0;
+	dp_counters_add(out, &e);
 }
 
 /* The kernel's view of an interface: up and running (carrier), or not;
@@ -735,6 +1041,80 @@ void dpdk_check_links(struct dpdk *d, void (*log)(int level, const char *msg))
 	}
 }
 
+/* ---- the lease ----------------------------------------------------------- */
+
+static const char *lease_state_name(uint64_t deadline, uint64_t tsc)
+{
+	return deadline == 0 ? "off" : tsc >= deadline ? "out" : "armed";
+}
+
+/* "lease [MS]": arm (MS > 0), release (0) or show (no MS). */
+static char *lease_cmd(struct dpdk *d, char *const *w, unsigned n)
+{
+	char *out = NULL, *end = NULL;
+	unsigned long ms = 0;
+	if (n > 2)
+		return NULL;
+	if (n == 2) {
+		errno = 0;
+		ms = strtoul(w[1], &end, 10);
+		if (w[1][0] == '-' || *end != '\0' || errno != 0 || ms > DPDK_LEASE_MAX_MS) {
+			if (asprintf(&out, "{\"ok\":false,\"error\":\"lease: MS from 0 (off) to %u\"}",
+			             DPDK_LEASE_MAX_MS) < 0)
+				return NULL;
+			return out;
+		}
+	}
+	uint64_t tsc = rte_rdtsc();
+	uint64_t old = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+	if (n == 2) {
+		if (old != 0 && tsc >= old && ms != 0)
+			__atomic_fetch_add(&d->lease_lapses, 1, __ATOMIC_RELAXED);
+		d->lease_ms = (uint32_t)ms;
+		__atomic_store_n(&d->lease_deadline, ms ? tsc + ms * d->tsc_per_ms : 0,
+		                 __ATOMIC_RELAXED);
+	}
+	uint64_t now = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+	long long left = now == 0 ? 0 : now > tsc ? (long long)((now - tsc) / d->tsc_per_ms)
+	                 : -(long long)((tsc - now) / d->tsc_per_ms);
+	if (asprintf(&out, "{\"ok\":true,\"io\":\"dpdk\",\"lease_ms\":%u,\"state\":\"%s\","
+	             "\"was\":\"%s\",\"remaining_ms\":%lld}", d->lease_ms,
+	             lease_state_name(now, tsc), lease_state_name(old, tsc), left) < 0)
+		return NULL;
+	return out;
+}
+
+void dpdk_lease_check(struct dpdk *d, void (*log)(int level, const char *msg))
+{
+	uint64_t dl = __atomic_load_n(&d->lease_deadline, __ATOMIC_RELAXED);
+	uint64_t lapses = __atomic_load_n(&d->lease_lapses, __ATOMIC_RELAXED);
+	uint64_t tsc = rte_rdtsc();
+	int st = dl == 0 ? 0 : tsc >= dl ? 2 : 1;
+	char msg[256];
+	if (lapses != d->lease_lapses_seen && st == 1 && d->lease_seen != 2) {
+		/* out and renewed again between two checks */
+		snprintf(msg, sizeof(msg), "control's lease ran out and was renewed: BGP and BFD "
+		         "frames were dropped meanwhile");
+		log(1, msg);
+	}
+	d->lease_lapses_seen = lapses;
+	if (st == d->lease_seen)
+		return;
+	if (st == 2)
+		snprintf(msg, sizeof(msg), "control's lease ran out (%u ms without a renewal): "
+		         "BGP (TCP 179) and BFD (UDP 3784, 4784) frames are dropped on the "
+		         "exception path until control renews it", d->lease_ms);
+	else if (st == 1)
+		snprintf(msg, sizeof(msg), "control's lease %s: %u ms%s", d->lease_seen == 2 ?
+		         "renewed" : "armed", d->lease_ms, d->lease_seen == 2 ?
+		         ", BGP and BFD frames pass again" : "");
+	else
+		snprintf(msg, sizeof(msg), "control's lease released: BGP and BFD frames pass%s",
+		         d->lease_seen == 2 ? " again" : "");
+	log(st == 2 ? 1 : 0, msg);
+	d->lease_seen = st;
+}
+
 char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 {
 	struct dpdk *d = arg;
@@ -746,6 +1126,10 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 		return dpdk_probe_cmd(d, w, n);
 	if (strcmp(cmd, "stall") == 0)
 		return dpdk_stall_cmd(d, w, n);
+	if (strcmp(cmd, "kprobe") == 0)
+		return dpdk_kprobe_cmd(d, w, n);
+	if (strcmp(cmd, "lease") == 0)
+		return lease_cmd(d, w, n);
 	if (n != 1)
 		return NULL;
 	if (strcmp(cmd, "lcores") == 0) {
@@ -761,13 +1145,18 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 				ans += c.responses[r];
 			fprintf(f, "%s{\"lcore\":%u,\"queue\":%u,\"rx\":%llu,\"tx\":%llu,"
 			        "\"answered\":%llu,\"to_kernel\":%llu,\"dropped\":%llu,\"tx_dropped\":%llu,"
-			        "\"malformed\":%llu,\"loops\":%llu,\"probes\":%llu}",
+			        "\"malformed\":%llu,\"loops\":%llu,\"probes\":%llu,\"queries\":%llu,"
+			        "\"kernel_dropped\":%llu,\"looped\":%llu,\"bad_source\":%llu,"
+			        "\"loop_port\":%llu,\"lease_dropped\":%llu}",
 			        i ? "," : "", d->w[i]->lcore, d->w[i]->idx,
 			        (unsigned long long)c.rx_frames, (unsigned long long)c.tx_frames,
 			        (unsigned long long)ans, (unsigned long long)c.to_kernel,
 			        (unsigned long long)c.dropped, (unsigned long long)c.tx_dropped,
 			        (unsigned long long)c.malformed, (unsigned long long)c.loops,
-			        (unsigned long long)c.probes);
+			        (unsigned long long)c.probes, (unsigned long long)c.queries_udp,
+			        (unsigned long long)c.kernel_dropped, (unsigned long long)c.looped,
+			        (unsigned long long)c.bad_source, (unsigned long long)c.loop_port,
+			        (unsigned long long)c.lease_dropped);
 		}
 		fputs("]}", f);
 	} else if (strcmp(cmd, "ports") == 0) {
@@ -782,11 +1171,14 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n)
 			struct rte_ether_addr mac;
 			rte_eth_macaddr_get(p->id, &mac);
 			fprintf(f, "%s{\"port\":%u,\"name\":\"%s\",\"mac\":\"" RTE_ETHER_ADDR_PRT_FMT
-			        "\",\"link\":%s,\"status\":\"%s\",\"exception\":\"%s\"}",
+			        "\",\"link\":%s,\"status\":\"%s\",\"exception\":\"%s\","
+			        "\"exception_queue\":%d}",
 			        i ? "," : "", i, p->name, RTE_ETHER_ADDR_BYTES(&mac),
-			        up ? "true" : "false", ls, p->has_tap ? p->tap_name : "");
+			        up ? "true" : "false", ls, p->has_tap ? p->tap_name : "",
+			        p->exc_q ? (int)d->nworkers : -1);
 		}
-		fputs("]}", f);
+		fprintf(f, "],\"exception_loops\":%llu}",
+		        (unsigned long long)__atomic_load_n(&d->exc_cnt.loops, __ATOMIC_RELAXED));
 	} else {
 		return NULL;
 	}
@@ -820,10 +1212,13 @@ static void tel_dict(struct rte_tel_data *t, const struct dp_counters *c)
 	rte_tel_data_add_dict_u64(t, "tx_dropped", c->tx_dropped);
 	rte_tel_data_add_dict_u64(t, "kernel_dropped", c->kernel_dropped);
 	rte_tel_data_add_dict_u64(t, "malformed", c->malformed);
+	rte_tel_data_add_dict_u64(t, "bad_source", c->bad_source);
+	rte_tel_data_add_dict_u64(t, "loop_port", c->loop_port);
 	rte_tel_data_add_dict_u64(t, "rrl_limited", c->rrl_limited);
 	rte_tel_data_add_dict_u64(t, "rrl_slipped", c->rrl_slipped);
 	rte_tel_data_add_dict_u64(t, "loops", c->loops);
 	rte_tel_data_add_dict_u64(t, "probes", c->probes);
+	rte_tel_data_add_dict_u64(t, "lease_dropped", c->lease_dropped);
 }
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *t)

@@ -39,6 +39,7 @@
 #define DPDK_RXD_DEFAULT 4096
 #define DPDK_TXD_DEFAULT 4096
 #define DPDK_KERNEL_IFACE_DEFAULT "edns"
+#define DPDK_LEASE_MAX_MS 3600000u
 
 struct dpdk_conf {
 	const char *ports[DPDK_PORTS_MAX];  /* device arguments, as for rte_dev_probe:
@@ -101,9 +102,38 @@ void dpdk_counters_cb(void *arg, struct dp_counters *out);
  *             response frame failed probe_check()); for "ok": "rcode",
  *             "aa", "tc", "ancount", "serial" (a SOA in the answer),
  *             "type" and "rdata" of the first answer (rdata for A, AAAA,
- *             TXT), "latency_us"; and always "loops". Results of earlier
+ *             TXT), "latency_us"; "zone_checksum" (16 hex digits: the
+ *             snapshot checksum of the zone that encloses QNAME in the zone
+ *             set the worker answered from, the identity of the version it
+ *             serves; absent when none does); and always "loops". Results of earlier
  *             probes that timed out are told apart by a sequence number in
  *             the mbuf and freed. Probe frames count only in "probes".
+ *   kprobe ADDR [tcp|icmp] [dport=N] [timeout=MS] [from=ADDR]
+ *             a kernel probe (kprobe.h): a TCP SYN (or an ICMP echo
+ *             request: "ok" for its reply) from from= (default
+ *             PROBE_SRC4/PROBE_SRC6, a client's address) to ADDR port N
+ *             (default dns_port) put into the kernel through the exception
+ *             thread; the kernel's answer taken off the exception path
+ *             (never sent) and a SYN-ACK reset. Reply {"ok":true,...,
+ *             "status":"ok" (SYN-ACK: the kernel answers clients through
+ *             the port) | "refused" (RST) | "timeout" (no answer out of the
+ *             port: no route back), "latency_us"}. Needs a port with the
+ *             exception thread's queue (an error reply otherwise).
+ *   lease [MS]  control's dead-man lease: MS > 0 arms it (or renews it)
+ *             for MS milliseconds (at most DPDK_LEASE_MAX_MS), 0 releases
+ *             it, none shows it. Reply {"ok":true,"io":"dpdk","lease_ms":
+ *             MS,"state":"armed"|"out"|"off","was":..,"remaining_ms":N}
+ *             ("was": the state before this command; remaining_ms is
+ *             negative once out). Until the first lease nothing is armed.
+ *             Once it has run out, every worker drops the BGP and BFD
+ *             frames (pkt_is_routing()) it would pass between a port and
+ *             its exception port, in both directions, and counts them in
+ *             lease_dropped (stats, lcores, telemetry), until the next
+ *             lease: so when control dies (and nothing restarts it), the
+ *             routers lose the anycast routes through BFD or the hold
+ *             timer. Each worker reads the deadline once per poll loop
+ *             (a relaxed load against the TSC it read anyway); the
+ *             classifier runs only while the lease is out.
  *   stall LCORE MS   (only with conf.test_hooks) the worker spins MS
  *             milliseconds (at most 10000) without polling, reporting a
  *             quiescent state or counting loops: a stuck worker. The reply
@@ -115,5 +145,18 @@ char *dpdk_cmd(void *arg, char *const *w, unsigned n);
 /* Check link states; report changes through log (level 1: down).
  * Called by the main lcore about once a second. */
 void dpdk_check_links(struct dpdk *d, void (*log)(int level, const char *msg));
+
+/* Does port (an index of conf.ports) have the exception thread's queue
+ * pair? true: its kernel frames go through that thread and never wait for
+ * a worker; false (exception ports off, or the NIC has no queue pair
+ * beyond the workers': for net_af_xdp queue_count, for net_af_packet
+ * qpairs, workers + 1), each worker passes the kernel's frames of its own
+ * tap queue, and a stuck worker holds them. */
+bool dpdk_exception_queue(const struct dpdk *d, unsigned port);
+
+/* Report changes of the lease's state through log (level 1: it ran out):
+ * armed, out (BGP and BFD dropped), renewed, released. Called by the main
+ * lcore about once a second (the workers never log). */
+void dpdk_lease_check(struct dpdk *d, void (*log)(int level, const char *msg));
 
 #endif

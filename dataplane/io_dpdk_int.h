@@ -8,6 +8,7 @@
 #define EDGEDNS_IO_DPDK_INT_H
 
 #include <net/if.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 #include <rte_ring.h>
 
 #include "io_dpdk.h"
+#include "kprobe.h"
 
 #define QBUF_SIZE 2048          /* largest query the fast path copies */
 
@@ -46,12 +48,17 @@ enum probe_verdict {
 	PV_MALFORMED,    /* would have been dropped as malformed */
 	PV_LOOPED,       /* would have been dropped as our own frame */
 	PV_NO_ANSWER,    /* the engine had nothing to send */
+	PV_BAD_SOURCE,   /* would have been dropped: a source never answered */
+	PV_LOOP_PORT,    /* would have been dropped: a looping service's port */
 };
 
 /* Per-frame probe state, in an mbuf dynamic field. The command thread sets
  * seq and port; the worker sets verdict and tsc. */
 struct probe_tag {
 	uint64_t tsc;            /* when the worker put it in its result ring */
+	uint64_t zone_sum;       /* the checksum (snapshot header) of the zone
+	                            that encloses the query name in the zone
+	                            set the worker answered from; 0: none */
 	uint32_t seq;            /* the probe command it belongs to */
 	uint16_t port;           /* index of the port whose path it takes */
 	uint8_t verdict;         /* enum probe_verdict */
@@ -61,6 +68,13 @@ struct port {
 	uint16_t id;             /* NIC port */
 	uint16_t tap;            /* exception port, when there is one */
 	bool has_tap;
+	bool exc_q;              /* queue pair nq-1 (= the worker count) of the
+	                            port and of its tap belong to the exception
+	                            thread, which also polls every tap RX queue:
+	                            the kernel's frames (BGP, BFD, ARP, ND) never
+	                            wait for a worker. false: the port has no
+	                            queue to spare, each worker polls its own
+	                            tap queue (the old way, logged at start) */
 	bool l4_offload;         /* TX UDP checksum offload */
 	bool rx_cksum;           /* RX checksum offload flags are meaningful */
 	uint16_t mtu;            /* largest IP packet the port sends */
@@ -89,6 +103,9 @@ struct worker {
 };
 
 struct dpdk {
+	/* the exception thread's counters (its NIC queues and the tap's):
+	 * written by it alone, summed into "stats" with the workers' */
+	alignas(64) struct dp_counters exc_cnt;
 	struct dpdk_conf conf;
 	struct port port[DPDK_PORTS_MAX];
 	unsigned nports;
@@ -99,7 +116,29 @@ struct dpdk {
 	struct worker *w[RTE_MAX_LCORE];
 	unsigned nworkers;
 	bool started;
+	bool exc_running;        /* the exception thread was started */
+	pthread_t exc_thread;
+	/* kernel probes ("kprobe"): the command thread writes kp_next, then
+	 * puts the SYN frame in kp_in (single producer and consumer); the
+	 * exception thread sends it to the kernel, takes the kernel's answer
+	 * off its path and stores kp_flags, kp_tsc, then kp_done (the seq) */
+	struct rte_ring *kp_in;
+	struct kprobe_spec kp_next;
+	uint32_t kp_next_seq;
+	unsigned kp_port;
+	uint32_t kp_seq;         /* command thread: the last kprobe's number */
+	uint32_t kp_done;        /* atomic */
+	uint8_t kp_flags;        /* the kernel's answer: SYN|ACK, RST */
+	uint64_t kp_tsc;
 	volatile int stop;       /* read with a relaxed atomic load */
+	/* control's lease ("lease" command): the TSC at which it runs out, 0
+	 * when none is armed. Written by the command thread, read by each
+	 * worker once per loop with a relaxed atomic load. */
+	uint64_t lease_deadline;
+	uint32_t lease_ms;       /* the last one asked (command thread) */
+	uint64_t lease_lapses;   /* renewals that came after it ran out (atomic) */
+	int lease_seen;          /* dpdk_lease_check(): 0 off, 1 armed, 2 out */
+	uint64_t lease_lapses_seen;
 	uint64_t tsc_hz;
 	uint64_t tsc_per_ms;
 	uint64_t tsc0;           /* TSC at start */
@@ -112,6 +151,9 @@ static inline struct probe_tag *probe_tag(const struct dpdk *d, struct rte_mbuf 
 
 /* The "probe" command (io_dpdk.h); w[0] is "probe". On the command thread. */
 char *dpdk_probe_cmd(struct dpdk *d, char *const *w, unsigned n);
+
+/* The "kprobe" command (io_dpdk.h); w[0] is "kprobe". On the command thread. */
+char *dpdk_kprobe_cmd(struct dpdk *d, char *const *w, unsigned n);
 
 /* The "stall" command (io_dpdk.h); w[0] is "stall". On the command thread. */
 char *dpdk_stall_cmd(struct dpdk *d, char *const *w, unsigned n);

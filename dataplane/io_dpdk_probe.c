@@ -135,6 +135,7 @@ struct slot {
 	const char *reason;       /* more about status, or NULL */
 	struct probe_result r;    /* status "ok" */
 	long long latency_us;     /* -1: none */
+	uint64_t zone_sum;        /* probe_tag.zone_sum */
 };
 
 /* The result mbuf m of slot s (its verdict and frame). */
@@ -142,6 +143,7 @@ static void take(const struct dpdk *d, struct slot *s, struct rte_mbuf *m)
 {
 	const struct probe_tag *t = probe_tag(d, m);
 	s->latency_us = t->tsc > s->t0 ? (long long)((t->tsc - s->t0) * 1000000 / d->tsc_hz) : 0;
+	s->zone_sum = t->zone_sum;
 	switch (t->verdict) {
 	case PV_ANSWER:
 		s->reason = probe_check(&s->spec, rte_pktmbuf_mtod(m, const uint8_t *),
@@ -162,6 +164,14 @@ static void take(const struct dpdk *d, struct slot *s, struct rte_mbuf *m)
 	case PV_NO_ANSWER:
 		s->status = "dropped";
 		s->reason = "no answer from the engine";
+		break;
+	case PV_BAD_SOURCE:
+		s->status = "dropped";
+		s->reason = "a source never answered (from=)";
+		break;
+	case PV_LOOP_PORT:
+		s->status = "dropped";
+		s->reason = "a looping service's source port";
 		break;
 	default:
 		s->status = "bad-reply";
@@ -212,6 +222,8 @@ static void slot_json(FILE *f, const struct dpdk *d, unsigned i, const struct sl
 			cmdsock_json_str(f, r->rdata);
 		}
 	}
+	if (s->zone_sum != 0)
+		fprintf(f, ",\"zone_checksum\":\"%016llx\"", (unsigned long long)s->zone_sum);
 	if (s->latency_us >= 0)
 		fprintf(f, ",\"latency_us\":%lld", s->latency_us);
 	fprintf(f, ",\"loops\":%llu}",
@@ -358,6 +370,109 @@ taken:;
 	if (f == NULL)
 		return NULL;
 	fprintf(f, "{\"ok\":true,\"lcore\":%u,\"ms\":%u}", lcore, ms);
+	fclose(f);
+	return out;
+}
+
+/* ---- kernel probes --------------------------------------------------------- */
+
+#define KPROBE_USAGE "usage: kprobe ADDR [tcp|icmp] [dport=N] [timeout=MS] [from=ADDR]"
+
+char *dpdk_kprobe_cmd(struct dpdk *d, char *const *w, unsigned n)
+{
+	static const uint8_t src_mac[6] = PROBE_SRC_MAC;
+	struct kprobe_spec s;
+	memset(&s, 0, sizeof(s));
+	if (n < 2)
+		return error_reply(KPROBE_USAGE);
+	if (parse_addr(w[1], s.dst, &s.v6) != 0)
+		return error_reply("kprobe: '%.64s' is not an IPv4 or IPv6 address", w[1]);
+	unsigned port = d->nports, timeout_ms = PROBE_TIMEOUT_MS_DEFAULT, dport = 0;
+	for (unsigned i = 0; i < d->nports && port == d->nports; i++)
+		if (d->port[i].exc_q)
+			port = i;
+	if (port == d->nports)
+		return error_reply("kprobe: no port has the exception thread's queue (kernel probes "
+		                   "need it)");
+	dport = d->port[port].filter.dns_port;
+	bool from = false;
+	unsigned i = 2;
+	if (i < n && (strcmp(w[i], "tcp") == 0 || strcmp(w[i], "icmp") == 0))
+		s.icmp = strcmp(w[i++], "icmp") == 0;
+	for (; i < n; i++) {
+		const char *v = strchr(w[i], '=');
+		if (v == NULL)
+			return error_reply(KPROBE_USAGE);
+		v++;
+		if (strncmp(w[i], "timeout=", 8) == 0) {
+			if (parse_num(v, 1, PROBE_TIMEOUT_MS_MAX, &timeout_ms) != 0)
+				return error_reply("kprobe: timeout=MS, 1 to %u", PROBE_TIMEOUT_MS_MAX);
+		} else if (strncmp(w[i], "dport=", 6) == 0) {
+			if (parse_num(v, 1, 65535, &dport) != 0)
+				return error_reply("kprobe: dport=N, 1 to 65535");
+		} else if (strncmp(w[i], "from=", 5) == 0) {
+			bool v6;
+			if (parse_addr(v, s.src, &v6) != 0 || v6 != s.v6)
+				return error_reply("kprobe: from= an address of the family of %.64s", w[1]);
+			from = true;
+		} else {
+			return error_reply(KPROBE_USAGE);
+		}
+	}
+	if (!from) {
+		bool v6;
+		parse_addr(s.v6 ? PROBE_SRC6 : PROBE_SRC4, s.src, &v6);
+	}
+	memcpy(s.dst_mac, d->port[port].filter.mac, 6);
+	memcpy(s.src_mac, src_mac, 6);
+	uint64_t rnd = rte_rand();
+	s.sport = (uint16_t)(1024 + (rnd >> 16) % 64512);
+	s.seq = (uint32_t)(rnd >> 32);
+	s.dport = (uint16_t)dport;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(d->probe_pool);
+	if (m == NULL)
+		return error_reply("kprobe: no probe mbuf left");
+	size_t len = s.icmp ? kprobe_build_echo(&s, rte_pktmbuf_mtod(m, uint8_t *),
+	                                        rte_pktmbuf_tailroom(m))
+	             : kprobe_build(&s, KPROBE_SYN, s.seq, rte_pktmbuf_mtod(m, uint8_t *),
+	                            rte_pktmbuf_tailroom(m));
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	uint32_t seq = ++d->kp_seq;
+	d->kp_next = s;
+	d->kp_next_seq = seq;
+	d->kp_port = port;
+	uint64_t t0 = rte_rdtsc();
+	if (len == 0 || rte_ring_sp_enqueue(d->kp_in, m) != 0) {
+		rte_pktmbuf_free(m);
+		return error_reply("kprobe: the exception thread has not taken the last one");
+	}
+	const char *status = "timeout";
+	long long us = -1;
+	for (unsigned t = 0; t <= timeout_ms * 4; t++) {
+		if (__atomic_load_n(&d->kp_done, __ATOMIC_ACQUIRE) == seq) {
+			status = d->kp_flags & KPROBE_RST ? "refused" : "ok";
+			us = d->kp_tsc > t0 ? (long long)((d->kp_tsc - t0) * 1000000 / d->tsc_hz) : 0;
+			break;
+		}
+		struct timespec ts = { 0, 250000 };
+		nanosleep(&ts, NULL);
+	}
+	char *out = NULL;
+	size_t olen = 0;
+	FILE *f = open_memstream(&out, &olen);
+	if (f == NULL)
+		return NULL;
+	char from_s[INET6_ADDRSTRLEN];
+	inet_ntop(s.v6 ? AF_INET6 : AF_INET, s.src, from_s, sizeof(from_s));
+	fprintf(f, "{\"ok\":true,\"io\":\"dpdk\",\"dst\":");
+	cmdsock_json_str(f, w[1]);
+	fprintf(f, ",\"proto\":\"%s\",\"dport\":%u,\"from\":\"%s\",\"port\":%u,"
+	        "\"timeout_ms\":%u,\"status\":\"%s\"", s.icmp ? "icmp" : "tcp", dport, from_s,
+	        port, timeout_ms, status);
+	if (us >= 0)
+		fprintf(f, ",\"latency_us\":%lld", us);
+	fputs("}", f);
 	fclose(f);
 	return out;
 }

@@ -12,10 +12,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "peer.h"
 
 #define RXBUF_SIZE 65536u    /* > any UDP payload, so truncation is seen */
 #define TXBUF_SIZE 65535u
@@ -45,6 +47,7 @@ struct udpw {
 	union ctlbuf txctl[IOS_BATCH];
 	uint8_t *rxbuf;         /* IOS_BATCH * RXBUF_SIZE */
 	uint8_t *txbuf;         /* IOS_BATCH * TXBUF_SIZE */
+	struct rrl_table *rrl;  /* NULL: rate limiting off */
 };
 
 /* ---- addresses --------------------------------------------------------- */
@@ -216,6 +219,39 @@ static size_t udp_reply_ctl(struct udpw *w, unsigned i, unsigned t)
 	return 0;
 }
 
+/* What peer.h says of a datagram's source: 0 to answer it, else the
+ * counter it is dropped into. */
+enum { SRC_OK = 0, SRC_BAD, SRC_LOOP };
+
+static int udp_source(const struct sockaddr_storage *ss)
+{
+	uint16_t port;
+	bool never;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		port = ntohs(s4->sin_port);
+		never = peer_v4_never((const uint8_t *)&s4->sin_addr, PEER_HOST);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		port = ntohs(s6->sin6_port);
+		never = peer_v6_never(s6->sin6_addr.s6_addr, PEER_HOST);
+	} else {
+		return SRC_BAD;
+	}
+	if (never || port == 0)
+		return SRC_BAD;
+	return peer_loop_port(port) ? SRC_LOOP : SRC_OK;
+}
+
+/* The address octets of a peer, for rate limiting (family in *fam). */
+static const uint8_t *peer_addr(const struct sockaddr_storage *ss, int *fam)
+{
+	*fam = ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		return (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+	return ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+}
+
 /* Answer one received batch of n datagrams on socket s and send the
  * answers. The zoneset is used only between online and quiescent. */
 _Static_assert(IOS_BATCH <= ENG_BURST_MAX, "a UDP batch is one engine burst");
@@ -226,15 +262,29 @@ static void udp_batch(struct udpw *w, const struct tag *s, unsigned n)
 	const struct eng_conf *conf = ios->conf.eng;
 	const struct zoneset *zs = zonedb_current(ios->conf.db);
 	uint64_t rc[16] = { 0 };
-	unsigned nq = 0, ndrop = 0, ntc = 0, t = 0;
+	unsigned nq = 0, ndrop = 0, ntc = 0, t = 0, nbad = 0, nloop = 0, limited = 0, slipped = 0;
 	struct eng_msg m[IOS_BATCH];
 	unsigned idx[IOS_BATCH];
 	uint32_t now = (uint32_t)time(NULL);   /* once a batch, for cookies */
+	struct timespec mono;                  /* and for rate limiting (vDSO) */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+	uint64_t now_ms = (uint64_t)mono.tv_sec * 1000u + (uint64_t)mono.tv_nsec / 1000000u;
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *rm = &w->rx[i].msg_hdr;
 		if (rm->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 			ndrop++;
 			continue;
+		}
+		int src = udp_source(&w->peer[i]);
+		if (src != SRC_OK) {
+			nbad += src == SRC_BAD;
+			nloop += src == SRC_LOOP;
+			continue;
+		}
+		if (w->rrl != NULL) {
+			int fam;
+			const uint8_t *a = peer_addr(&w->peer[i], &fam);
+			rrl_prefetch(w->rrl, fam, a);
 		}
 		m[nq].q = w->rxiov[i].iov_base;
 		m[nq].qlen = w->rx[i].msg_len;
@@ -251,11 +301,25 @@ static void udp_batch(struct udpw *w, const struct tag *s, unsigned n)
 		unsigned i = idx[j];
 		struct msghdr *rm = &w->rx[i].msg_hdr;
 		size_t len = m[j].rlen;
+		uint8_t *resp = m[j].resp;
+		/* every answer, errors too; a valid server cookie proves the
+		 * source address: exempt */
+		if (len != 0 && w->rrl != NULL && m[j].cookie != ENG_COOKIE_VALID) {
+			int fam;
+			const uint8_t *a = peer_addr(&w->peer[i], &fam);
+			enum rrl_verdict v = rrl_check(w->rrl, fam, a, now_ms);
+			if (v != RRL_PASS) {
+				limited++;
+				if (v == RRL_SLIP && (len = rrl_truncate(resp, len)) != 0)
+					slipped++;
+				else
+					len = 0;
+			}
+		}
 		if (len == 0) {
 			ndrop++;
 			continue;
 		}
-		uint8_t *resp = m[j].resp;
 		rc[resp[3] & 15]++;
 		ntc += (resp[2] >> 1) & 1;
 		struct msghdr *tm = &w->tx[t].msg_hdr;
@@ -289,6 +353,14 @@ static void udp_batch(struct udpw *w, const struct tag *s, unsigned n)
 	CNT_ADD(w->cnt.queries_udp, nq);
 	if (ndrop)
 		CNT_ADD(w->cnt.dropped, ndrop);
+	if (nbad)
+		CNT_ADD(w->cnt.bad_source, nbad);
+	if (nloop)
+		CNT_ADD(w->cnt.loop_port, nloop);
+	if (limited) {
+		CNT_ADD(w->cnt.rrl_limited, limited);
+		CNT_ADD(w->cnt.rrl_slipped, slipped);
+	}
 	if (ntc)
 		CNT_ADD(w->cnt.truncated, ntc);
 	for (unsigned k = 0; k < 16; k++)
@@ -445,6 +517,19 @@ struct ios *ios_new(const struct ios_conf *conf, char *err, size_t errlen)
 		w->txbuf = malloc((size_t)IOS_BATCH * TXBUF_SIZE);
 		if (w->rxbuf == NULL || w->txbuf == NULL)
 			goto nomem;
+		if (conf->rrl.rate > 0) {
+			struct rrl_conf rc = conf->rrl;
+			rc.rate = (rc.rate + conf->threads - 1) / conf->threads;
+			if (rc.burst)
+				rc.burst = (rc.burst + conf->threads - 1) / conf->threads;
+			uint64_t seed;
+			if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+				seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ i;
+			if (rrl_conf_check(&rc, err, errlen) != ED_OK)
+				goto fail;
+			if ((w->rrl = rrl_new(&rc, seed)) == NULL)
+				goto nomem;
+		}
 		udp_setup(w);
 		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 		    ep_add(w->ep, ios->stopfd, &ios->stoptag) != 0) {
@@ -531,6 +616,7 @@ void ios_free(struct ios *ios)
 				close(w->ep);
 			free(w->rxbuf);
 			free(w->txbuf);
+			rrl_free(w->rrl);
 			free(w);
 		}
 		free(ios->udp);

@@ -13,6 +13,13 @@
  * and a cap on the output queued per connection (past it the connection's
  * input is not read until the client reads its answers).
  *
+ * UDP sources are checked as peer.h says (counted in bad_source and
+ * loop_port, never answered), and every UDP answer, error answers included,
+ * passes the worker's rate limiting table (rrl.h; a valid server cookie
+ * exempts it), as on the DPDK path. TCP answers are not rate limited: the
+ * handshake proves the client's address, so they cannot be reflected, and
+ * TCP is where a slipped (truncated) answer sends a real client.
+ *
  * Every I/O thread is a zonedb reader: UDP worker i uses reader id
  * rcu_base + i, the TCP thread rcu_base + threads. So the zonedb must be
  * created for at least ios_readers() readers past rcu_base.
@@ -26,6 +33,7 @@
 
 #include "cmdsock.h"
 #include "engine.h"
+#include "rrl.h"
 #include "zonedb.h"
 
 #define IOS_BATCH 32
@@ -50,6 +58,9 @@ struct ios_conf {
 	const struct eng_conf *eng;     /* must outlive the server */
 	struct zonedb *db;
 	unsigned rcu_base;              /* first zonedb reader id to use */
+	struct rrl_conf rrl;            /* rate 0: off. As dpdk_conf.rrl: the rate is
+	                                   per client prefix for the whole server, each
+	                                   of the threads allows rate / threads */
 };
 
 struct ios;

@@ -1,5 +1,13 @@
-/* main.c: edgedns-dataplane: options, start-up, signals, shutdown. */
+/* main.c: edgedns-dataplane: options, start-up, signals, shutdown.
+ *
+ * With --control PATH one dataplane per command socket: PATH.lock is
+ * locked before the EAL or any socket starts. Under systemd (Type=notify):
+ * READY=1 once the initial snapshots are loaded and the ports (or
+ * sockets) and the command socket run; WATCHDOG=1 from the main lcore's
+ * loop (the signal wait), never from a worker; RELOADING=1 and READY=1
+ * around a SIGHUP reload; STOPPING=1 at SIGTERM. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -10,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +28,7 @@
 
 #include "cmdsock.h"
 #include "cookie.h"
+#include "daemon.h"
 #include "engine.h"
 #include "error.h"
 #include "hex.h"
@@ -52,7 +62,9 @@ struct opts {
 	const char *profile_path;
 	struct profile profile;
 	struct eng_cookie_conf cookie;
-	int cookie_secret, no_cookies;   /* --cookie-secret given; --no-cookies */
+	int cookie_secret, no_cookies;   /* a secret given (either way); --no-cookies */
+	unsigned n_secret, n_prev;       /* how many ways each was given */
+	const char *cookie_file, *cookie_prev_file;  /* --cookie-secret(-prev)-file */
 };
 
 static void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -90,20 +102,27 @@ static void usage(FILE *f)
 	        "  --cookie-secret HEX    DNS Cookies server secret, 32 hex digits, the\n"
 	        "                         same on every PoP (default: a random one)\n"
 	        "  --cookie-secret-prev HEX  previous secret, accepted while rotating\n"
+	        "  --cookie-secret-file FILE, --cookie-secret-prev-file FILE\n"
+	        "                         the same read from a file (32 hex digits, a final\n"
+	        "                         newline allowed; mode 600: kept off the command line)\n"
 	        "  --no-cookies           ignore the COOKIE option (RFC 7873)\n"
 	        "  --pidfile FILE\n"
+	        "  -h, --help             this text\n"
+	        "  -V, --version          the version\n"
 	        "DPDK mode (EAL arguments after \"--\"; every lcore but the first is a worker):\n"
 	        "  --profile FILE         hardware profile (hw/profiles/NAME.yaml): EAL arguments,\n"
 	        "                         ports, mbufs; the command line wins\n"
 	        "  --port DEV             a port: PCI address or vdev (net_af_xdp0,iface=eth1);\n"
 	        "                         repeatable\n"
-	        "  --serve ADDR           a served IPv4 or IPv6 address (repeatable, required)\n"
+	        "  --serve ADDR[/LEN]     a served IPv4 or IPv6 address and its prefix on the\n"
+	        "                         link (repeatable, required)\n"
 	        "  --dns-port N           UDP port answered (default 53)\n"
 	        "  --exception tap|none   kernel exception port per port (default tap)\n"
 	        "  --kernel-iface NAME    exception interface prefix (default %s: %s0, ...)\n"
 	        "  --mbufs N  --rx-desc N  --tx-desc N\n"
 	        "  --idle-sleep-us N      sleep N us after idle polls (default 0: poll)\n"
-	        "  --rrl-rate N           answers/s per client prefix (default %u, 0: off)\n"
+	        "  --rrl-rate N           UDP answers/s per client prefix, DPDK workers and the\n"
+	        "                         kernel-socket server alike (default %u, 0: off)\n"
 	        "  --rrl-slip N           every Nth limited answer sent truncated (default %u,\n"
 	        "                         0: none)\n"
 	        "  --rrl-ipv4-prefix N  --rrl-ipv6-prefix N   client prefixes (default 24, 56)\n"
@@ -128,23 +147,35 @@ static int parse_uint(const char *opt, const char *s, unsigned long min,
 	return 0;
 }
 
-/* --serve ADDR: an IPv4 or IPv6 address the DPDK path answers on. */
-static int parse_served(const char *s, struct pkt_filter *f)
+/* --serve ADDR[/LEN]: an IPv4 or IPv6 address the DPDK path answers on,
+ * and the length of its prefix on the link (default: the address alone). */
+static int parse_served(const char *arg, struct pkt_filter *f)
 {
 	uint8_t a[16];
+	char s[INET6_ADDRSTRLEN + 8];
+	unsigned plen = 0;
+	snprintf(s, sizeof(s), "%s", arg);
+	char *slash = strchr(s, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		if (parse_uint("serve", slash + 1, 1, strchr(s, ':') ? 128 : 32, &plen) != 0)
+			return -1;
+	}
 	if (inet_pton(AF_INET, s, a) == 1) {
 		if (f->n4 == PKT_ADDR_MAX)
 			goto full;
+		f->plen4[f->n4] = (uint8_t)plen;
 		memcpy(f->v4[f->n4++], a, 4);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, s, a) == 1) {
 		if (f->n6 == PKT_ADDR_MAX)
 			goto full;
+		f->plen6[f->n6] = (uint8_t)plen;
 		memcpy(f->v6[f->n6++], a, 16);
 		return 0;
 	}
-	logmsg(1, "--serve: '%s' is not an IPv4 or IPv6 address", s);
+	logmsg(1, "--serve: '%s' is not an IPv4 or IPv6 address", arg);
 	return -1;
 full:
 	logmsg(1, "--serve: at most %u addresses per family", PKT_ADDR_MAX);
@@ -245,12 +276,30 @@ static int apply_profile(struct opts *o)
 }
 
 /* ---- DNS Cookies options ---- */
-enum { O_CKSECRET = 200, O_CKPREV, O_NOCK };
+enum { O_CKSECRET = 200, O_CKPREV, O_NOCK, O_CKFILE, O_CKPREVFILE };
 
 static int cookie_opt(int c, const char *arg, struct opts *o)
 {
 	if (c == O_NOCK) {
 		o->no_cookies = 1;
+		return 0;
+	}
+	unsigned *given = c == O_CKSECRET || c == O_CKFILE ? &o->n_secret : &o->n_prev;
+	if (++*given > 1) {
+		logmsg(1, "--%s: the %s secret is given once (as HEX or as a file)",
+		       c == O_CKSECRET || c == O_CKFILE ? "cookie-secret" : "cookie-secret-prev",
+		       c == O_CKSECRET || c == O_CKFILE ? "current" : "previous");
+		return -1;
+	}
+	if (c == O_CKFILE || c == O_CKPREVFILE) {
+		/* read after the options (a bad file is not a usage error) */
+		if (c == O_CKFILE) {
+			o->cookie_file = arg;
+			o->cookie_secret = 1;
+		} else {
+			o->cookie_prev_file = arg;
+			o->cookie.has_prev = true;
+		}
 		return 0;
 	}
 	const char *name = c == O_CKSECRET ? "cookie-secret" : "cookie-secret-prev";
@@ -271,14 +320,14 @@ static int cookie_setup(struct opts *o)
 {
 	if (o->no_cookies) {
 		if (o->cookie_secret || o->cookie.has_prev) {
-			logmsg(1, "--no-cookies: no --cookie-secret(-prev) with it");
+			logmsg(1, "--no-cookies: no --cookie-secret(-prev)(-file) with it");
 			return -1;
 		}
 		logmsg(0, "DNS cookies: off");
 		return 0;
 	}
 	if (o->cookie.has_prev && !o->cookie_secret) {
-		logmsg(1, "--cookie-secret-prev needs --cookie-secret");
+		logmsg(1, "--cookie-secret-prev(-file) needs --cookie-secret(-file)");
 		return -1;
 	}
 	if (!o->cookie_secret &&
@@ -287,8 +336,60 @@ static int cookie_setup(struct opts *o)
 		return -1;
 	}
 	o->eng.cookie = &o->cookie;
-	logmsg(0, "DNS cookies: on, %s secret%s", o->cookie_secret ? "configured" : "random",
+	logmsg(0, "DNS cookies: on, %s secret%s%s%s", o->cookie_secret ? "configured" : "random",
+	       o->cookie_file ? " from " : "", o->cookie_file ? o->cookie_file : "",
 	       o->cookie.has_prev ? " and a previous one" : "");
+	return 0;
+}
+
+/* A secret file (--cookie-secret-file, --cookie-secret-prev-file): 32 hex
+ * digits, a final newline allowed. One readable by group or others is
+ * used, with a warning. 0, or -1 with a message. */
+static int read_secret_file(const char *opt, const char *path, uint8_t out[COOKIE_SECRET_LEN])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		logmsg(1, "--%s %s: %s", opt, path, strerror(errno));
+		return -1;
+	}
+	char buf[80];
+	struct stat st;
+	ssize_t n = -1;
+	const char *why = NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if ((n = read(fd, buf, sizeof(buf) - 1)) < 0)
+		why = strerror(errno);
+	close(fd);
+	size_t len = n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : 0;
+	if (why == NULL) {
+		buf[len] = '\0';
+		if (len > 0 && buf[len - 1] == '\n')
+			buf[--len] = '\0';
+		if (len > 0 && buf[len - 1] == '\r')
+			buf[--len] = '\0';
+		if (eng_cookie_parse_secret(buf, out) != ED_OK)
+			why = "expected 32 hex digits (and a newline)";
+	}
+	explicit_bzero(buf, sizeof(buf));
+	if (why != NULL) {
+		logmsg(1, "--%s %s: %s", opt, path, why);
+		return -1;
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH))
+		logmsg(0, "warning: --%s %s is readable by %s (mode %04o): chmod 600", opt, path,
+		       st.st_mode & S_IROTH ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+static int cookie_files(struct opts *o)
+{
+	if (o->cookie_file != NULL &&
+	    read_secret_file("cookie-secret-file", o->cookie_file, o->cookie.secret) != 0)
+		return -1;
+	if (o->cookie_prev_file != NULL &&
+	    read_secret_file("cookie-secret-prev-file", o->cookie_prev_file, o->cookie.prev) != 0)
+		return -1;
 	return 0;
 }
 /* ---- end of DNS Cookies options ---- */
@@ -299,7 +400,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	       O_UDPMAX, O_NSID, O_NSIDHEX, O_IDSERVER, O_HOSTBIND, O_VERBIND,
 	       O_PIDFILE, O_HELP, O_PORT, O_SERVE, O_DNSPORT, O_EXC, O_KIFACE, O_MBUFS,
 	       O_RXD, O_TXD, O_IDLESLEEP, O_RRLRATE, O_RRLSLIP, O_RRL4, O_RRL6, O_RRLTAB, O_PROFILE,
-	       O_TESTHOOKS };
+	       O_TESTHOOKS, O_VERSION };
 	static const struct option lo[] = {
 		{ "io", required_argument, NULL, O_IO },
 		{ "snapshots", required_argument, NULL, O_SNAP },
@@ -318,7 +419,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "cookie-secret", required_argument, NULL, O_CKSECRET },
 		{ "cookie-secret-prev", required_argument, NULL, O_CKPREV },
 		{ "no-cookies", no_argument, NULL, O_NOCK },
+		{ "cookie-secret-file", required_argument, NULL, O_CKFILE },
+		{ "cookie-secret-prev-file", required_argument, NULL, O_CKPREVFILE },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ "port", required_argument, NULL, O_PORT },
 		{ "serve", required_argument, NULL, O_SERVE },
 		{ "dns-port", required_argument, NULL, O_DNSPORT },
@@ -341,7 +445,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	unsigned v;
 	/* "+": stop at the first word that is not an option, so a stray word
 	 * before "--" is an error and not an EAL argument */
-	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hV", lo, NULL)) != -1) {
 		switch (c) {
 		case O_IO:
 			if (strcmp(optarg, "socket") == 0)
@@ -428,12 +532,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_CKSECRET:
 		case O_CKPREV:
+		case O_CKFILE:
+		case O_CKPREVFILE:
 		case O_NOCK:
 			if (cookie_opt(c, optarg, o) != 0)
 				return -1;
 			break;
 		case O_HELP:
+		case 'h':
 			usage(stdout);
+			exit(0);
+		case O_VERSION:
+		case 'V':
+			daemon_version(PROG);
 			exit(0);
 		case O_PORT:
 			if (o->dp.nports == DPDK_PORTS_MAX) {
@@ -631,10 +742,21 @@ static void counters_all(void *arg, struct dp_counters *out)
 static char *socket_cmd(void *arg, char *const *w, unsigned n)
 {
 	(void)arg;
-	(void)n;
+	char *out = NULL;
+	if (strcmp(w[0], "lease") == 0 && n <= 2) {
+		/* taken, so that control's renewals do not fail; there is no
+		 * exception path here (BGP is the kernel's own business) */
+		char *end = NULL;
+		unsigned long ms = n == 2 ? strtoul(w[1], &end, 10) : 0;
+		if (n == 2 && (w[1][0] == '-' || *end != '\0' || ms > DPDK_LEASE_MAX_MS))
+			return NULL;
+		if (asprintf(&out, "{\"ok\":true,\"io\":\"socket\",\"lease_ms\":%lu,"
+		             "\"state\":\"off\",\"enforced\":false}", ms) < 0)
+			return NULL;
+		return out;
+	}
 	if (strcmp(w[0], "probe") != 0 && strcmp(w[0], "stall") != 0)
 		return NULL;
-	char *out = NULL;
 	if (asprintf(&out, "{\"ok\":false,\"io\":\"socket\",\"error\":\"%s needs --io dpdk;"
 	             " in socket mode send a UDP query to a listen address\"}", w[0]) < 0)
 		return NULL;
@@ -670,6 +792,7 @@ static int run(struct opts *o, const sigset_t *sigs)
 		.tcp_max_conns = o->tcp_max_conns,
 		.eng = &o->eng,
 		.rcu_base = nw,
+		.rrl = o->dp.rrl,
 	};
 	bool sockets = !dpdk || o->dp.exception;
 	struct zonedb *db = zonedb_new(nw + (sockets ? ios_readers(&ic) : 0), zonedb_log, NULL);
@@ -720,6 +843,15 @@ static int run(struct opts *o, const sigset_t *sigs)
 		}
 		logmsg(0, "dpdk: %u ports, %u workers, exception ports %s", o->dp.nports, nw,
 		       o->dp.exception ? "on" : "off");
+		for (unsigned i = 0; o->dp.exception && i < o->dp.nports; i++) {
+			if (dpdk_exception_queue(sv.dp, i))
+				logmsg(0, "port %s: the kernel's frames on queue %u, the exception "
+				       "thread's", o->dp.ports[i], nw);
+			else
+				logmsg(0, "warning: port %s: no queue pair beyond the %u workers': the kernel's "
+				       "frames (BGP, BFD) pass through the workers, and a stuck one "
+				       "holds them (give the port %u queues)", o->dp.ports[i], nw, nw + 1);
+		}
 		dpdk_check_links(sv.dp, link_log);
 	}
 	if (o->control != NULL) {
@@ -748,28 +880,52 @@ static int run(struct opts *o, const sigset_t *sigs)
 		pidfile_written = 1;
 	}
 	logmsg(0, "ready, pid %ld", (long)getpid());
+	if (dpdk)
+		daemon_notify("READY=1\nSTATUS=serving %u zone(s): %u port(s), %u worker(s)",
+		              r.loaded, o->dp.nports, nw);
+	else
+		daemon_notify("READY=1\nSTATUS=serving %u zone(s) on %u address(es)", r.loaded,
+		              o->nlisten);
 
+	/* the main lcore's loop: signals, and about once a second the links
+	 * and the lease, and (every half interval) the systemd watchdog. By
+	 * the clock, not by the wait's timeout: the net_tap driver's signal
+	 * interrupts the wait at every frame the kernel sends. */
+	const uint64_t wd = daemon_watchdog_usec();
+	uint64_t wd_next = 0, check_next = 0;
 	for (;;) {
-		/* a second at most: the link states are checked meanwhile */
-		struct timespec ts = { 1, 0 };
+		uint64_t now = daemon_monotonic_usec();
+		if (wd != 0 && now >= wd_next) {
+			daemon_notify("WATCHDOG=1");
+			wd_next = now + wd / 2;
+		}
+		if (now >= check_next) {
+			if (sv.dp != NULL) {
+				dpdk_check_links(sv.dp, link_log);
+				dpdk_lease_check(sv.dp, link_log);
+			}
+			check_next = now + 1000000u;
+		}
+		uint64_t until = wd != 0 && wd_next < check_next ? wd_next : check_next;
+		uint64_t wait = until > now ? until - now : 0;
+		struct timespec ts = { (time_t)(wait / 1000000u), (long)(wait % 1000000u) * 1000L };
 		int sig = sigtimedwait(sigs, NULL, &ts);
 		if (sig < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			if (errno == EAGAIN) {
-				if (sv.dp != NULL)
-					dpdk_check_links(sv.dp, link_log);
-				continue;
-			}
 			logmsg(1, "sigtimedwait: %s", strerror(errno));
 			goto out;
 		}
 		if (sig == SIGHUP) {
+			daemon_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the snapshots",
+			              (unsigned long long)daemon_monotonic_usec());
 			reload_dir(db, o->snapdir);
+			daemon_notify("READY=1\nSTATUS=snapshots reloaded");
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT) {
 			logmsg(0, "signal %d: stopping", sig);
+			daemon_notify("STOPPING=1\nSTATUS=stopping");
 			status = 0;
 			break;
 		}
@@ -797,6 +953,18 @@ int main(int argc, char **argv)
 	rrl_conf_defaults(&o.dp.rrl);
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
+	if (cookie_files(&o) != 0)
+		return 1;
+	/* one dataplane per command socket, before the EAL or any socket */
+	int lockfd = -1;
+	if (o.control != NULL) {
+		char lockpath[PATH_MAX + 8], err[PATH_MAX + 128];
+		snprintf(lockpath, sizeof(lockpath), "%s.lock", o.control);
+		if (daemon_lock(lockpath, PROG, &lockfd, err, sizeof(err)) != 0) {
+			logmsg(1, "%s", err);
+			return 1;
+		}
+	}
 	/* Signals go to the main thread only, which waits for them: every
 	 * other thread inherits this mask. SIGPIPE is ignored (sends use
 	 * MSG_NOSIGNAL anyway). */

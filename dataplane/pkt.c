@@ -1,6 +1,7 @@
 /* pkt.c: frame classification and in-place responses for the fast path. */
 #include <string.h>
 
+#include "peer.h"
 #include "pkt.h"
 
 #define ETH_HLEN 14
@@ -8,6 +9,10 @@
 #define ETH_P_IPV6 0x86dd
 #define ETH_P_8021Q 0x8100
 #define IPPROTO_UDP_ 17
+#define IPPROTO_TCP_ 6
+#define PORT_BGP 179
+#define PORT_BFD 3784          /* single hop (RFC 5881) */
+#define PORT_BFD_MULTIHOP 4784 /* RFC 5883 */
 
 static inline uint16_t rd16(const uint8_t *p)
 {
@@ -108,20 +113,33 @@ static bool v6_served(const struct pkt_filter *f, const uint8_t *a)
 	return false;
 }
 
-/* A source we must not answer: 0/8, 127/8, multicast and above (class E
- * and broadcast). */
-static bool v4_bad_source(const uint8_t *a)
+/* The network or broadcast address (host part all zeros or all ones) of
+ * the prefix of a served address. */
+static bool v4_prefix_broadcast(const struct pkt_filter *f, const uint8_t *a)
 {
-	return a[0] == 0 || a[0] == 127 || a[0] >= 224;
+	uint32_t src = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+	for (unsigned i = 0; i < f->n4; i++) {
+		unsigned plen = f->plen4[i];
+		if (plen == 0 || plen > 30)
+			continue;   /* the address alone, /31 (RFC 3021) or /32 */
+		const uint8_t *s = f->v4[i];
+		uint32_t net = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
+		uint32_t host = 0xffffffffu >> plen;
+		if ((src & ~host) == (net & ~host) && ((src & host) == 0 || (src & host) == host))
+			return true;
+	}
+	return false;
 }
 
-/* ::, ::1, ff00::/8. */
-static bool v6_bad_source(const uint8_t *a)
+/* An IPv4 source to a served address that is never answered. */
+static bool v4_bad_source(const struct pkt_filter *f, const uint8_t *a)
 {
-	if (a[0] == 0xff)
-		return true;
-	static const uint8_t zero[15] = { 0 };
-	return memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1);
+	return peer_v4_never(a, PEER_WIRE) || v4_served(f, a) || v4_prefix_broadcast(f, a);
+}
+
+static bool v6_bad_source(const struct pkt_filter *f, const uint8_t *a)
+{
+	return peer_v6_never(a, PEER_WIRE) || v6_served(f, a);
 }
 
 /* UDP and DNS checks shared by both families; ip is the IP header, udp
@@ -145,6 +163,8 @@ static enum pkt_verdict udp_dns(const struct pkt_filter *f, const uint8_t *fr,
 	} else if (!(rx_flags & PKT_RX_L4_GOOD) && pkt_udp_cksum(fr, m, ulen) != 0) {
 		return PKT_MALFORMED;
 	}
+	if (peer_loop_port(rd16(udp)))
+		return PKT_LOOP_PORT;
 	m->dns = (uint16_t)(m->l2 + m->l3 + 8);
 	m->dns_len = (uint16_t)(ulen - 8);
 	const uint8_t *d = fr + m->dns;
@@ -161,12 +181,18 @@ enum pkt_verdict pkt_classify(const struct pkt_filter *f, const uint8_t *fr, siz
 		return PKT_MALFORMED;
 	if (memcmp(fr + 6, f->mac, 6) == 0)
 		return PKT_OWN;
+	if (peer_mac_never(fr + 6))
+		return PKT_BAD_SOURCE;
 	if (memcmp(fr, f->mac, 6) != 0)
 		return PKT_KERNEL;
 	uint16_t type = rd16(fr + 12);
 	size_t l2 = ETH_HLEN;
 	if (type == ETH_P_8021Q) {
 		if (len < ETH_HLEN + 4)
+			return PKT_MALFORMED;
+		/* VID 0xFFF is reserved (IEEE 802.1Q 9.6, table 9-2): never on the wire,
+		 * and an answer would carry it back */
+		if ((rd16(fr + 14) & 0x0fff) == 0x0fff)
 			return PKT_MALFORMED;
 		type = rd16(fr + 16);
 		l2 += 4;
@@ -186,12 +212,14 @@ enum pkt_verdict pkt_classify(const struct pkt_filter *f, const uint8_t *fr, siz
 			return PKT_MALFORMED;
 		if (!(rx_flags & PKT_RX_IP_GOOD) && pkt_ipv4_cksum(ip, ihl) != 0)
 			return PKT_MALFORMED;
-		if (ihl != 20 || (rd16(ip + 6) & 0x3fff) != 0 || ip[9] != IPPROTO_UDP_)
-			return PKT_KERNEL;    /* options, fragments, not UDP */
 		if (!v4_served(f, ip + 16))
 			return PKT_KERNEL;
-		if (v4_bad_source(ip + 12))
-			return PKT_MALFORMED;
+		/* before the kernel's share: no frame from such a source is
+		 * ours to answer, by us or by the kernel */
+		if (v4_bad_source(f, ip + 12))
+			return PKT_BAD_SOURCE;
+		if (ihl != 20 || (rd16(ip + 6) & 0x3fff) != 0 || ip[9] != IPPROTO_UDP_)
+			return PKT_KERNEL;    /* options, fragments, not UDP */
 		m->l3 = 20;
 		return udp_dns(f, fr, m, tot - 20, rx_flags);
 	}
@@ -202,14 +230,56 @@ enum pkt_verdict pkt_classify(const struct pkt_filter *f, const uint8_t *fr, siz
 		size_t plen = rd16(ip + 4);
 		if (40 + plen > avail)
 			return PKT_MALFORMED;
-		if (ip[6] != IPPROTO_UDP_ || !v6_served(f, ip + 24))
+		if (!v6_served(f, ip + 24))
+			return PKT_KERNEL;
+		if (v6_bad_source(f, ip + 8))
+			return PKT_BAD_SOURCE;
+		if (ip[6] != IPPROTO_UDP_)
 			return PKT_KERNEL;    /* extension headers, ICMPv6, TCP, ... */
-		if (v6_bad_source(ip + 8))
-			return PKT_MALFORMED;
 		m->l3 = 40;
 		return udp_dns(f, fr, m, plen, rx_flags);
 	}
 	return PKT_KERNEL;
+}
+
+bool pkt_is_routing(const uint8_t *fr, size_t len)
+{
+	if (len < ETH_HLEN)
+		return false;
+	uint16_t type = rd16(fr + 12);
+	size_t l2 = ETH_HLEN;
+	if (type == ETH_P_8021Q) {
+		if (len < ETH_HLEN + 4)
+			return false;
+		type = rd16(fr + 16);
+		l2 += 4;
+	}
+	const uint8_t *ip = fr + l2;
+	size_t avail = len - l2, l3;
+	uint8_t proto;
+	if (type == ETH_P_IPV4) {
+		if (avail < 20 || (ip[0] >> 4) != 4)
+			return false;
+		l3 = (size_t)(ip[0] & 0x0f) * 4;
+		if ((rd16(ip + 6) & 0x1fff) != 0)
+			return false;     /* a later fragment: no ports */
+		proto = ip[9];
+	} else if (type == ETH_P_IPV6) {
+		if (avail < 40 || (ip[0] >> 4) != 6)
+			return false;
+		l3 = 40;
+		proto = ip[6];
+	} else {
+		return false;
+	}
+	if (l3 < 20 || avail < l3 + 4)
+		return false;
+	uint16_t sport = rd16(ip + l3), dport = rd16(ip + l3 + 2);
+	if (proto == IPPROTO_TCP_)
+		return sport == PORT_BGP || dport == PORT_BGP;
+	if (proto == IPPROTO_UDP_)
+		return dport == PORT_BFD || dport == PORT_BFD_MULTIHOP;
+	return false;
 }
 
 size_t pkt_reply(uint8_t *fr, const struct pkt_meta *m, size_t dns_len, bool l4_offload)

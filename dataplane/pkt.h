@@ -18,20 +18,32 @@
 #define PKT_ADDR_MAX 16
 
 /* What a port answers: DNS to dns_port on one of the served addresses, in
- * frames sent to the port's own MAC address. */
+ * frames sent to the port's own MAC address. Each served address has the
+ * length of its prefix on the link (0: the address alone, /32 or /128):
+ * an IPv4 prefix of /30 or shorter has a network and a broadcast address,
+ * the forms of its broadcast, which are never a source (RFC 1122 3.2.1.3,
+ * 3.3.6; RFC 1812 5.3.7). */
 struct pkt_filter {
 	uint8_t mac[6];
 	uint16_t dns_port;               /* host order */
 	unsigned n4, n6;
 	uint8_t v4[PKT_ADDR_MAX][4];
 	uint8_t v6[PKT_ADDR_MAX][16];
+	uint8_t plen4[PKT_ADDR_MAX];     /* 0..32; 0: 32 */
+	uint8_t plen6[PKT_ADDR_MAX];     /* 0..128; 0: 128 (kept: IPv6 has no
+	                                    broadcast address) */
 };
 
 enum pkt_verdict {
 	PKT_DNS = 0,     /* a UDP DNS query to a served address: answer it */
 	PKT_KERNEL,      /* anything else well formed: to the exception port */
-	PKT_MALFORMED,   /* broken framing, bad checksum, impossible source */
+	PKT_MALFORMED,   /* broken framing, bad checksum, reserved VLAN ID */
 	PKT_OWN,         /* a frame with our own source MAC (looped back) */
+	PKT_BAD_SOURCE,  /* a source never answered (peer.h): a group or zero
+	                    MAC; to a served address, an impossible, served or
+	                    directed-broadcast IP source */
+	PKT_LOOP_PORT,   /* DNS to a served address from the port of a service
+	                    that answers anything (peer_loop_port()) */
 };
 
 /* Checksum facts the NIC already established (mbuf offload flags). */
@@ -53,21 +65,37 @@ struct pkt_meta {
  * rx_flags: PKT_RX_* from the NIC (0 when it checks nothing). On PKT_DNS,
  * *m says where the DNS message is. Rules, in order:
  *  - shorter than an Ethernet header: malformed; our own source MAC: own;
+ *    a group or all-zero source MAC: bad source (any frame);
  *  - not to our MAC, 802.1ad or stacked tags, non-IP ethertypes: kernel;
+ *    an 802.1Q tag with the reserved VLAN ID 4095: malformed;
  *  - IPv4: bad version, IHL < 5, lengths beyond the frame, bad header
- *    checksum: malformed; options, fragments, not UDP, not a served
- *    destination: kernel;
- *  - IPv6: bad version or payload length: malformed; any extension header
- *    or other next header, not a served destination: kernel;
+ *    checksum: malformed; not a served destination: kernel; a source that
+ *    is never answered (peer_v4_never() as seen on the wire, a served
+ *    address, the network or broadcast address of a served prefix): bad
+ *    source, whatever the protocol; options, fragments, not UDP: kernel;
+ *  - IPv6: bad version or payload length: malformed; not a served
+ *    destination: kernel; peer_v6_never() (wire) or a served address as
+ *    the source: bad source; any extension header or other next header:
+ *    kernel;
  *  - UDP not to dns_port: kernel; UDP length not equal to the IP payload,
- *    source port 0, bad checksum (and a zero checksum over IPv6), or a
- *    source address that cannot be answered (unspecified, broadcast,
- *    multicast, loopback): malformed;
+ *    source port 0, bad checksum (and a zero checksum over IPv6):
+ *    malformed; a looping service's source port (peer_loop_port()): loop
+ *    port;
  *  - DNS: a response (QR), or an opcode other than QUERY (NOTIFY, UPDATE),
  *    goes to the kernel; shorter than 12 octets stays DNS (the engine
- *    answers FORMERR or nothing). */
+ *    answers nothing over UDP). */
 enum pkt_verdict pkt_classify(const struct pkt_filter *f, const uint8_t *fr, size_t len,
                               unsigned rx_flags, struct pkt_meta *m);
+
+/* Whether frame fr of len octets carries BGP (TCP, either port 179) or
+ * BFD control (UDP to port 3784, single hop, or 4784, multihop), over IPv4
+ * (any header length, not a later fragment) or IPv6 (TCP or UDP right
+ * after the fixed header), with one 802.1Q tag at most; the addresses and
+ * MACs are not looked at. For the dataplane lease (io_dpdk.h): what is cut
+ * on the exception path, in both directions, when it has run out. Reads
+ * at most the first 4 octets past the IP header; anything shorter is not
+ * routing. */
+bool pkt_is_routing(const uint8_t *fr, size_t len);
 
 /* Rewrite the headers of query frame fr (classified PKT_DNS, *m) into the
  * headers of its response, whose dns_len octets of DNS message are already

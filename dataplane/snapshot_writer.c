@@ -693,6 +693,7 @@ static int build_image(struct snapw *w, uint8_t **img, size_t *imglen,
 		stats->nrrsets = hd.nrrsets;
 		stats->nrrs = hd.nrrs;
 		stats->bytes_per_rr = hd.nrrs ? (double)hd.file_size / hd.nrrs : 0.0;
+		stats->checksum = hd.checksum;
 	}
 	*img = out;
 	*imglen = hd.file_size;

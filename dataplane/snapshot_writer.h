@@ -19,6 +19,7 @@ struct snapw_stats {
 	uint32_t nrrsets;
 	uint32_t nrrs;
 	double bytes_per_rr;    /* file_size / nrrs */
+	uint64_t checksum;      /* the header's: the identity of this version */
 };
 
 /* New builder for the zone whose apex is the wire name apex (any case).

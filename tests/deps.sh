@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install the Debian 12 packages edgedns builds and tests with: every program
 # a test calls comes from a package named here (dpdk-telemetry.py: dpdk-dev;
-# the image build and its boot test: mmdebstrap to qemu-system-x86).
+# make deb and tests/package: debhelper, dpkg-dev, lintian, man-db, and
+# systemd for systemd-analyze, systemd-sysusers and systemd-tmpfiles; the
+# image build and its boot test: mmdebstrap to qemu-system-x86).
 # Idempotent: does nothing when everything is already there.
 set -e
 PKGS="build-essential clang pkg-config make
@@ -10,7 +12,11 @@ libcmocka-dev valgrind bc libclang-rt-14-dev
 knot knot-dnsutils nsd
 python3 python3-pytest python3-dnspython iproute2 procps socat
 libsodium-dev libyaml-dev libevent-dev libjansson-dev dnsperf iputils-ping ethtool
-bird2
+libsystemd-dev
+bird2"
+PKGS="$PKGS
+debhelper dpkg-dev fakeroot lintian man-db systemd libsystemd-dev"
+PKGS="$PKGS
 mmdebstrap squashfs-tools dosfstools mtools fdisk e2fsprogs grub-efi-amd64-bin grub-common
 rauc faketime ovmf qemu-system-x86 qemu-utils openssh-client"
 missing=""

@@ -274,3 +274,59 @@ def test_link_down_router_drops(lab, capsys):
     # protocols stayed enabled in the running BIRD, so the routes return
     lab.wait_sessions()
     wait_for(lambda: lab.router_has(P4) and lab.router_has(P6), what="routes back")
+
+
+def configure_edge(lab, extra=()):
+    """The edge's config generated again (with extra gen-config options) and
+    loaded by the running BIRD; until configure-status says done."""
+    lab.gen_edge(extra)
+    rc, out = lab.edge.cli("configure")
+    assert rc == 0, out
+    wait_for(lambda: lab.edge.cli("configure-status")[1].startswith("0003"), timeout=10,
+             what="configure done")
+
+
+def test_withdraw_every_service(lab):
+    """edgedns-bird withdraw without a service (what the OnFailure unit runs
+    when control cannot come back): every anycast_* and then every gshut_*
+    protocol of the BIRD is disabled, whichever service and state (one
+    draining, one announced here), and the router loses every prefix."""
+    lab.ensure()
+    p4b = "198.51.100.53/32"
+    configure_edge(lab, ["--service", "other,%s" % p4b])
+    try:
+        lab.policy("announce")
+        lab.policy("drain")
+        rc, out = lab.edge.cli("announce", "other", p4b)
+        assert rc == 0, out
+        wait_for(lambda: lab.router_has(P4, GSHUT) and lab.router_has(P6, GSHUT) and
+                 lab.router_has(p4b), what="dns draining and other announced at the router")
+        p = subprocess.run([CLI, "-s", lab.edge.sock, "withdraw"], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        lines = p.stdout.splitlines()
+        # the plain announcements first, then the gshut ones
+        names = [line.split(":")[0] for line in lines[:-1]]
+        assert names == ["anycast_dns_4", "anycast_dns_6", "anycast_other_4",
+                         "anycast_other_6", "gshut_dns_4", "gshut_dns_6", "gshut_other_4",
+                         "gshut_other_6"], p.stdout
+        assert "anycast_other_4: disabled" in lines and "gshut_dns_4: disabled" in lines, \
+            p.stdout
+        assert "anycast_dns_4: already disabled" in lines, p.stdout   # drained: down
+        assert lines[-1] == "withdrawn: 4 protocols disabled", p.stdout
+        assert lab.policy("state") == "withdrawn"
+        rc, out = lab.edge.cli("state", "other", p4b)
+        assert rc == 0 and out.strip() == "withdrawn", out
+        wait_for(lambda: not lab.router_has(P4) and not lab.router_has(P6) and
+                 not lab.router_has(p4b), what="every prefix gone at the router")
+        # again: nothing left to do, still success
+        p = subprocess.run([CLI, "-s", lab.edge.sock, "withdraw"], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0 and p.stdout.splitlines()[-1] == \
+            "withdrawn: 0 protocols disabled", p.stdout
+    finally:
+        configure_edge(lab)
+    # without a BIRD: an error, exit 2
+    p = subprocess.run([CLI, "-s", lab.edge.sock + ".none", "withdraw"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 2 and "edgedns-bird: connect" in p.stderr, p.stderr

@@ -135,11 +135,26 @@ KNOT_QPARSE = (DROP, "knotd ignores a message whose question it cannot parse (it
                      "handlers answer only once the header and question parsed); RFC 1035 4.1.1 "
                      "and issue 2 ask FORMERR for a query the server cannot interpret")
 KNOT_SHORT = (DROP, "knotd drops any message shorter than the 12-octet header; engine.h "
-                    "answers FORMERR once the ID and flags (4 octets) are there")
+                    "answers FORMERR over TCP once the ID and flags (4 octets) are there")
+# Over UDP, what is not a plausible query (shorter than a header, or more
+# questions and records than its octets hold: the text of a service that
+# answers anything) gets no answer at all, not even an error that would
+# start a loop (engine.h; README, "Answers that never leave the box").
+CHARGEN = (b"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefgh\r\n"
+           b"\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghi\r\n")
+DAYTIME = b"Mon Jan  5 12:00:00 2026\r\n"
+KNOT_COUNTS = (FORMERR, "knotd answers FORMERR to a message whose question parsed but not the "
+                       "records its counts promise; over UDP we answer nothing that is not a "
+                       "plausible query: a service that answers anything would answer our "
+                       "error in turn (the loop DoS class, CVE-2024-2169)")
+KNOT_TEXT_TCP = (DROP, "knotd drops a message whose question it cannot parse, also over TCP; "
+                       "over TCP (no spoofing, no loop) the engine answers an opcode other than "
+                       "QUERY with NOTIMP before it parses the rest (RFC 1035 4.1.1)")
 CASES = []
 for n in range(0, 12):
+    CASES.append(Case("header-%d-octets" % n, HDR[:n], DROP, transports=("udp",)))
     exp = DROP if n < 4 else FORMERR
-    CASES.append(Case("header-%d-octets" % n, HDR[:n], exp,
+    CASES.append(Case("header-%d-octets" % n, HDR[:n], exp, transports=("tcp",),
                       knot=KNOT_SHORT if exp != DROP else None))
 CASES += [
     Case("qdcount-0", bw.header(qd=0), FORMERR),
@@ -189,7 +204,14 @@ CASES += [
     Case("qr-set-aa-answer", bw.header(flags=0x8400, an=1) + bw.question() + bw.a_record(), DROP),
     Case("trailing-garbage", _trailing(7), FORMERR),
     Case("garbage-64k", _garbage_64k(), FORMERR, knot=KNOT_QPARSE, transports=("tcp",)),
-    Case("garbage-udp-max", _garbage_64k()[:65507], FORMERR, knot=KNOT_QPARSE, transports=("udp",)),
+    Case("garbage-udp-max", _garbage_64k()[:65507], DROP, transports=("udp",)),
+    Case("counts-beyond-octets", bw.header(an=16) + bw.question(), DROP, transports=("udp",),
+         knot=KNOT_COUNTS),
+    Case("counts-beyond-octets", bw.header(an=16) + bw.question(), FORMERR, transports=("tcp",)),
+    Case("chargen-text", CHARGEN, DROP, transports=("udp",)),
+    Case("chargen-text", CHARGEN, NOTIMP, transports=("tcp",), knot=KNOT_TEXT_TCP),
+    Case("daytime-text", DAYTIME, DROP, transports=("udp",)),
+    Case("daytime-text", DAYTIME, NOTIMP, transports=("tcp",), knot=KNOT_TEXT_TCP),
     Case("tcp-length-0", b"", DROP, transports=("tcp",)),
     Case("tcp-short-then-close", bw.query()[:20], DROP, transports=("tcp",),
          prefix=struct.pack("!H", 200)),

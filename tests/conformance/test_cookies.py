@@ -3,7 +3,10 @@ edgedns-dataplane in socket mode: a client cookie gets a server cookie,
 sending it back works, a tampered one gets BADCOOKIE over UDP (a normal
 answer over TCP), and the anycast property: dataplanes started with the same
 --cookie-secret accept each other's cookies, one with another secret does
-not, and --cookie-secret-prev accepts the old secret's.
+not, and --cookie-secret-prev accepts the old secret's; the same secrets
+read from files (--cookie-secret-file, --cookie-secret-prev-file: what the
+appliance uses, so the secret is never on a command line), and bad files
+refused with exit 1.
 
 Every server runs on a random free loopback port, is killed by its pid and
 its temporary directory removed, also when a test or the fixture fails.
@@ -122,7 +125,22 @@ def servers():
                        stderr=subprocess.STDOUT, timeout=60)
     assert p.returncode == 0, p.stdout.decode("utf-8", "replace")
     s = Servers(tmp, snapdir)
+    s.secret_file = os.path.join(tmp, "cookie.secret")
+    with open(s.secret_file, "w") as f:
+        f.write(SECRET + "\n")
+    os.chmod(s.secret_file, 0o600)
+    new_file = os.path.join(tmp, "new.secret")        # no final newline
+    with open(new_file, "w") as f:
+        f.write(SECRET_NEW)
+    os.chmod(new_file, 0o600)
+    s.open_file = os.path.join(tmp, "open.secret")    # readable by others: a warning
+    with open(s.open_file, "w") as f:
+        f.write(SECRET + "\r\n")
+    os.chmod(s.open_file, 0o644)
     try:
+        s.start("pop-file", ["--cookie-secret-file", s.secret_file])
+        s.start("rotated-file", ["--cookie-secret-file", new_file,
+                                 "--cookie-secret-prev-file", s.open_file])
         s.start("pop-a", ["--cookie-secret", SECRET], v6=True)
         s.start("pop-b", ["--cookie-secret", SECRET])
         s.start("other", ["--cookie-secret", SECRET_OTHER])
@@ -295,3 +313,75 @@ def test_kdig_cookie(servers):
     # over TCP, no BADCOOKIE
     out = kdig(servers["pop-a"], "+tcp", "+cookie=" + bad, "+nobadcookie")
     assert "status: NOERROR" in out, out
+
+
+def test_secret_from_file(servers):
+    """--cookie-secret-file is the same secret as --cookie-secret: the PoPs
+    accept each other's cookies; a previous secret from a file too."""
+    sc = learn(servers["pop-a"])
+    r = ask(servers["pop-file"], CC + sc)
+    assert r.rcode() == dns.rcode.NOERROR and len(r.answer) == 1
+    sc_f = assert_fresh(r)
+    assert ask(servers["pop-a"], CC + sc_f).rcode() == dns.rcode.NOERROR
+    assert ask(servers["other"], CC + sc_f).rcode() == dns.rcode.BADCOOKIE
+    # rotated: the new secret's file (no newline), the old one's as previous
+    r = ask(servers["rotated-file"], CC + sc)
+    assert r.rcode() == dns.rcode.NOERROR
+    sc_new = assert_fresh(r)
+    assert ask(servers["new-only"], CC + sc_new).rcode() == dns.rcode.NOERROR
+    assert ask(servers["pop-file"], CC + sc_new).rcode() == dns.rcode.BADCOOKIE
+    log = servers["pop-file"].log_text()
+    assert "DNS cookies: on, configured secret from %s" % servers.secret_file in log, log
+    assert SECRET not in log
+    # a file others may read: used, with a warning
+    log = servers["rotated-file"].log_text()
+    assert ("warning: --cookie-secret-prev-file %s is readable by others (mode 0644)"
+            % servers.open_file) in log, log
+    assert "warning" not in servers["pop-file"].log_text()
+
+
+@pytest.mark.parametrize("content,mode,why", [
+    (None, 0o600, "No such file or directory"),
+    (SECRET[:-1] + "\n", 0o600, "expected 32 hex digits"),
+    (SECRET + "0\n", 0o600, "expected 32 hex digits"),
+    ("x" * 32 + "\n", 0o600, "expected 32 hex digits"),
+    (SECRET + "\n" + SECRET + "\n", 0o600, "expected 32 hex digits"),
+    ("", 0o600, "expected 32 hex digits"),
+    ("dir", 0o700, "not a regular file"),
+])
+def test_bad_secret_file(tmp_path, content, mode, why):
+    """A bad secret file is an error (exit 1) naming the file, before any
+    socket is opened; never a usage message."""
+    path = tmp_path / "cookie.secret"
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content)
+    if content is not None:
+        os.chmod(path, mode)
+    for opt in ("--cookie-secret-file", "--cookie-secret-prev-file"):
+        args = [opt, str(path)]
+        if opt == "--cookie-secret-prev-file":
+            args += ["--cookie-secret", SECRET]
+        p = subprocess.run([edgedns.DATAPLANE, "--io", "socket", "--snapshots", str(tmp_path),
+                            "--listen", "127.0.0.1@%d" % procs.free_port()] + args,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+        out = p.stdout.decode("utf-8", "replace")
+        assert p.returncode == 1, out
+        assert "%s %s: %s" % (opt, path, why) in out, out
+        assert "usage" not in out and "listening" not in out, out
+
+
+@pytest.mark.parametrize("args", [
+    ["--cookie-secret", SECRET, "--cookie-secret-file", "/dev/null"],
+    ["--cookie-secret-prev", SECRET, "--cookie-secret-prev-file", "/dev/null",
+     "--cookie-secret", SECRET],
+    ["--cookie-secret-prev-file", "/dev/null"],
+    ["--no-cookies", "--cookie-secret-file", "/dev/null"],
+])
+def test_secret_options_misused(tmp_path, args):
+    """A secret given twice, a previous one without a current one, or with
+    --no-cookies: usage errors (exit 2)."""
+    p = subprocess.run([edgedns.DATAPLANE, "--io", "socket", "--snapshots", str(tmp_path)] + args,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+    assert p.returncode == 2, p.stdout

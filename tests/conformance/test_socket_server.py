@@ -9,6 +9,7 @@ is always killed by its pid and the temporary directory removed, also when
 a test or the fixture fails. Every loop is bounded in count and time.
 """
 
+import errno
 import json
 import os
 import random
@@ -86,8 +87,9 @@ def free_port(tries=50):
 
 
 class Server:
-    def __init__(self, tmp):
+    def __init__(self, tmp, extra=()):
         self.tmp = tmp
+        self.extra = list(extra)
         self.snapdir = os.path.join(tmp, "snapshots")
         self.ctl = os.path.join(tmp, "dataplane.sock")
         self.log = os.path.join(tmp, "dataplane.log")
@@ -104,7 +106,7 @@ class Server:
                     "--listen", "%s@%d" % (V4, self.port), "--listen", "[%s]@%d" % (V6, self.port),
                     "--control", self.ctl, "--threads", "2",
                     "--tcp-idle-ms", str(IDLE_MS), "--tcp-max-conns", str(MAX_CONNS),
-                    "--pidfile", self.pidfile, "--nsid", "edgedns-test"]
+                    "--pidfile", self.pidfile, "--nsid", "edgedns-test"] + self.extra
             with open(self.log, "ab") as logf:
                 self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL, start_new_session=True)
@@ -198,7 +200,10 @@ def srv():
     if not (os.access(DATAPLANE, os.X_OK) and os.access(COMPILE, os.X_OK)):
         pytest.fail("not built: %s and %s (run make first)" % (DATAPLANE, COMPILE))
     tmp = tempfile.mkdtemp(prefix="edgedns-socket-")
-    server = Server(tmp)
+    # rate limiting (on by default) would limit the load of
+    # test_reload_under_load, which comes from one address: off here, on
+    # in rrl_srv (the hostile input tests)
+    server = Server(tmp, extra=["--rrl-rate", "0"])
     try:
         os.makedirs(server.snapdir)
         compile_zone(tmp, "example.com.", 1, os.path.join(server.snapdir, "example.com.snap"))
@@ -502,6 +507,8 @@ def test_cmd_ping(srv):
     assert r["ok"] is True
     assert r["pid"] == srv.proc.pid
     assert isinstance(r["uptime"], int) and r["uptime"] >= 0
+    with open(os.path.join(REPO, "VERSION")) as f:
+        assert r["version"] == f.read().strip()
     with open(srv.pidfile) as f:
         assert int(f.read().strip()) == srv.proc.pid
 
@@ -776,6 +783,276 @@ def test_reload_under_load(srv):
     seen = {s for _, _, s in results["udp"] + results["tcp"]}
     assert seen & {1001, 1002}, "no answer came from a reloaded snapshot"
     assert srv.alive()
+
+
+# ---- hostile input: sources never answered, implausible queries, rate limits -------
+#
+# The policy (README, "Answers that never leave the box"): no answer to the
+# source port of a service that answers anything (the loop DoS class,
+# CVE-2024-2169), no answer over UDP to what is not a plausible query,
+# every UDP answer rate limited (errors too), and a query without a
+# question asking for a server cookie answered (RFC 7873 5.4).
+
+LOOP_PORTS = (7, 11, 13, 17, 19, 37, 69, 123)
+CHARGEN = (b"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefgh\r\n"
+           b"\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghi\r\n")
+DAYTIME = b"Mon Jan  5 12:00:00 2026\r\n"
+QOTD = b"\"Never answer an anonymous letter.\" -- Yogi Berra\r\n"
+RRL_RATE = 20
+COOKIE_SECRET = "e5e973e5a6b2a43f48e7dc849e37bfcf"
+
+
+def _wire(name="www.example.com.", rdtype="A", qid=0x4242, opcode=0, edns=None, options=()):
+    q = dns.message.make_query(name, rdtype, use_edns=edns, options=list(options))
+    q.flags &= ~dns.flags.RD
+    q.id = qid
+    w = bytearray(q.to_wire())
+    w[2] = (w[2] & 0x87) | (opcode << 3)
+    return bytes(w)
+
+
+def _udp_from(src, dst, port, payloads, window=0.4):
+    """Send each payload from the bound address src (host, port) to
+    (dst, port); every datagram that comes back within window."""
+    fam = socket.AF_INET6 if ":" in src[0] else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(src)
+        for p in payloads:
+            s.sendto(p, (dst, port))
+        got = []
+        deadline = time.monotonic() + window
+        while time.monotonic() < deadline:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                got.append(s.recv(65535))
+            except socket.timeout:
+                break
+            except ConnectionRefusedError:
+                continue
+        return got
+    finally:
+        s.close()
+
+
+def _stats_when(path, cond, timeout=3.0):
+    """stats once cond(stats) holds (the worker adds its counters after the
+    batch), or the last read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = cmd(path, "stats")
+        if cond(st) or time.monotonic() > deadline:
+            return st
+        time.sleep(0.02)
+
+
+def _still_answers(srv):
+    assert srv.alive(), srv.log_text()
+    for host in (V4, V6):
+        r = dns.query.udp(query("www.example.com.", "A"), host, port=srv.port, timeout=2)
+        assert r.rcode() == dns.rcode.NOERROR and r.answer[0][0].address == "192.0.2.2"
+    r = dns.query.tcp(query("example.com.", "SOA"), V4, port=srv.port, timeout=2)
+    assert soa_serial(r) == 1
+
+
+def test_udp_from_looping_service_ports_not_answered(srv):
+    """A query, an opcode query and the text of chargen, daytime and qotd,
+    from each looping service's port: never answered (each would be
+    answered again by the service, endlessly), counted in loop_port."""
+    before = cmd(srv.ctl, "stats")
+    sent, used = 0, []
+    for port in LOOP_PORTS:
+        for host in (V4, V6):
+            payloads = [_wire(qid=port), _wire(qid=port + 1, opcode=1), CHARGEN, DAYTIME, QOTD]
+            try:
+                got = _udp_from((host, port), host, srv.port, payloads, window=0.2)
+            except OSError as e:
+                if e.errno == errno.EADDRINUSE:
+                    continue      # a service of the host has the port
+                raise
+            assert got == [], "answered %s port %d: %r" % (host, port, got[:2])
+            sent += len(payloads)
+            used.append((host, port))
+    assert len(used) >= 8, used
+    after = _stats_when(srv.ctl, lambda st: st["loop_port"] - before["loop_port"] >= sent)
+    assert after["loop_port"] - before["loop_port"] == sent
+    # dropped before the engine: neither queries nor answers
+    assert after["queries_udp"] == before["queries_udp"]
+    # port 53 and the ports around the looping ones are clients
+    for port in (53, 8, 1024):
+        got = _udp_from((V4, port), V4, srv.port, [_wire(qid=0x5300 + port)], window=2.0)
+        assert len(got) == 1 and dns.message.from_wire(got[0]).rcode() == dns.rcode.NOERROR, port
+    _still_answers(srv)
+
+
+def test_udp_implausible_messages_not_answered(srv):
+    """What no DNS client sends (the text of a looping service, a header
+    cut short, counts no datagram holds) gets nothing over UDP, even from
+    an ordinary port; over TCP the error answer. A plausible query of an
+    unknown opcode still gets NOTIMP."""
+    hdr = _wire()[:12]
+    silly = bytearray(_wire())
+    silly[6:8] = b"\x01\x00"     # ANCOUNT 256 in a 33-octet message
+    cases = [CHARGEN, DAYTIME, QOTD, b"hello, world", hdr[:4], hdr[:11], bytes(silly)]
+    before = cmd(srv.ctl, "stats")
+    for host in (V4, V6):
+        got = _udp_from((host, 0), host, srv.port, cases, window=0.6)
+        assert got == [], "answered over UDP: %r" % got[:3]
+    after = _stats_when(srv.ctl, lambda st: st["dropped"] - before["dropped"] >= 2 * len(cases))
+    assert after["dropped"] - before["dropped"] == 2 * len(cases)
+    # TCP: each one answered with an error (the peer cannot be spoofed)
+    for wire in cases:
+        s = tcp_connect(srv)
+        try:
+            s.sendall(frame(wire))
+            (n,) = struct.unpack("!H", recv_exact(s, 2))
+            r = recv_exact(s, n)
+        finally:
+            s.close()
+        assert r[:2] == wire[:2] and r[2] & 0x80, r
+        assert r[3] & 0x0f in (dns.rcode.FORMERR, dns.rcode.NOTIMP), r
+    for opcode in (1, 2, 3, 5, 6, 15):
+        got = _udp_from((V4, 0), V4, srv.port, [_wire(opcode=opcode)], window=2.0)
+        assert len(got) == 1 and got[0][3] & 0x0f == dns.rcode.NOTIMP, (opcode, got)
+    _still_answers(srv)
+
+
+def test_cookie_without_question_gets_a_cookie(srv):
+    """RFC 7873 5.4: QDCOUNT 0 and an OPT with only a COOKIE: NOERROR, no
+    records, our OPT with the client cookie and a server cookie."""
+    cc = bytes.fromhex("0102030405060708")
+    opt = struct.pack("!BHHIH", 0, 41, 1232, 0, 12) + struct.pack("!HH", 10, 8) + cc
+    wire = struct.pack("!HHHHHH", 0x7e54, 0, 0, 0, 0, 1) + opt
+    for tr in ("udp", "tcp"):
+        if tr == "udp":
+            got = _udp_from((V4, 0), V4, srv.port, [wire], window=2.0)
+            assert len(got) == 1, got
+            r = got[0]
+        else:
+            s = tcp_connect(srv)
+            try:
+                s.sendall(frame(wire))
+                (n,) = struct.unpack("!H", recv_exact(s, 2))
+                r = recv_exact(s, n)
+            finally:
+                s.close()
+        m = dns.message.from_wire(r)
+        assert m.id == 0x7e54 and m.flags & dns.flags.QR, tr
+        assert m.rcode() == dns.rcode.NOERROR, "%s: %s" % (tr, dns.rcode.to_text(m.rcode()))
+        assert not m.question and not m.answer and not m.authority, tr
+        cookies = [o for o in m.options if o.otype == 10]
+        assert len(cookies) == 1, tr
+        data = cookies[0].data if hasattr(cookies[0], "data") else cookies[0].to_wire()
+        assert data[:8] == cc and len(data) == 24, data.hex()
+
+
+@pytest.fixture(scope="module")
+def rrl_srv():
+    """A server with rate limiting at RRL_RATE answers/s per prefix, slip 2,
+    one UDP thread (one table), a fixed cookie secret."""
+    if not (os.access(DATAPLANE, os.X_OK) and os.access(COMPILE, os.X_OK)):
+        pytest.fail("not built: %s and %s (run make first)" % (DATAPLANE, COMPILE))
+    tmp = tempfile.mkdtemp(prefix="edgedns-socket-rrl-")
+    server = Server(tmp, extra=["--rrl-rate", str(RRL_RATE), "--rrl-slip", "2",
+                                "--cookie-secret", COOKIE_SECRET, "--threads", "1"])
+    try:
+        os.makedirs(server.snapdir)
+        compile_zone(tmp, "example.com.", 1, os.path.join(server.snapdir, "example.com.snap"))
+        server.start()
+        yield server
+        assert server.alive(), "server died:\n" + server.log_text()
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _flood(srv, wire_of, n, host=V4, seconds=3.0):
+    """n datagrams (wire_of(i)) from one socket, paced over at most
+    seconds; (full answers, truncated answers, elapsed)."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    got = {"full": 0, "tc": 0}
+    t0 = time.monotonic()
+
+    def drain():
+        while True:
+            try:
+                r = s.recv(65535)
+            except BlockingIOError:
+                return
+            got["tc" if r[2] & 0x02 else "full"] += 1
+
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        s.setblocking(False)
+        for i in range(n):
+            s.sendto(wire_of(i), (host, srv.port))
+            if i % 20 == 19:
+                time.sleep(0.002)
+                drain()
+            if time.monotonic() - t0 > seconds:
+                break
+        elapsed = time.monotonic() - t0
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            drain()
+            time.sleep(0.01)
+        return got["full"], got["tc"], elapsed
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("kind", ["answer", "notimp", "formerr"])
+def test_udp_answers_and_errors_rate_limited(rrl_srv, kind):
+    """Answers, NOTIMP and FORMERR alike: RRL_RATE a second per prefix and
+    a burst as deep, every second limited one slipped (TC), the rest
+    dropped; the counters say so."""
+    time.sleep(1.2)     # a full bucket whatever ran before
+    wire_of = {
+        "answer": lambda i: _wire(qid=i),
+        "notimp": lambda i: _wire(qid=i, opcode=2),
+        "formerr": lambda i: struct.pack("!HHHHHH", i, 0, 0, 0, 0, 0),   # no question
+    }[kind]
+    before = cmd(rrl_srv.ctl, "stats")
+    n = 400
+    full, tc, elapsed = _flood(rrl_srv, wire_of, n)
+    after = _stats_when(rrl_srv.ctl,
+                        lambda st: st["queries_udp"] - before["queries_udp"] >= n)
+    limited = after["rrl_limited"] - before["rrl_limited"]
+    slipped = after["rrl_slipped"] - before["rrl_slipped"]
+    assert after["queries_udp"] - before["queries_udp"] == n
+    assert full <= RRL_RATE * (elapsed + 1.2) + 2, (full, tc, elapsed)
+    assert limited >= n - RRL_RATE * (elapsed + 1.2) - 2, (limited, n, elapsed)
+    assert abs(slipped - limited / 2) <= 2, (slipped, limited)
+    assert tc == slipped and full + tc < n, (full, tc, slipped)
+
+
+def test_rate_limit_spares_tcp_and_valid_cookies(rrl_srv):
+    """While 127.0.0.1 is limited, a query with a valid server cookie and
+    every TCP query are answered in full."""
+    time.sleep(1.2)
+    cc = bytes.fromhex("1112131415161718")
+    r = dns.query.udp(dns.message.make_query("www.example.com.", "A", use_edns=0,
+                                             options=[dns.edns.GenericOption(10, cc)]),
+                      V4, port=rrl_srv.port, timeout=2)
+    ck = [o for o in r.options if o.otype == 10][0]
+    ck = ck.data if hasattr(ck, "data") else ck.to_wire()
+    _flood(rrl_srv, lambda i: _wire(qid=i), 200, seconds=1.0)
+    got = {"cookie": 0, "tcp": 0}
+    for i in range(10):
+        q = dns.message.make_query("www.example.com.", "A", use_edns=0,
+                                   options=[dns.edns.GenericOption(10, bytes(ck))])
+        a = dns.query.udp(q, V4, port=rrl_srv.port, timeout=2)
+        got["cookie"] += a.rcode() == dns.rcode.NOERROR and not a.flags & dns.flags.TC \
+            and len(a.answer) == 1
+        a = dns.query.tcp(query("www.example.com.", "A"), V4, port=rrl_srv.port, timeout=2)
+        got["tcp"] += a.rcode() == dns.rcode.NOERROR and len(a.answer) == 1
+    assert got == {"cookie": 10, "tcp": 10}
+    # and a plain UDP query is limited meanwhile
+    _flood(rrl_srv, lambda i: _wire(qid=i), 100, seconds=0.5)
+    s = cmd(rrl_srv.ctl, "stats")
+    assert s["rrl_limited"] > 0
 
 
 # ---- command line ----------------------------------------------------------------

@@ -81,10 +81,12 @@ class Env:
         return dns.query.udp(q, "127.0.0.1", port=self.dp.port, timeout=1)
 
     # ---- edgedns-control ----------------------------------------------
-    def start_control(self):
+    def start_control(self, env=None):
+        """env: the environment (None: ours), e.g. with NOTIFY_SOCKET."""
         self.ctl_runs += 1
         log = os.path.join(self.workdir, "control.%d.log" % self.ctl_runs)
-        self.ctl = procs.Server("edgedns-control", [CONTROL, "-c", self.conf, "-f"], log)
+        self.ctl = procs.Server("edgedns-control", [CONTROL, "-c", self.conf, "-f"], log,
+                                env=env)
         # the socket is bound before the zones boot; "started:" comes after
         wait_for(lambda: self.ctl_alive() and os.path.exists(self.sock)
                  and "edgedns-control: notice: started:" in self.ctl.log_text(), 10,

@@ -16,6 +16,8 @@ import primaries
 
 from conftest import FO, GATE, NTXT, SERIAL, ZONE, wait_for
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 
 def test_initial_transfer(env):
     for z in (ZONE, GATE, FO):
@@ -108,12 +110,16 @@ def test_edgednsctl_output(env):
     p = env.edgednsctl("status")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert lines[0].split()[:3] == ["ZONE", "STATE", "SERIAL"]
+    with open(os.path.join(REPO, "VERSION")) as f:
+        version = f.read().strip()
+    assert lines[0] == "edgedns-control (edgedns) %s" % version, p.stdout
+    assert lines[1].split()[:3] == ["ZONE", "STATE", "SERIAL"]
     for z in (ZONE, GATE, FO):
         assert any(l.startswith(z) for l in lines), p.stdout
     p = env.edgednsctl("--json", "status")
     j = json.loads(p.stdout)
     assert j["ok"] and {z["name"] for z in j["zones"]} == {ZONE, GATE, FO}
+    assert j["version"] == version
     p = env.edgednsctl("zone-status", FO)
     assert p.returncode == 0 and "primary[1]:" in p.stdout and "serial:        %d" % SERIAL in p.stdout
     p = env.edgednsctl("zone-status", "nope.test.")

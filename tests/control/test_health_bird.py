@@ -1,11 +1,14 @@
 """edgedns-control driving a real BIRD 2 (control/route_bird.c): the BIRD
 config written from the bgp and service sections, the announcing protocols
 switched by the health checks, maintenance (drain then withdraw), the
-wanted state re-asserted after a BIRD restart and after `configure`, and a
-restarted control that adopts what BIRD has instead of withdrawing. BIRD
-runs on loopback only, without neighbours: the protocols' states are what
-is checked here (tests/lab checks the routes at a router). Every process
-is ours and stopped by pid; every wait is bounded."""
+wanted state re-asserted after a BIRD restart and after `configure`, a
+restarted control that adopts what BIRD has instead of withdrawing, the
+stops (SIGTERM drains for stop-drain-time and withdraws; `edgednsctl stop
+--keep-routes` leaves BIRD as it is), and the systemd watchdog held back
+while the health thread is stuck on a frozen BIRD. BIRD runs on loopback
+only, without neighbours: the protocols' states are what is checked here
+(tests/lab checks the routes at a router). Every process is ours and
+stopped by pid; every wait is bounded."""
 
 import json
 import os
@@ -20,6 +23,7 @@ import pytest
 from conftest import (BUILD, PRIMARY, SERIAL, Env, control_head, knot_with_notify,
                       start_dataplane, stop_env, wait_for)
 from lib import procs
+from test_daemons import Notify
 
 BIRD = shutil.which("bird") or "/usr/sbin/bird"
 BIRDCLI = os.path.join(BUILD, "edgedns-bird")
@@ -189,6 +193,10 @@ def test_maintenance_drains_in_bird(benv):
 
 
 def test_control_killed_bird_keeps_state_and_restart_adopts(benv):
+    """kill -9 of control: BIRD keeps its protocols as they were (here,
+    with the socket dataplane, nothing else acts; on the appliance the
+    dataplane's lease cuts BGP and BFD once it runs out, tests/lab), and a
+    control started again adopts them without a transition."""
     e = benv
     wait_for(lambda: health(e)["route"] == "announced", 15, "announced")
     e.ctl.proc.send_signal(signal.SIGKILL)
@@ -207,11 +215,18 @@ def test_control_killed_bird_keeps_state_and_restart_adopts(benv):
     assert s["route"] == "announced" and s["transitions"] == 0, s
 
 
+def stop_keeping_routes(e):
+    p = e.edgednsctl("stop", "--keep-routes")
+    assert p.returncode == 0 and "routes left in BIRD" in p.stdout, (p.stdout, p.stderr)
+    assert e.ctl.proc.wait(10) == 0, e.ctl.log_text()
+
+
 def test_restart_with_a_changed_bird_config_keeps_the_announcement(benv):
-    """A new service in the file: control writes the new BIRD config and
-    has BIRD load it; the configure would disable the announcing
-    protocols, so control sets what BIRD announced before again once the
-    configure is done, and adopts it."""
+    """A new service in the file: control, stopped for a restart that keeps
+    the routes (`edgednsctl stop --keep-routes`: SIGTERM would withdraw
+    them), writes the new BIRD config and has BIRD load it; the configure
+    would disable the announcing protocols, so control sets what BIRD
+    announced before again once the configure is done, and adopts it."""
     e = benv
     wait_for(lambda: health(e)["route"] == "announced", 15, "announced")
     with open(e.conf) as f:
@@ -223,7 +238,7 @@ def test_restart_with_a_changed_bird_config_keeps_the_announcement(benv):
     text = text.replace("bgp:\n", extra + "bgp:\n", 1)
     with open(e.conf, "w") as f:
         f.write(text)
-    e.ctl.stop()
+    stop_keeping_routes(e)
     e.start_control()
     log = e.ctl.log_text()
     assert "BIRD config %s written" % e.birdconf in log, log
@@ -235,3 +250,109 @@ def test_restart_with_a_changed_bird_config_keeps_the_announcement(benv):
     s = health(e)
     assert s["route"] == "announced" and s["transitions"] == 0, s
 
+
+
+ANNOUNCED = {"anycast_dns_4", "anycast_dns_6"}
+DRAINING = {"gshut_dns_4", "gshut_dns_6"}
+
+
+def test_stop_keep_routes_leaves_bird_and_restart_adopts(benv):
+    """`edgednsctl stop --keep-routes`: control exits 0 at once, BIRD keeps
+    announcing (no drain), and the next start adopts without a transition."""
+    e = benv
+    wait_for(lambda: health(e)["route"] == "announced" and enabled(e.bird) >= ANNOUNCED, 15,
+             "announced")
+    t0 = time.monotonic()
+    stop_keeping_routes(e)
+    assert time.monotonic() - t0 < 3
+    log = e.ctl.log_text()
+    assert "stop requested on the control socket, routes left in BIRD" in log, log
+    assert "service dns: stopping, announced left in BIRD as it is" in log, log
+    assert "draining" not in log.split("stop requested")[1], log
+    for _ in range(5):
+        assert enabled(e.bird) & (ANNOUNCED | DRAINING) == ANNOUNCED
+        time.sleep(0.1)
+    e.start_control()
+    assert "service dns: announced at start" in e.ctl.log_text()
+    for _ in range(10):
+        assert enabled(e.bird) & (ANNOUNCED | DRAINING) == ANNOUNCED
+        time.sleep(0.1)
+    s = health(e)
+    assert s["route"] == "announced" and s["transitions"] == 0, s
+
+
+def test_sigterm_drains_then_withdraws(benv):
+    """SIGTERM: the service is drained (its gshut protocols up, the plain
+    ones down) for stop-drain-time (default 2 s), then withdrawn (all four
+    down), logged; control exits 0. The next start begins withdrawn and
+    announces after its rise rounds."""
+    e = benv
+    wait_for(lambda: health(e)["route"] == "announced" and
+             enabled(e.bird) & (ANNOUNCED | DRAINING) == ANNOUNCED, 15, "announced")
+    t0 = time.monotonic()
+    e.ctl.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: enabled(e.bird) & (ANNOUNCED | DRAINING) == DRAINING, 3,
+             "draining in BIRD", step=0.02)
+    t_drain = time.monotonic()
+    wait_for(lambda: enabled(e.bird) & (ANNOUNCED | DRAINING) == set(), 6, "withdrawn in BIRD",
+             step=0.02)
+    t_gone = time.monotonic()
+    assert e.ctl.proc.wait(10) == 0, e.ctl.log_text()
+    print("SIGTERM: drained after %.0f ms, withdrawn after %.0f ms" % (
+        (t_drain - t0) * 1e3, (t_gone - t0) * 1e3))
+    assert t_gone - t_drain >= 1.5, (t_drain - t0, t_gone - t0)   # stop-drain-time 2 s
+    log = e.ctl.log_text()
+    assert "service dns: stopping: draining (GRACEFUL_SHUTDOWN, RFC 8326) for 2 s" in log, log
+    assert "service dns: stopping: withdrawn in BIRD" in log, log
+    e.start_control()
+    assert "service dns: withdrawn at start" in e.ctl.log_text()
+    wait_for(lambda: enabled(e.bird) & (ANNOUNCED | DRAINING) == ANNOUNCED, 15,
+             "announced again after the restart")
+
+
+def test_watchdog_held_back_while_health_thread_stuck(benv):
+    """Under systemd with WatchdogSec: keep-alives every half interval while
+    the health thread completes its passes; a BIRD that stops answering
+    (SIGSTOP: each command waits for the BIRD client's 5 s timeout) keeps
+    the thread from completing them, and the keep-alives stop (systemd
+    would kill control and restart it); they resume once BIRD answers."""
+    e = benv
+    wait_for(lambda: health(e)["route"] == "announced", 15, "announced")
+    stop_keeping_routes(e)
+    n = Notify(os.path.join(e.workdir, "notify.sock"))
+    usec = 1000000
+    try:
+        env = dict(os.environ, NOTIFY_SOCKET=n.path, WATCHDOG_USEC=str(usec))
+        t0 = time.monotonic()
+        e.start_control(env=env)
+        t_ready, _ = n.wait("READY", "1", since=t0)
+        time.sleep(2)
+        ka = n.keepalives(t_ready, time.monotonic())
+        assert len(ka) >= 3 and max(b - a for a, b in zip(ka, ka[1:])) < usec / 1e6, ka
+        e.bird.srv.proc.send_signal(signal.SIGSTOP)
+        t_frozen = time.monotonic()
+        try:
+            # a gap of two intervals without a keep-alive: systemd would
+            # have killed control by then
+            def gap():
+                ka = n.keepalives(t_frozen, time.monotonic())
+                last = ka[-1] if ka else t_frozen
+                return time.monotonic() - last >= 2 * usec / 1e6
+            wait_for(gap, 10, "keep-alives withheld", step=0.05)
+            assert "health thread has not completed a pass" in e.ctl.log_text()
+            st = [kv["STATUS"] for _, kv in n.seen("STATUS", since=t_frozen)]
+            assert any(x.startswith("health thread stuck for") for x in st), st
+        finally:
+            e.bird.srv.proc.send_signal(signal.SIGCONT)
+        t_cont = time.monotonic()
+        wait_for(lambda: len(n.keepalives(t_cont, time.monotonic())) >= 3, 15,
+                 "keep-alives again")
+        assert "watchdog keep-alives resume" in e.ctl.log_text()
+        t_term = time.monotonic()
+        e.ctl.proc.send_signal(signal.SIGTERM)
+        n.wait("STOPPING", "1", since=t_term)
+        assert e.ctl.proc.wait(10) == 0
+    finally:
+        n.close()
+    e.start_control()
+    wait_for(lambda: health(e)["route"] == "announced", 15, "announced again")

@@ -3,12 +3,13 @@
  * ports, ID and question), so that the checks pass often enough to reach
  * the DNS sections. Nothing may be read past the frame; the rdata text
  * stays inside its buffer. Then probe_build() with the same query must
- * give a frame the classifier does not call malformed, unless the source
- * is one it refuses. data[0]: bit 0 IPv6, bit 1 an OPT record. */
+ * give a frame the classifier takes as a query, unless its source is one
+ * peer.h refuses (or port 0). data[0]: bit 0 IPv6, bit 1 an OPT record. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "peer.h"
 #include "pkt.h"
 #include "probe.h"
 
@@ -76,11 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(f.v4[0], s.dst, 4);
 		memcpy(f.v6[0], s.dst, 16);
 		enum pkt_verdict v = pkt_classify(&f, q, qn, 0, &m);
+		/* the verdict peer.h's rules give its source (the served
+		 * address is the destination), else a query */
 		bool own = memcmp(s.src_mac, s.dst_mac, 6) == 0;
-		const uint8_t *a = s.src;
-		bool bad_src = s.v6 ? (a[0] == 0xff || (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15) == 0 && a[15] <= 1))
-		                    : (a[0] == 0 || a[0] == 127 || a[0] >= 224);
-		if (own ? v != PKT_OWN : (v == PKT_MALFORMED) != (bad_src || s.sport == 0))
+		bool bad_src = peer_mac_never(s.src_mac) ||
+		               (s.v6 ? peer_v6_never(s.src, PEER_WIRE) || memcmp(s.src, s.dst, 16) == 0
+		                     : peer_v4_never(s.src, PEER_WIRE) || memcmp(s.src, s.dst, 4) == 0);
+		enum pkt_verdict want = own ? PKT_OWN : bad_src ? PKT_BAD_SOURCE
+		                      : s.sport == 0 ? PKT_MALFORMED
+		                      : peer_loop_port(s.sport) ? PKT_LOOP_PORT : PKT_DNS;
+		if (v != want)
 			abort();
 	}
 	free(fr);

@@ -15,8 +15,8 @@
 
 The anycast addresses 198.51.100.53 and 2001:db8:53::53 are served by the
 dataplane (--serve) and owned by the edge kernel on edns0 (TCP). The edge's
-BGP sessions run through the dataplane's exception path (edns0 -> worker ->
-e0), as in production: when the dataplane dies the edge cannot send a
+BGP sessions run through the dataplane's exception path (edns0 -> the
+exception thread, on a queue pair of its own -> e0), as in production: when the dataplane dies the edge cannot send a
 withdraw and the router notices through BFD. The host reaches the anycast
 addresses only through the route the router learned.
 
@@ -45,10 +45,11 @@ BIRDCLI = os.path.join(labmod.BUILD, "edgedns-bird")
 SERVICE = "dns"
 
 
-def router_conf(log):
+def router_conf(log, bfd=True, edge_as=EDGE_AS):
     """The PoP router: eBGP with the edge over IPv4 and IPv6, BFD 100 ms x
-    3, everything learnt into its kernel (that is how it forwards), nothing
-    exported to the edge."""
+    3 (bfd False: a peer without BFD), everything learnt into its kernel
+    (that is how it forwards), nothing exported to the edge. edge_as: the
+    AS it expects of the edge (another one: "Bad peer AS", no session)."""
     return """router id %(r4)s;
 log "%(log)s" all;
 protocol device {}
@@ -59,7 +60,7 @@ protocol kernel kernel4 { ipv4 { import none; export all; }; }
 protocol kernel kernel6 { ipv6 { import none; export all; }; }
 template bgp edge {
 	local as %(ras)d;
-	bfd on;
+	bfd %(bfd)s;
 	hold time 30;
 	connect delay time 1;
 	connect retry time 2;
@@ -75,7 +76,7 @@ protocol bgp bgp_edge6 from edge {
 	ipv6 { import all; export none; };
 }
 """ % {"r4": labmod.CLIENT4, "log": log, "ras": ROUTER_AS, "e4": labmod.SERVER4,
-       "e6": labmod.SERVER6, "eas": EDGE_AS}
+       "e6": labmod.SERVER6, "eas": edge_as, "bfd": "on" if bfd else "off"}
 
 
 class Bird:
@@ -152,12 +153,15 @@ class AnycastLab(Lab):
     and which is the service's critical zone. hold: hold-down seconds."""
 
     def __init__(self, snapdir, zones, canary_zone, tag="r", hold=2, hold_max=16, drain=2,
-                 workers=1, workdir=None, vdev=None, owner=None, rrl_off=True):
+                 workers=1, workdir=None, vdev=None, owner=None, rrl_off=True,
+                 exc_queue=True, router_bfd=True):
         extra = ["--serve", ANY4, "--serve", ANY6, "--test-hooks"]
         if rrl_off:
             extra += ["--rrl-rate", "0"]
         super().__init__(snapdir, tag=tag, vdev=vdev, extra_args=extra, owner=owner,
-                         workdir=workdir, workers=workers, primary=zones)
+                         workdir=workdir, workers=workers, primary=zones,
+                         exc_queue=exc_queue)
+        self.router_bfd = router_bfd
         self.client_ns = self.prefix + "-router"
         self.host_ns = self.prefix + "-host"
         self.canary_zone = canary_zone
@@ -230,7 +234,7 @@ class AnycastLab(Lab):
         self.edge_bird.start()
         rconf = os.path.join(self.birddir, "router.conf")
         with open(rconf, "w") as f:
-            f.write(router_conf(os.path.join(self.birddir, "router.log")))
+            f.write(router_conf(os.path.join(self.birddir, "router.log"), self.router_bfd))
         self.router_bird = Bird(self.client_ns, self.birddir, "router", rconf)
         self.router_bird.start()
 
@@ -286,8 +290,25 @@ class AnycastLab(Lab):
         return p.returncode == 0 and p.stdout.strip() != ""
 
     def health(self):
-        p = self.zonesvc.ctl("--json", "health")
-        return json.loads(p.stdout)["services"][0]
+        return self.health_all()["services"][0]
+
+    def health_all(self):
+        """edgednsctl --json health: the whole reply (it exits 3 when a
+        service is announced on no Established BGP session)."""
+        p = self.zonesvc.ctl("--json", "health", check=False)
+        if p.returncode not in (0, 3):
+            raise LabError("edgednsctl --json health: exit %d: %s%s" % (
+                p.returncode, p.stdout, p.stderr))
+        return json.loads(p.stdout)
+
+    def router_reconfigure(self, edge_as=EDGE_AS):
+        """Rewrite the router's config (the AS it expects of the edge) and
+        tell its BIRD to load it."""
+        rconf = os.path.join(self.birddir, "router.conf")
+        with open(rconf, "w") as f:
+            f.write(router_conf(os.path.join(self.birddir, "router.log"), self.router_bfd,
+                                edge_as))
+        self.router_bird.cli("configure", rconf, check=True)
 
     def host_query(self, server, qname, qtype="SOA", tcp=False, timeout=2):
         """kdig from the host namespace: (rcode text, answer lines)."""

@@ -70,6 +70,7 @@ DPDK_RUN = "/var/run/dpdk"
 PREFIX = "edl"
 CLIENT4, CLIENT6 = "192.0.2.1", "2001:db8::1"
 SERVER4, SERVER6 = "192.0.2.53", "2001:db8::53"
+SERVER4_PLEN, SERVER6_PLEN = 24, 64   # the served addresses' prefixes on the link
 OTHER4 = "198.51.100.1"      # a second client address, in another /24
 CLIENT_IF, EDGE_IF, KERNEL_IF = "c0", "e0", "edns0"
 PRIMARY4, MGMT4 = labprimary.PRIMARY4, labprimary.MGMT4
@@ -77,6 +78,7 @@ PRIMARY_IF, MGMT_IF = labprimary.PRIMARY_IF, labprimary.MGMT_IF
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
+_SERVE_PREFIX = None         # does DATAPLANE take --serve ADDR/LEN (see Lab._serve_args)
 
 _NAME_RE = re.compile(r"^%s(\d+)([a-z0-9]*)-(client|edge|primary|router|host)$" % PREFIX)
 
@@ -225,10 +227,12 @@ class Lab:
     and edgedns-control transfers them into the dataplane (up() returns
     once the client gets every zone's SOA over UDP); None: no primary, the
     dataplane serves what snapdir holds.
+    exc_queue: the port gets one queue pair more than the workers, the
+    exception thread's (the kernel's frames never wait for a worker).
     """
 
     def __init__(self, snapdir, tag="a", vdev=None, extra_args=(), owner=None,
-                 idle_sleep_us=50, workdir=None, workers=1, primary=None):
+                 idle_sleep_us=50, workdir=None, workers=1, primary=None, exc_queue=False):
         self.owner = owner or os.getpid()
         self.prefix = "%s%d%s" % (PREFIX, self.owner, tag)
         self.client_ns = self.prefix + "-client"
@@ -240,6 +244,8 @@ class Lab:
         # workers > 1: a veth with that many queues, one per worker lcore;
         # on two cores the extra workers share core 1 (--lcores N@1)
         self.workers = workers
+        self.exc_queue = exc_queue
+        self.queues = workers + (1 if exc_queue else 0)
         self.workdir = workdir
         self.vdev = None            # the one in use once up
         self.isolation = None       # af_packet: how the edge kernel is kept off e0
@@ -291,8 +297,8 @@ class Lab:
         self._made = True
         for ns in self.namespaces():
             run(["ip", "netns", "add", ns])
-        q = [] if self.workers == 1 else ["numtxqueues", str(self.workers),
-                                          "numrxqueues", str(self.workers)]
+        q = [] if self.queues == 1 else ["numtxqueues", str(self.queues),
+                                         "numrxqueues", str(self.queues)]
         run(["ip", "link", "add", "name", CLIENT_IF, "netns", self.client_ns] + q
             + ["type", "veth", "peer", "name", EDGE_IF, "netns", self.edge_ns] + q)
         c, e = self.client, self.edge
@@ -419,16 +425,31 @@ class Lab:
         self.isolation = "sysctl arp_ignore=8 rp_filter=1 (tc matchall unavailable: %s)" % (
             (p.stderr or p.stdout).strip().splitlines()[-1:] or ["?"])[0]
 
+    def _serve_args(self):
+        """--serve for the served addresses with their prefixes on the link
+        (edns0's: the network and broadcast addresses of 192.0.2.0/24 are
+        never a source); a dataplane too old to take a prefix (a bisect, a
+        comparison with an earlier build) gets the addresses alone."""
+        global _SERVE_PREFIX
+        if _SERVE_PREFIX is None:
+            p = run([DATAPLANE, "--help"], check=False, timeout=10)
+            _SERVE_PREFIX = "--serve ADDR[/LEN]" in p.stdout + p.stderr
+        if not _SERVE_PREFIX:
+            return ["--serve", SERVER4, "--serve", SERVER6]
+        return ["--serve", "%s/%d" % (SERVER4, SERVER4_PLEN), "--serve",
+                "%s/%d" % (SERVER6, SERVER6_PLEN)]
+
     def _argv(self, vdev):
         port = "net_%s0,iface=%s" % (vdev, EDGE_IF)
         lcores = ["-l", "0,1"]
+        if self.queues > 1:
+            port += ",%s=%d" % ("queue_count" if vdev == "af_xdp" else "qpairs", self.queues)
         if self.workers > 1:
-            port += ",%s=%d" % ("queue_count" if vdev == "af_xdp" else "qpairs", self.workers)
             lcores = ["--lcores", ",".join(["0@0"] + ["%d@1" % (i + 1)
                                                       for i in range(self.workers)])]
         return (["ip", "netns", "exec", self.edge_ns, DATAPLANE, "--io", "dpdk",
                  "--snapshots", self.snapdir, "--control", self.control,
-                 "--port", port, "--serve", SERVER4, "--serve", SERVER6,
+                 "--port", port] + self._serve_args() + [
                  "--kernel-iface", "edns", "--idle-sleep-us", str(self.idle_sleep_us)]
                 + self.extra_args
                 + ["--"] + lcores + ["--no-huge", "-m", "512", "--file-prefix", self.prefix,
@@ -477,8 +498,8 @@ class Lab:
             time.sleep(0.05)
         e = self.edge
         e(["ip", "link", "set", KERNEL_IF, "up"])
-        e(["ip", "addr", "add", SERVER4 + "/24", "dev", KERNEL_IF])
-        e(["ip", "addr", "add", SERVER6 + "/64", "dev", KERNEL_IF, "nodad"])
+        e(["ip", "addr", "add", "%s/%d" % (SERVER4, SERVER4_PLEN), "dev", KERNEL_IF])
+        e(["ip", "addr", "add", "%s/%d" % (SERVER6, SERVER6_PLEN), "dev", KERNEL_IF, "nodad"])
         self.edge_mac = self._mac(self.edge_ns, KERNEL_IF)
         last = None
         while time.monotonic() < deadline:

@@ -479,6 +479,65 @@ static void t_show_protocols(void **st)
 	bird_free(c);
 }
 
+/* "show protocols all" as BIRD 2.0.12 answers it: one session Established
+ * and exporting, one refused by its peer, a static protocol between. */
+static void t_show_bgp(void **st)
+{
+	(void)st;
+	const struct step steps[] = {
+		{ "2002-Name       Proto      Table      State  Since         Info\n"
+		  "1002-bgp_r4      BGP        ---        up     13:02:30.100  Established   \n"
+		  "1006-  BGP state:          Established\n"
+		  "     Neighbor address: 192.0.2.1\n"
+		  "     Neighbor AS:      64500\n"
+		  "   Channel ipv4\n"
+		  "     State:          UP\n"
+		  "     Routes:         0 imported, 1 exported, 0 preferred\n"
+		  " \n"
+		  "1002-anycast_dns_4 Static  master4    up     13:02:30.000  \n"
+		  "1006-  Channel ipv4\n"
+		  "     Routes:         1 imported, 0 exported, 1 preferred\n"
+		  " \n"
+		  "1002-bgp_r6      BGP        ---        start  13:02:37.300  Idle          Received: Bad peer AS\n"
+		  "1006-  BGP state:          Idle\n"
+		  "     Neighbor address: 2001:db8::1\n"
+		  "     Last error:       Received: Bad peer AS\n"
+		  "   Channel ipv6\n"
+		  "     State:          DOWN\n"
+		  " \n"
+		  "1002-bgp_off     BGP        ---        down   13:00:00.000  \n"
+		  "0000 \n", REPLY },
+		{ "8003 No protocols match\n", REPLY },
+	};
+	struct fake f;
+	fake_start(&f, GREETING, REPLY, steps, 2);
+	bird_conn_t *c = connect_ok(&f, 2000, 0);
+	char err[ERRLEN] = "";
+	struct bird_bgp_sessions bs;
+	assert_int_equal(bird_show_bgp(c, &bs, err, sizeof(err)), 0);
+	assert_int_equal(bs.n, 3);
+	assert_string_equal(bs.v[0].name, "bgp_r4");
+	assert_string_equal(bs.v[0].state, "up");
+	assert_string_equal(bs.v[0].since, "13:02:30.100");
+	assert_string_equal(bs.v[0].bgp_state, "Established");
+	assert_string_equal(bs.v[0].neighbor, "192.0.2.1");
+	assert_string_equal(bs.v[0].last_error, "");
+	assert_int_equal(bs.v[0].exported, 1);
+	assert_string_equal(bs.v[1].name, "bgp_r6");
+	assert_string_equal(bs.v[1].bgp_state, "Idle");
+	assert_string_equal(bs.v[1].neighbor, "2001:db8::1");
+	assert_string_equal(bs.v[1].last_error, "Received: Bad peer AS");
+	assert_int_equal(bs.v[1].exported, -1);
+	assert_string_equal(bs.v[2].bgp_state, "Down");
+	bird_bgp_sessions_free(&bs);
+	assert_int_equal(bird_show_bgp(c, &bs, err, sizeof(err)), 0);
+	assert_int_equal(bs.n, 0);
+	assert_string_equal(f.got[0], "show protocols all");
+	bird_close(c);
+	fake_stop(&f);
+	bird_free(c);
+}
+
 static void t_enable_disable(void **st)
 {
 	(void)st;
@@ -844,6 +903,67 @@ static void t_anycast_order(void **st)
 	bird_free(c);
 }
 
+static unsigned withdrawn_seen;
+
+static void count_withdrawn(void *arg, const char *name, bool changed, int rc, const char *err)
+{
+	(void)arg;
+	(void)name;
+	(void)err;
+	withdrawn_seen += rc == 0 && changed;
+}
+
+/* withdraw without a service: every anycast_* then every gshut_*, from
+ * one "show protocols"; a refusal does not stop the others. */
+static void t_withdraw_all(void **st)
+{
+	(void)st;
+	const struct step steps[] = {
+		{ "2002-Name       Proto      Table      State  Since         Info\n"
+		  "1002-device1    Device     ---        up     15:50:22.396  \n"
+		  " gshut_a_4   Static     master4    down   15:50:22.396  \n"
+		  " anycast_a_4 Static     master4    up     15:50:22.396  \n"
+		  " bgp_r1      BGP        ---        up     15:50:22.396  Established\n"
+		  " anycast_b_6 Static     master6    up     15:50:22.396  \n"
+		  " gshut_b_6   Static     master6    up     15:50:22.396  \n"
+		  "0000 \n", REPLY },
+		{ "0009-anycast_a_4: disabled\n0000 \n", REPLY },
+		{ "9001 syntax error\n", REPLY },
+		{ "0008-gshut_a_4: already disabled\n0000 \n", REPLY },
+		{ "0009-gshut_b_6: disabled\n0000 \n", REPLY },
+		{ PROTO_ROWS("down", "down", "down", "down"), REPLY },
+		{ "0008-anycast_dns_4: already disabled\n0000 \n", REPLY },
+		{ "0008-anycast_dns_6: already disabled\n0000 \n", REPLY },
+		{ "0008-gshut_dns_4: already disabled\n0000 \n", REPLY },
+		{ "0008-gshut_dns_6: already disabled\n0000 \n", REPLY },
+	};
+	const char *want[] = {
+		"show protocols", "disable \"anycast_a_4\"", "disable \"anycast_b_6\"",
+		"disable \"gshut_a_4\"", "disable \"gshut_b_6\"",
+		"show protocols", "disable \"anycast_dns_4\"", "disable \"anycast_dns_6\"",
+		"disable \"gshut_dns_4\"", "disable \"gshut_dns_6\"",
+	};
+	struct fake f;
+	fake_start(&f, GREETING, REPLY, steps, sizeof(steps) / sizeof(steps[0]));
+	bird_conn_t *c = connect_ok(&f, 2000, 0);
+	char err[ERRLEN] = "";
+	unsigned n = 99;
+	withdrawn_seen = 0;
+	assert_int_equal(anycast_withdraw_all(c, count_withdrawn, NULL, &n, err, sizeof(err)),
+	                 ED_ERCODE);
+	assert_non_null(strstr(err, "anycast_b_6"));
+	assert_int_equal(n, 2);
+	assert_int_equal(withdrawn_seen, 2);
+	assert_int_equal(anycast_withdraw_all(c, NULL, NULL, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(f.ngot, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < f.ngot; i++)
+		assert_string_equal(f.got[i], want[i]);
+	bird_close(c);
+	fake_stop(&f);
+	bird_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -857,10 +977,12 @@ int main(void)
 		cmocka_unit_test(t_show_protocols),
 		cmocka_unit_test(t_enable_disable),
 		cmocka_unit_test(t_configure),
+		cmocka_unit_test(t_show_bgp),
 		cmocka_unit_test(t_status),
 		cmocka_unit_test(t_show_route),
 		cmocka_unit_test(t_prefix_norm),
 		cmocka_unit_test(t_anycast_order),
+		cmocka_unit_test(t_withdraw_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -473,6 +473,15 @@ static const struct bad {
 	  "        rcode: WHATEVER\n", "6: service[0].probe[0].rcode: expected an RCODE" },
 	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    hold-down: 1m\n"
 	  "    hold-down-max: 30s\n", "5: service[0].hold-down-max: expected at least hold-down (60 s)" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    stop-drain-time: 2h\n",
+	  "4: service[0].stop-drain-time: expected" },
+	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    stop-drain-time: soon\n",
+	  "4: service[0].stop-drain-time: expected" },
+	{ "control:\n  dataplane-lease: 500ms\n", "2: control.dataplane-lease: expected 0 (off) or a "
+	  "duration (Nms, Ns, Nm or Nh) from 1s to 1h, got '500ms'" },
+	{ "control:\n  dataplane-lease: 2h\n", "2: control.dataplane-lease: expected 0 (off)" },
+	{ "control:\n  dataplane-lease: [5s]\n", "2: control.dataplane-lease: expected 0 (off) or "
+	  "a duration (Nms, Ns, Nm or Nh) from 1s to 1h, got a list" },
 	{ "service:\n  - id: dns\n    address: 203.0.113.53\n    colour: red\n",
 	  "4: service[0]: unknown key 'colour'" },
 	{ "bgp:\n  local-as: 64512\n", "2: bgp: router-id and local-as are required" },
@@ -950,6 +959,7 @@ static void t_anycast(void **state)
 	    "    hold-down: 5s\n"
 	    "    hold-down-max: 1m\n"
 	    "    drain-time: 3s\n"
+	    "    stop-drain-time: 5s\n"
 	    "    signature-margin: 2d\n"
 	    "    tcp-check: false\n"
 	    "  - id: other\n"
@@ -996,6 +1006,7 @@ static void t_anycast(void **state)
 	assert_int_equal(s->hold_down, 5);
 	assert_int_equal(s->hold_down_max, 60);
 	assert_int_equal(s->drain_time, 3);
+	assert_int_equal(s->stop_drain_time, 5);
 	assert_int_equal(s->sig_margin, 2 * 86400);
 	assert_int_equal(s->tcp_check, 0);
 	s = &c->services[1];
@@ -1007,6 +1018,7 @@ static void t_anycast(void **state)
 	assert_int_equal(s->hold_down, 30);
 	assert_int_equal(s->hold_down_max, 600);
 	assert_int_equal(s->drain_time, 10);
+	assert_int_equal(s->stop_drain_time, 2);
 	assert_int_equal(s->sig_margin, 86400);
 	assert_int_equal(s->tcp_check, 1);
 	const struct cfg_bgp *b = &c->bgp;
@@ -1034,6 +1046,22 @@ static void t_anycast(void **state)
 	cfg_free(c);
 	c = load_ok("control: {}\n");
 	assert_false(c->bgp.present);
+	assert_int_equal(c->dataplane_lease_ms, CFG_LEASE_AUTO);
+	cfg_free(c);
+	/* the dead-man lease of the control section; 0 is off */
+	static const struct { const char *v; uint32_t ms; } leases[] = {
+		{ "8s", 8000 }, { "1500ms", 1500 }, { "0", 0 }, { "1h", 3600000 },
+	};
+	for (size_t i = 0; i < sizeof(leases) / sizeof(leases[0]); i++) {
+		char text[80];
+		snprintf(text, sizeof(text), "control:\n  dataplane-lease: %s\n", leases[i].v);
+		c = load_ok(text);
+		assert_int_equal(c->dataplane_lease_ms, leases[i].ms);
+		cfg_free(c);
+	}
+	/* stop-drain-time 0: withdrawn at once */
+	c = load_ok("service:\n  - id: dns\n    address: 203.0.113.53\n    stop-drain-time: 0\n");
+	assert_int_equal(c->services[0].stop_drain_time, 0);
 	cfg_free(c);
 
 	uint64_t v;

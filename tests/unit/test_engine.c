@@ -496,25 +496,95 @@ static void test_formerr_truncated(void **state)
 	(void)state;
 	uint8_t q[300];
 	size_t n = mkquery(q, "example.com.", LDNS_RR_TYPE_A, NULL);
-	for (size_t cut = 12; cut < n; cut++) {
-		ldns_pkt *p = ask_raw(q, cut, 0);
-		assert_non_null(p);
-		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
-		ldns_pkt_free(p);
+	/* over TCP every cut gets FORMERR; over UDP the ones that still have
+	 * room for their question (5 octets), a plausible query: cuts of 12
+	 * to 16 octets are not (engine.h) and get nothing */
+	for (int tcp = 0; tcp <= 1; tcp++) {
+		for (size_t cut = 12; cut < n; cut++) {
+			ldns_pkt *p = ask_raw(q, cut, tcp);
+			if (!tcp && cut < 17) {
+				assert_null(p);
+				continue;
+			}
+			assert_non_null(p);
+			assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+			ldns_pkt_free(p);
+		}
 	}
-	/* a header cut short: FORMERR from the ID and flags it has */
+	/* a header cut short: over TCP, FORMERR from the ID and flags it has;
+	 * over UDP nothing (knotd and NSD drop it too) */
 	for (size_t cut = 4; cut < 12; cut++) {
-		ldns_pkt *p = ask_raw(q, cut, 0);
+		ldns_pkt *p = ask_raw(q, cut, 1);
 		assert_non_null(p);
 		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
 		assert_int_equal(ldns_pkt_id(p), 0x1234);
 		ldns_pkt_free(p);
+		assert_null(ask_raw(q, cut, 0));
 	}
 	/* no ID and flags, or a response: no answer at all */
-	for (size_t cut = 0; cut < 4; cut++)
+	for (size_t cut = 0; cut < 4; cut++) {
 		assert_null(ask_raw(q, cut, 0));
+		assert_null(ask_raw(q, cut, 1));
+	}
 	q[2] |= 0x80;
 	assert_null(ask_raw(q, n, 0));
+	assert_null(ask_raw(q, n, 1));
+}
+
+/* What the services of the loop DoS class (CVE-2024-2169) send: text,
+ * whose header reads as a non-zero opcode or as a QUERY with counts no
+ * datagram holds. Over UDP no answer at all, not even an error; over TCP
+ * (which cannot be spoofed into a loop) the error answer. A plausible
+ * query of another opcode still gets NOTIMP over UDP. */
+static void test_udp_not_plausible(void **state)
+{
+	(void)state;
+	static const char *const text[] = {
+		/* chargen (RFC 864): 72 characters of the rotating pattern */
+		"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefgh\r\n",
+		"\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghi\r\n",
+		"Mon Jan  5 12:00:00 2026\r\n",          /* daytime (RFC 867) */
+		"\"The quick brown fox.\" -- qotd\r\n",   /* qotd (RFC 865) */
+		"ERROR\r\n",                              /* short lines */
+		"hello, world",
+		"PING PING PING",
+	};
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+		const uint8_t *t = (const uint8_t *)text[i];
+		size_t len = strlen(text[i]);
+		if (t[2] & 0x80)
+			continue;   /* QR: never answered anyway */
+		assert_null(ask_raw(t, len, 0));
+		ldns_pkt *p = ask_raw(t, len, 1);
+		assert_non_null(p);
+		ldns_pkt_rcode rc = ldns_pkt_get_rcode(p);
+		assert_true(rc == LDNS_RCODE_FORMERR || rc == LDNS_RCODE_NOTIMPL);
+		ldns_pkt_free(p);
+	}
+	/* counts beyond the octets, one too many: a record more than fits */
+	uint8_t q[300];
+	size_t n = mkquery(q, "example.com.", LDNS_RR_TYPE_A, NULL);
+	q[7] = (uint8_t)((n - 12 - 5) / 11 + 1);   /* ANCOUNT */
+	assert_null(ask_raw(q, n, 0));
+	ldns_pkt *p = ask_raw(q, n, 1);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+	/* as many as could fit: a plausible query, FORMERR over UDP */
+	q[7] = (uint8_t)((n - 12 - 5) / 11);
+	assert_true(q[7] > 0);
+	p = ask_raw(q, n, 0);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+	/* other opcodes of a plausible shape: NOTIMP over UDP */
+	for (unsigned op = 1; op < 16; op++) {
+		n = mkquery(q, "example.com.", LDNS_RR_TYPE_SOA, NULL);
+		q[2] = (uint8_t)(op << 3);
+		p = ask_raw(q, n, 0);
+		assert_non_null(p);
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTIMPL);
+		ldns_pkt_free(p);
+	}
 }
 
 static void test_formerr_bad_labels(void **state)
@@ -1076,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_refused_outside),
 		cmocka_unit_test(test_any_minimal),
 		cmocka_unit_test(test_formerr_qdcount),
+		cmocka_unit_test(test_udp_not_plausible),
 		cmocka_unit_test(test_formerr_compression_in_question),
 		cmocka_unit_test(test_formerr_truncated),
 		cmocka_unit_test(test_formerr_bad_labels),

@@ -1,7 +1,8 @@
 /* test_engine_cookie.c: DNS Cookies in the answer engine (RFC 7873, RFC
  * 9018): the cookie in our answers, the verdicts, BADCOOKIE over UDP only,
- * FORMERR for bad lengths, cookies off, room kept for the option, and the
- * fast path giving the general path's bytes. */
+ * FORMERR for bad lengths, cookies off, room kept for the option, the
+ * fast path giving the general path's bytes, and a query without a question
+ * asking for a server cookie (RFC 7873 5.4). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -503,6 +504,128 @@ static void test_fast_path_same_as_general(void **state)
 	assert_true(n_valid > 0);
 }
 
+/* A QUERY with no question, only an OPT with opts (RFC 7873 5.4). */
+static size_t mkq_noquestion(uint8_t *w, const uint8_t *opts, size_t optlen, uint8_t version)
+{
+	memset(w, 0, 12);
+	w[0] = 0x5e;
+	w[1] = 0x54;
+	w[11] = 1;
+	uint8_t opt[11] = { 0, 0, 41, 0x04, 0xd0, 0, version, 0, 0, (uint8_t)(optlen >> 8),
+	                    (uint8_t)optlen };
+	memcpy(w + 12, opt, 11);
+	memcpy(w + 23, opts, optlen);
+	return 23 + optlen;
+}
+
+/* The header of a no-question answer: ID, QR, opcode 0, no question and
+ * no records but the OPT. */
+static void assert_cookie_only(const ldns_pkt *p)
+{
+	assert_int_equal(ldns_pkt_id(p), 0x5e54);
+	assert_true(ldns_pkt_qr(p));
+	assert_int_equal(ldns_pkt_get_opcode(p), LDNS_PACKET_QUERY);
+	assert_int_equal(ldns_pkt_qdcount(p), 0);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	assert_int_equal(resp[10] << 8 | resp[11], 1);   /* the OPT alone */
+	assert_false(ldns_pkt_aa(p));
+}
+
+/* RFC 7873 5.4: a query with no question and a COOKIE learns (or
+ * confirms) its server cookie: NOERROR and a fresh cookie for a client
+ * cookie or a valid server cookie, BADCOOKIE (UDP) for one that does not
+ * verify; without cookies (off, or no COOKIE) it stays FORMERR. */
+static void test_no_question_cookie(void **state)
+{
+	(void)state;
+	uint8_t q[512], o[64], sc[16], x[16];
+	const struct sockaddr *sa = (const struct sockaddr *)&v4;
+	size_t n = mkq_noquestion(q, o, ckopt(o, CC, NULL, 0), 0);
+	for (int tcp = 0; tcp <= 1; tcp++) {
+		ldns_pkt *p = answer(&conf, q, n, tcp, sa, NOW, sizeof(resp));
+		assert_non_null(p);
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+		assert_int_equal(ldns_pkt_edns_extended_rcode(p), 0);
+		assert_int_equal(verdict, ENG_COOKIE_CLIENT);
+		assert_cookie_only(p);
+		assert_fresh_cookie(p, CC, ip4(), 4, NOW);
+		ldns_pkt_free(p);
+	}
+	/* IPv6 too */
+	ldns_pkt *p = answer(&conf, q, n, 0, (const struct sockaddr *)&v6, NOW, sizeof(resp));
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_fresh_cookie(p, CC, v6.sin6_addr.s6_addr, 16, NOW);
+	ldns_pkt_free(p);
+	/* the cookie it learnt is valid: confirmed, NOERROR */
+	learn(sa, NOW, sc);
+	n = mkq_noquestion(q, o, ckopt(o, CC, sc, 16), 0);
+	p = answer(&conf, q, n, 0, sa, NOW + 10, sizeof(resp));
+	assert_int_equal(verdict, ENG_COOKIE_VALID);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(p), 0);
+	assert_cookie_only(p);
+	assert_fresh_cookie(p, CC, ip4(), 4, NOW + 10);
+	ldns_pkt_free(p);
+	/* a tampered one: BADCOOKIE with a fresh cookie over UDP; over TCP
+	 * the connection proves the address (5.2.3): NOERROR */
+	memcpy(x, sc, 16);
+	x[9] ^= 1;
+	n = mkq_noquestion(q, o, ckopt(o, CC, x, 16), 0);
+	p = answer(&conf, q, n, 0, sa, NOW + 10, sizeof(resp));
+	assert_int_equal(verdict, ENG_COOKIE_BAD);
+	assert_int_equal(resp[3] & 0x0f, 23 & 0x0f);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(p), 23 >> 4);
+	assert_cookie_only(p);
+	assert_fresh_cookie(p, CC, ip4(), 4, NOW + 10);
+	ldns_pkt_free(p);
+	p = answer(&conf, q, n, 1, sa, NOW + 10, sizeof(resp));
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(p), 0);
+	assert_fresh_cookie(p, CC, ip4(), 4, NOW + 10);
+	ldns_pkt_free(p);
+	/* EDNS version 1: BADVERS, still with the cookie */
+	n = mkq_noquestion(q, o, ckopt(o, CC, NULL, 0), 1);
+	p = answer(&conf, q, n, 0, sa, NOW, sizeof(resp));
+	assert_int_equal(ldns_pkt_edns_extended_rcode(p), 16 >> 4);
+	assert_int_equal(resp[3] & 0x0f, 0);
+	assert_fresh_cookie(p, CC, ip4(), 4, NOW);
+	ldns_pkt_free(p);
+	/* FORMERR, no OPT: a COOKIE of a bad length, an OPT without a COOKIE,
+	 * no OPT at all, cookies off, no client address */
+	uint8_t bad[8];
+	memset(bad, 0, sizeof(bad));
+	size_t bl = ckopt(o, CC, NULL, 0);
+	o[3] = 7;   /* a COOKIE of 7 octets */
+	n = mkq_noquestion(q, o, bl - 1, 0);
+	struct { size_t n; const struct eng_conf *cf; const struct sockaddr *sa; } fe[5];
+	fe[0].n = n;
+	fe[1].n = mkq_noquestion(q + 128, bad, 0, 0);
+	memset(q + 256, 0, 12);
+	q[256] = 0x5e;
+	q[257] = 0x54;
+	fe[2].n = 12;
+	struct eng_conf off = conf;
+	off.cookie = NULL;
+	fe[3].n = mkq_noquestion(q + 384, o, ckopt(o, CC, NULL, 0), 0);
+	const uint8_t *qs[5] = { q, q + 128, q + 256, q + 384, q + 384 };
+	for (unsigned i = 0; i < 5; i++) {
+		fe[i].cf = i == 3 ? &off : &conf;
+		fe[i].sa = i == 4 ? NULL : sa;
+	}
+	fe[4].n = fe[3].n;
+	for (unsigned i = 0; i < 5; i++) {
+		for (int tcp = 0; tcp <= 1; tcp++) {
+			p = answer(fe[i].cf, qs[i], fe[i].n, tcp, fe[i].sa, NOW, sizeof(resp));
+			assert_non_null(p);
+			assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+			assert_int_equal(resp_len, 12);
+			assert_int_equal(ldns_pkt_qdcount(p), 0);
+			ldns_pkt_free(p);
+		}
+	}
+}
+
 /* A burst of mixed verdicts: each its own. */
 static void test_burst_verdicts(void **state)
 {
@@ -547,6 +670,7 @@ int main(void)
 		cmocka_unit_test_setup(test_room_kept, reset),
 		cmocka_unit_test_setup(test_fast_path_same_as_general, reset),
 		cmocka_unit_test_setup(test_burst_verdicts, reset),
+		cmocka_unit_test_setup(test_no_question_cookie, reset),
 	};
 	return cmocka_run_group_tests_name("engine cookies", tests, setup, teardown);
 }

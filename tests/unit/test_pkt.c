@@ -131,6 +131,29 @@ static void fix_v4_hdr_cksum(uint8_t *ip)
 	ip[11] = (uint8_t)c;
 }
 
+/* Both checksums of a frame (l2 octets of Ethernet) made right again
+ * after its addresses or ports were changed. */
+static void fix_v4(uint8_t *fr, size_t l2)
+{
+	uint8_t *ip = fr + l2, *udp = ip + 20;
+	fix_v4_hdr_cksum(ip);
+	size_t ulen = (size_t)(udp[4] << 8 | udp[5]);
+	udp[6] = udp[7] = 0;
+	uint16_t c = ref_udp_cksum(ip, 0, udp, ulen);
+	udp[6] = (uint8_t)(c >> 8);
+	udp[7] = (uint8_t)c;
+}
+
+static void fix_v6(uint8_t *fr)
+{
+	uint8_t *ip = fr + 14, *udp = ip + 40;
+	size_t ulen = (size_t)(udp[4] << 8 | udp[5]);
+	udp[6] = udp[7] = 0;
+	uint16_t c = ref_udp_cksum(ip, 1, udp, ulen);
+	udp[6] = (uint8_t)(c >> 8);
+	udp[7] = (uint8_t)c;
+}
+
 static void t_v4_query(void **state)
 {
 	(void)state;
@@ -310,7 +333,8 @@ static void t_malformed(void **state)
 	fr[34] = fr[35] = 0;
 	fr[34 + 6] = fr[34 + 7] = 0;
 	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
-	/* sources that cannot be answered */
+	/* sources that cannot be answered: well formed, but a source never
+	 * answered (t_bad_source has the rest) */
 	static const uint8_t bad4[][4] = { { 0, 0, 0, 0 }, { 127, 0, 0, 1 },
 	                                   { 224, 0, 0, 1 }, { 255, 255, 255, 255 } };
 	for (size_t i = 0; i < sizeof(bad4) / sizeof(bad4[0]); i++) {
@@ -318,10 +342,10 @@ static void t_malformed(void **state)
 		memcpy(fr + 14 + 12, bad4[i], 4);
 		fix_v4_hdr_cksum(fr + 14);
 		fr[34 + 6] = fr[34 + 7] = 0;
-		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
 	}
 	/* IPv6: zero UDP checksum, bad checksum, payload length past the
-	 * frame, multicast source */
+	 * frame; a multicast source is a bad source */
 	n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
 	fr[54 + 6] = fr[54 + 7] = 0;
 	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
@@ -333,7 +357,212 @@ static void t_malformed(void **state)
 	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
 	n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
 	fr[14 + 8] = 0xff;
-	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
+}
+
+/* Sources that are never answered (peer.h): each one a well-formed query
+ * that would be answered from the client's address. */
+static void t_bad_source(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[256];
+	setup_filter(&f);
+	/* a second served address of each family, with a /24 and a /64 */
+	static const uint8_t V4_SRV2[4] = { 198, 51, 100, 53 };
+	static const uint8_t V6_SRV2[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x53, [15] = 0x53 };
+	memcpy(f.v4[1], V4_SRV2, 4);
+	f.plen4[1] = 24;
+	f.n4 = 2;
+	memcpy(f.v6[1], V6_SRV2, 16);
+	f.plen6[1] = 64;
+	f.n6 = 2;
+	size_t n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+
+	/* IPv4: a served address (the one asked, another one), from any
+	 * port, 53 included; the network and broadcast addresses of a served
+	 * /24; the unspecified, loopback, multicast, reserved ranges */
+	struct { uint8_t a[4]; uint16_t sport; } bad4[] = {
+		{ { 192, 0, 2, 53 }, 53 }, { { 192, 0, 2, 53 }, 40000 },
+		{ { 198, 51, 100, 53 }, 53 }, { { 198, 51, 100, 255 }, 1234 },
+		{ { 198, 51, 100, 0 }, 1234 }, { { 0, 1, 2, 3 }, 1234 },
+		{ { 127, 0, 0, 1 }, 53 }, { { 127, 255, 255, 254 }, 1234 },
+		{ { 224, 0, 0, 251 }, 5353 }, { { 239, 255, 255, 250 }, 1900 },
+		{ { 240, 0, 0, 1 }, 1234 }, { { 255, 255, 255, 255 }, 1234 },
+	};
+	for (size_t i = 0; i < sizeof(bad4) / sizeof(bad4[0]); i++) {
+		for (int vlan = 0; vlan <= 1; vlan++) {
+			size_t l2 = vlan ? 18 : 14;
+			n = v4_frame(fr, vlan, 53, DNSQ, sizeof(DNSQ));
+			memcpy(fr + l2 + 12, bad4[i].a, 4);
+			fr[l2 + 20] = (uint8_t)(bad4[i].sport >> 8);
+			fr[l2 + 21] = (uint8_t)bad4[i].sport;
+			fix_v4(fr, l2);
+			assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
+			/* whatever goes to the served address: TCP, another UDP
+			 * port, options (the kernel's share) are dropped too */
+			fr[l2 + 9] = 6;
+			fix_v4_hdr_cksum(fr + l2);
+			assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
+		}
+	}
+	/* the neighbours of the broadcast address are clients; the prefix of
+	 * an address served without one has no broadcast; a /31 (RFC 3021)
+	 * neither */
+	static const uint8_t good4[][4] = { { 198, 51, 100, 254 }, { 198, 51, 100, 1 },
+	                                    { 192, 0, 2, 255 }, { 192, 0, 2, 0 },
+	                                    { 198, 51, 101, 255 }, { 126, 255, 255, 255 },
+	                                    { 223, 255, 255, 255 } };
+	for (size_t i = 0; i < sizeof(good4) / sizeof(good4[0]); i++) {
+		n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+		memcpy(fr + 14 + 12, good4[i], 4);
+		fix_v4(fr, 14);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	}
+	f.plen4[1] = 31;
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	memcpy(fr + 14 + 12, (const uint8_t[]){ 198, 51, 100, 52 }, 4);
+	fix_v4(fr, 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	f.plen4[1] = 30;    /* 198.51.100.52/30: .52 and .55 */
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
+	memcpy(fr + 14 + 12, (const uint8_t[]){ 198, 51, 100, 55 }, 4);
+	fix_v4(fr, 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
+	memcpy(fr + 14 + 12, (const uint8_t[]){ 198, 51, 100, 54 }, 4);
+	fix_v4(fr, 14);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+
+	/* IPv6: served addresses, IPv4-mapped and IPv4-compatible ones,
+	 * unspecified, loopback, multicast */
+	static const uint8_t bad6[][16] = {
+		{ 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 },
+		{ 0x20, 0x01, 0x0d, 0xb8, 0, 0x53, [15] = 0x53 },
+		{ [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 },
+		{ [10] = 0xff, [11] = 0xff, 192, 0, 2, 53 },
+		{ [10] = 0xff, [11] = 0xff, 192, 0, 2, 1 },
+		{ [12] = 192, 0, 2, 1 },
+		{ 0 },
+		{ [15] = 1 },
+		{ 0xff, 0x02, [15] = 1 },
+		{ 0xff, 0x05, [15] = 3 },
+	};
+	for (size_t i = 0; i < sizeof(bad6) / sizeof(bad6[0]); i++) {
+		n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+		memcpy(fr + 14 + 8, bad6[i], 16);
+		fix_v6(fr);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
+		fr[14 + 6] = 6;     /* TCP: the kernel's share, dropped too */
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
+	}
+	/* an address near the mapped range, a link-local one: clients */
+	static const uint8_t good6[][16] = {
+		{ [10] = 0xff, [11] = 0xfe, 192, 0, 2, 1 },
+		{ 0x00, 0x64, 0xff, 0x9b, [12] = 192, 0, 2, 1 },
+		{ 0xfe, 0x80, [15] = 1 },
+		{ 0x20, 0x01, 0x0d, 0xb8, 0, 0x53, [15] = 0x54 },
+	};
+	for (size_t i = 0; i < sizeof(good6) / sizeof(good6[0]); i++) {
+		n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+		memcpy(fr + 14 + 8, good6[i], 16);
+		fix_v6(fr);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	}
+
+	/* group and zero source MACs: broadcast, IPv4 and IPv6 multicast,
+	 * any I/G bit, all zero; on DNS frames and on any other frame (ARP) */
+	static const uint8_t badmac[][6] = {
+		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, { 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb },
+		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 }, { 0x03, 0, 0, 0, 0, 0x01 },
+		{ 0, 0, 0, 0, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof(badmac) / sizeof(badmac[0]); i++) {
+		n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+		memcpy(fr + 6, badmac[i], 6);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
+		n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+		memcpy(fr + 6, badmac[i], 6);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_BAD_SOURCE);
+		n = put_eth(fr, 0x0806, 0);
+		memset(fr + n, 0, 28);
+		memset(fr, 0xff, 6);
+		memcpy(fr + 6, badmac[i], 6);
+		assert_int_equal(pkt_classify(&f, fr, n + 28, 0, &m), PKT_BAD_SOURCE);
+	}
+	/* a locally administered unicast MAC is a station */
+	n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+	memcpy(fr + 6, (const uint8_t[]){ 0x02, 0xff, 0xff, 0xff, 0xff, 0xff }, 6);
+	assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+}
+
+/* DNS from the ports of services that answer anything: dropped; other
+ * low and high ports, 53 included, are clients. */
+static void t_loop_port(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[256];
+	setup_filter(&f);
+	static const uint16_t loop[] = { 7, 11, 13, 17, 19, 37, 69, 123 };
+	for (size_t i = 0; i < sizeof(loop) / sizeof(loop[0]); i++) {
+		size_t n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+		fr[34] = (uint8_t)(loop[i] >> 8);
+		fr[35] = (uint8_t)loop[i];
+		fix_v4(fr, 14);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_LOOP_PORT);
+		/* an opcode the kernel would answer: dropped all the same */
+		fr[42 + 2] = 5 << 3;
+		fix_v4(fr, 14);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_LOOP_PORT);
+		/* to another port of ours: the kernel's business */
+		n = v4_frame(fr, 0, 5353, DNSQ, sizeof(DNSQ));
+		fr[34] = (uint8_t)(loop[i] >> 8);
+		fr[35] = (uint8_t)loop[i];
+		fix_v4(fr, 14);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_KERNEL);
+		/* broken: malformed before anything else */
+		n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+		fr[34] = (uint8_t)(loop[i] >> 8);
+		fr[35] = (uint8_t)loop[i];
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_MALFORMED);
+		n = v6_frame(fr, 53, DNSQ, sizeof(DNSQ));
+		fr[54] = (uint8_t)(loop[i] >> 8);
+		fr[55] = (uint8_t)loop[i];
+		fix_v6(fr);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_LOOP_PORT);
+	}
+	static const uint16_t ok[] = { 1, 9, 53, 124, 1023, 1024, 5353, 65535 };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		size_t n = v4_frame(fr, 0, 53, DNSQ, sizeof(DNSQ));
+		fr[34] = (uint8_t)(ok[i] >> 8);
+		fr[35] = (uint8_t)ok[i];
+		fix_v4(fr, 14);
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), PKT_DNS);
+	}
+}
+
+/* 802.1Q: VID 4095 is reserved (malformed); 0 (priority only) and 4094
+ * are fine. */
+static void t_vlan(void **state)
+{
+	(void)state;
+	struct pkt_filter f;
+	struct pkt_meta m;
+	uint8_t fr[256];
+	setup_filter(&f);
+	static const struct { uint16_t tci; enum pkt_verdict v; } c[] = {
+		{ 0x0fff, PKT_MALFORMED }, { 0xefff, PKT_MALFORMED }, { 0x0000, PKT_DNS },
+		{ 0xe000, PKT_DNS }, { 0x0ffe, PKT_DNS }, { 0x0001, PKT_DNS },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t n = v4_frame(fr, 1, 53, DNSQ, sizeof(DNSQ));
+		fr[14] = (uint8_t)(c[i].tci >> 8);
+		fr[15] = (uint8_t)c[i].tci;
+		assert_int_equal(pkt_classify(&f, fr, n, 0, &m), c[i].v);
+	}
 }
 
 /* The reply is not ECN capable, whatever the query's marks (RFC 3168:
@@ -437,15 +666,104 @@ static void t_reply(void **state)
 	}
 }
 
+/* pkt_is_routing(): BGP over TCP (either port 179) and BFD control (UDP
+ * to 3784 or 4784), IPv4 and IPv6, tagged or not; nothing else. */
+static void t_routing(void **state)
+{
+	(void)state;
+	uint8_t fr[256];
+	uint8_t pl[24] = { 0 };
+	/* BFD single hop and multihop, both families; the source port of BFD
+	 * (49152 and up) and other UDP are not */
+	size_t n = v4_frame(fr, 0, 3784, pl, 24);
+	assert_true(pkt_is_routing(fr, n));
+	n = v4_frame(fr, 1, 4784, pl, 24);
+	assert_true(pkt_is_routing(fr, n));
+	n = v6_frame(fr, 3784, pl, 24);
+	assert_true(pkt_is_routing(fr, n));
+	n = v6_frame(fr, 4784, pl, 24);
+	assert_true(pkt_is_routing(fr, n));
+	n = v4_frame(fr, 0, 53, pl, 20);
+	assert_false(pkt_is_routing(fr, n));
+	n = v6_frame(fr, 3785, pl, 20);
+	assert_false(pkt_is_routing(fr, n));
+	/* a BFD reply goes from 3784 to the peer's source port: to 49152 */
+	n = v4_frame(fr, 0, 49152, pl, 20);
+	size_t l2 = 14;
+	fr[l2 + 20] = 3784 >> 8;
+	fr[l2 + 21] = 3784 & 0xff;
+	assert_false(pkt_is_routing(fr, n));   /* (source 3784 alone: not BFD control) */
+
+	/* TCP: the same frames with protocol 6; 179 at either end */
+	n = v4_frame(fr, 0, 179, pl, 20);
+	fr[l2 + 9] = 6;
+	assert_true(pkt_is_routing(fr, n));
+	fr[l2 + 20] = 0;
+	fr[l2 + 21] = 179;
+	fr[l2 + 22] = 0xc0;
+	assert_true(pkt_is_routing(fr, n));       /* from 179 */
+	fr[l2 + 21] = 53;
+	assert_false(pkt_is_routing(fr, n));      /* DNS over TCP */
+	n = v6_frame(fr, 179, pl, 20);
+	fr[l2 + 6] = 6;
+	assert_true(pkt_is_routing(fr, n));
+	n = v4_frame(fr, 1, 179, pl, 20);
+	fr[l2 + 4 + 9] = 6;
+	assert_true(pkt_is_routing(fr, n));       /* 802.1Q */
+
+	/* IPv4 with options: the ports are after the longer header */
+	uint8_t opt[64];
+	n = v4_frame(fr, 0, 179, pl, 20);
+	fr[l2 + 9] = 6;
+	memcpy(opt, fr + l2 + 20, 28);
+	memset(fr + l2 + 20, 1, 4);               /* 4 octets of NOP options */
+	memcpy(fr + l2 + 24, opt, 28);
+	fr[l2] = 0x46;
+	assert_true(pkt_is_routing(fr, n + 4));
+	/* a later fragment carries no ports; the first one does */
+	n = v4_frame(fr, 0, 3784, pl, 20);
+	fr[l2 + 7] = 0x10;
+	assert_false(pkt_is_routing(fr, n));
+	fr[l2 + 6] = 0x20;   /* MF, offset 0x10: still later */
+	assert_false(pkt_is_routing(fr, n));
+	fr[l2 + 6] = 0x20;
+	fr[l2 + 7] = 0;      /* MF, offset 0: the first */
+	assert_true(pkt_is_routing(fr, n));
+
+	/* short, truncated and other frames */
+	n = v4_frame(fr, 0, 3784, pl, 20);
+	assert_false(pkt_is_routing(fr, 13));
+	assert_false(pkt_is_routing(fr, l2 + 20 + 3));   /* ports cut */
+	assert_true(pkt_is_routing(fr, l2 + 20 + 4));
+	fr[l2] = 0x44;                                   /* IHL 4: not IPv4 */
+	assert_false(pkt_is_routing(fr, n));
+	fr[l2] = 0x55;                                   /* version 5 */
+	assert_false(pkt_is_routing(fr, n));
+	n = v4_frame(fr, 0, 3784, pl, 20);
+	fr[12] = 0x08;
+	fr[13] = 0x06;                                   /* ARP */
+	assert_false(pkt_is_routing(fr, n));
+	n = v6_frame(fr, 3784, pl, 20);
+	fr[l2 + 6] = 44;                                 /* a fragment header */
+	assert_false(pkt_is_routing(fr, n));
+	fr[l2 + 6] = 58;                                 /* ICMPv6 */
+	assert_false(pkt_is_routing(fr, n));
+	assert_false(pkt_is_routing(fr, l2 + 40 + 3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_routing),
 		cmocka_unit_test(t_v4_query),
 		cmocka_unit_test(t_v6_query),
 		cmocka_unit_test(t_kernel),
 		cmocka_unit_test(t_v4_options_kernel),
 		cmocka_unit_test(t_malformed),
 		cmocka_unit_test(t_own),
+		cmocka_unit_test(t_bad_source),
+		cmocka_unit_test(t_loop_port),
+		cmocka_unit_test(t_vlan),
 		cmocka_unit_test(t_reply),
 		cmocka_unit_test(t_reply_ecn),
 	};

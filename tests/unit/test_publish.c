@@ -167,9 +167,22 @@ static void test_snapshot_serial(void **state)
 	size_t l1;
 	char *t1 = slurp(p, &l1);
 	assert_non_null(t1);
-	assert_int_equal(publish_zone(conf(), "example.com", v2, NULL, NULL, err, sizeof(err)), 0);
+	struct publish_result r1, r2;
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	uint64_t sum = 0;
+	assert_int_equal(publish_snapshot_ident(conf(), "example.com", &serial, &sum, err,
+	                                        sizeof(err)), 0);
+	r1.checksum = sum;
+	assert_int_equal(publish_zone(conf(), "example.com", v2, &r2, NULL, err, sizeof(err)), 0);
 	assert_int_equal(publish_snapshot_serial(conf(), "example.com", &serial, err, sizeof(err)), 0);
 	assert_int_equal(serial, 2);
+	/* the identity of a version: the result's checksum is the header's,
+	 * and another content has another */
+	assert_int_equal(publish_snapshot_ident(conf(), "example.com", &serial, &sum, err,
+	                                        sizeof(err)), 0);
+	assert_true(sum != 0 && sum == r2.checksum);
+	assert_true(r1.checksum != 0 && r1.checksum != r2.checksum);
 	/* the text of v1 back in place: as if stopped before the text's rename */
 	FILE *f = fopen(p, "w");
 	assert_non_null(f);

@@ -42,9 +42,11 @@ def start(workdir, zones, name="edgedns"):
     for z in zones:
         compile_zone(z, snapdir)
     port = procs.free_port()
+    # the differential asks thousands of queries from one address: rate
+    # limiting (on by default; test_socket_server tests it) is off here
     argv = [DATAPLANE, "--io", "socket", "--snapshots", snapdir,
             "--listen", "%s@%d" % (procs.LOOPBACK, port),
-            "--control", os.path.join(workdir, "dataplane.sock")]
+            "--control", os.path.join(workdir, "dataplane.sock"), "--rrl-rate", "0"]
     srv = procs.Server(name, argv, os.path.join(workdir, "dataplane.log"))
     srv.port = port
     try:
