@@ -416,9 +416,15 @@ bgp:
                           self.serial_tail(), step=3)
 
     def assert_qemu(self):
+        """qemu runs and the guest has not said it booted without its data
+        partition (then ssh would never let us in: the key is there)."""
         if self.qemu is None or not self.qemu.alive():
             raise ImageLabError("qemu exited: %s\n%s" % (self.qemu.log_text(2000) if self.qemu
                                                          else "", self.serial_tail()))
+        m = re.search(r"data partition: tmpfs: [^)]*\)", self.serial_text())
+        if m:
+            raise ImageLabError("the guest booted without its data partition (%s):\n%s" % (
+                m.group(0), self.serial_tail()))
         return None
 
     def serial_text(self):
