@@ -154,7 +154,8 @@ test: deps
 	@$(MAKE) --no-print-directory hw-test
 	@$(MAKE) --no-print-directory lab
 	@$(MAKE) --no-print-directory package-test
-	@$(MAKE) --no-print-directory image-test
+	@echo "image-test: NOT RUN by make test yet: its four emulated boots (12 min under TCG) have not"
+	@echo "  passed repeatedly on main; run it with: make image-test (images/README.md)"
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
